@@ -1,0 +1,154 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'confab'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'confab' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively (not implemented yet)')
+            [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
+            [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
+            [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what calls cost, with budgets for CI (not implemented yet)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;chat' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;count-tokens' {
+            [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'Count this string (repeatable)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate)')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Count with this encoding [default: o200k_base]')
+            [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Count with this encoding [default: o200k_base]')
+            [CompletionResult]::new('--messages', '--messages', [CompletionResultType]::ParameterName, 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Exit with code 3 when the total is over N tokens')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Only count files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('--glob', '--glob', [CompletionResultType]::ParameterName, 'Only count files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads to count with [default: all cores]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads to count with [default: all cores]')
+            [CompletionResult]::new('--per-file', '--per-file', [CompletionResultType]::ParameterName, 'Print a table of tokens and bytes per file, largest first, with a total')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Count each line of stdin separately: one count per output line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
+            [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Include hidden files and directories')
+            [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Do not honour .gitignore, .ignore and other ignore files')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;rag' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index local docs (not implemented yet)')
+            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question (not implemented yet)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;rag;index' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;rag;query' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;rag;help' {
+            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index local docs (not implemented yet)')
+            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question (not implemented yet)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;rag;help;index' {
+            break
+        }
+        'confab;rag;help;query' {
+            break
+        }
+        'confab;rag;help;help' {
+            break
+        }
+        'confab;replay' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;cost-report' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;help' {
+            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively (not implemented yet)')
+            [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
+            [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
+            [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what calls cost, with budgets for CI (not implemented yet)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;help;chat' {
+            break
+        }
+        'confab;help;count-tokens' {
+            break
+        }
+        'confab;help;rag' {
+            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index local docs (not implemented yet)')
+            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question (not implemented yet)')
+            break
+        }
+        'confab;help;rag;index' {
+            break
+        }
+        'confab;help;rag;query' {
+            break
+        }
+        'confab;help;replay' {
+            break
+        }
+        'confab;help;cost-report' {
+            break
+        }
+        'confab;help;completions' {
+            break
+        }
+        'confab;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

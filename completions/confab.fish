@@ -1,0 +1,71 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_confab_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_confab_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_confab_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_confab_using_subcommand
+    set -l cmd (__fish_confab_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c confab -n "__fish_confab_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c confab -n "__fish_confab_needs_command" -s V -l version -d 'Print version'
+complete -c confab -n "__fish_confab_needs_command" -f -a "chat" -d 'Chat with a model, one-shot or interactively (not implemented yet)'
+complete -c confab -n "__fish_confab_needs_command" -f -a "count-tokens" -d 'Count tokens exactly, as OpenAI\'s tokenizers do, in files, directories, stdin or text'
+complete -c confab -n "__fish_confab_needs_command" -f -a "rag" -d 'Index local docs and query them (not implemented yet)'
+complete -c confab -n "__fish_confab_needs_command" -f -a "replay" -d 'Show, re-run or price a past conversation (not implemented yet)'
+complete -c confab -n "__fish_confab_needs_command" -f -a "cost-report" -d 'Report what calls cost, with budgets for CI (not implemented yet)'
+complete -c confab -n "__fish_confab_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c confab -n "__fish_confab_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand chat" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l text -d 'Count this string (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s m -l model -d 'Count for this model\'s tokenizer (gpt-4o, gpt-4, claude-... as an estimate)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s e -l encoding -d 'Count with this encoding [default: o200k_base]' -r -f -a "o200k_base\t''
+cl100k_base\t''"
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l messages -d 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)' -r -F
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l limit -d 'Exit with code 3 when the total is over N tokens' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s g -l glob -d 'Only count files matching GLOB; `!GLOB` excludes (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s j -l threads -d 'Threads to count with [default: all cores]' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l per-file -d 'Print a table of tokens and bytes per file, largest first, with a total'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l lines -d 'Count each line of stdin separately: one count per output line'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l json -d 'Print JSON instead of text'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l hidden -d 'Include hidden files and directories'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l no-ignore -d 'Do not honour .gitignore, .ignore and other ignore files'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query help" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query help" -f -a "index" -d 'Chunk, embed and index local docs (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query help" -f -a "query" -d 'Retrieve the chunks that answer a question (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "index" -d 'Chunk, embed and index local docs (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "query" -d 'Retrieve the chunks that answer a question (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "chat" -d 'Chat with a model, one-shot or interactively (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "count-tokens" -d 'Count tokens exactly, as OpenAI\'s tokenizers do, in files, directories, stdin or text'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "rag" -d 'Index local docs and query them (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "replay" -d 'Show, re-run or price a past conversation (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "cost-report" -d 'Report what calls cost, with budgets for CI (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from rag" -f -a "index" -d 'Chunk, embed and index local docs (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from rag" -f -a "query" -d 'Retrieve the chunks that answer a question (not implemented yet)'

@@ -1,0 +1,90 @@
+//! The command line, declared once with clap derive: the single source for
+//! `--help`, the shell completions in `completions/` and the man page in
+//! `docs/`.
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::commands;
+
+/// A careful command-line client for LLM APIs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "confab",
+    version,
+    about = "A careful command-line client for LLM APIs",
+    long_about = "confab chats with OpenAI-style and Anthropic model APIs, counts tokens exactly, \
+indexes local docs for retrieval, replays past conversations and reports what every call cost.",
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage error, 3 budget or token limit exceeded, \
+4 provider or auth error, 5 input rejected by a guard, 130 interrupted."
+)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// confab's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Chat with a model, one-shot or interactively (not implemented yet)
+    Chat(commands::pending::Args),
+    /// Count tokens exactly, as OpenAI's tokenizers do, in files, directories, stdin or text
+    CountTokens(commands::count_tokens::Args),
+    /// Index local docs and query them (not implemented yet)
+    #[command(subcommand)]
+    Rag(RagCommand),
+    /// Show, re-run or price a past conversation (not implemented yet)
+    Replay(commands::pending::Args),
+    /// Report what calls cost, with budgets for CI (not implemented yet)
+    CostReport(commands::pending::Args),
+    /// Print a shell completion script
+    Completions(commands::completions::Args),
+}
+
+/// `confab rag` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RagCommand {
+    /// Chunk, embed and index local docs (not implemented yet)
+    Index(commands::pending::Args),
+    /// Retrieve the chunks that answer a question (not implemented yet)
+    Query(commands::pending::Args),
+}
+
+/// The clap command, for generating completions and the man page.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// The completion script for `shell`.
+pub fn render_completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command(), "confab", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man pages, in roff, with their file names: `confab.1`, then one
+/// page per subcommand (`confab-count-tokens.1`...).
+pub fn render_man_pages() -> std::io::Result<Vec<(String, String)>> {
+    let root = command();
+    let mut pages = vec![("confab.1".to_string(), render_man(root.clone())?)];
+    for sub in root.get_subcommands() {
+        let name = format!("confab-{}", sub.get_name());
+        let page = sub.clone().name(name.clone());
+        pages.push((format!("{name}.1"), render_man(page)?));
+    }
+    Ok(pages)
+}
+
+fn render_man(command: clap::Command) -> std::io::Result<String> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command).render(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The shells completions are shipped for, with their file names in `completions/`.
+pub const COMPLETION_FILES: [(clap_complete::Shell, &str); 4] = [
+    (clap_complete::Shell::Bash, "confab.bash"),
+    (clap_complete::Shell::Zsh, "_confab"),
+    (clap_complete::Shell::Fish, "confab.fish"),
+    (clap_complete::Shell::PowerShell, "_confab.ps1"),
+];

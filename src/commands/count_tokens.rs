@@ -1,0 +1,464 @@
+//! `confab count-tokens`: exact tiktoken counts for files, directories,
+//! stdin and strings, per file or in total, with a limit for CI.
+
+use std::io::{BufRead, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::exit::{ExitKind, Failure};
+use crate::tokens::chat::{count_messages, ChatMessage};
+use crate::tokens::models::{tokenizer_for_model, ModelTokenizer};
+use crate::tokens::Encoding;
+use crate::walk::{self, Skipped, WalkOptions};
+
+/// Arguments of `confab count-tokens`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  confab count-tokens prompt.md               bare count, for scripts
+  git diff | confab count-tokens -m gpt-4o    count stdin for a model
+  confab count-tokens --per-file src/         table by file, largest first
+  confab count-tokens --limit 8000 prompts/   exit 3 when over 8000 tokens
+  confab count-tokens --messages chat.json -m gpt-4o   prompt tokens the API bills")]
+pub struct Args {
+    /// Files or directories to count; `-` or nothing reads stdin
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Count this string (repeatable)
+    #[arg(long, value_name = "STRING")]
+    pub text: Vec<String>,
+
+    /// Count for this model's tokenizer (gpt-4o, gpt-4, claude-... as an estimate)
+    #[arg(short, long, value_name = "MODEL", conflicts_with = "encoding")]
+    pub model: Option<String>,
+
+    /// Count with this encoding [default: o200k_base]
+    #[arg(short, long, value_name = "ENCODING", value_parser = ["o200k_base", "cl100k_base"])]
+    pub encoding: Option<String>,
+
+    /// Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "text", "lines", "per_file"])]
+    pub messages: Option<PathBuf>,
+
+    /// Print a table of tokens and bytes per file, largest first, with a total
+    #[arg(long)]
+    pub per_file: bool,
+
+    /// Count each line of stdin separately: one count per output line
+    #[arg(long, conflicts_with_all = ["paths", "text", "per_file"])]
+    pub lines: bool,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with code 3 when the total is over N tokens
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Include hidden files and directories
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Do not honour .gitignore, .ignore and other ignore files
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Only count files matching GLOB; `!GLOB` excludes (repeatable)
+    #[arg(short, long, value_name = "GLOB")]
+    pub glob: Vec<String>,
+
+    /// Threads to count with [default: all cores]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// How tokens are counted: the encoding and, with `--model`, the model.
+struct Counter {
+    encoding: Encoding,
+    model: Option<(String, ModelTokenizer)>,
+}
+
+impl Counter {
+    fn resolve(args: &Args) -> Result<Counter, Failure> {
+        if let Some(model) = &args.model {
+            let tokenizer = tokenizer_for_model(model).map_err(|err| {
+                Failure::new(ExitKind::Usage, err.to_string()).hint(
+                    "pass --encoding o200k_base or --encoding cl100k_base to count with an encoding",
+                )
+            })?;
+            return Ok(Counter {
+                encoding: tokenizer.encoding,
+                model: Some((model.clone(), tokenizer)),
+            });
+        }
+        let encoding = match &args.encoding {
+            Some(name) => name
+                .parse()
+                .map_err(|err: crate::tokens::UnknownEncoding| {
+                    Failure::new(ExitKind::Usage, err.to_string())
+                })?,
+            None => Encoding::O200kBase,
+        };
+        Ok(Counter {
+            encoding,
+            model: None,
+        })
+    }
+
+    fn is_estimate(&self) -> bool {
+        self.model.as_ref().is_some_and(|(_, t)| !t.exact)
+    }
+
+    fn note_estimate(&self) {
+        if let Some((model, tokenizer)) = &self.model {
+            if !tokenizer.exact {
+                eprintln!(
+                    "note: {model} has no public tokenizer; this is an estimate counted with {}",
+                    tokenizer.encoding
+                );
+            }
+        }
+    }
+}
+
+/// One counted input.
+#[derive(Debug, Serialize)]
+struct Counted {
+    path: String,
+    tokens: usize,
+    bytes: usize,
+}
+
+/// The JSON output for counted inputs.
+#[derive(Serialize)]
+struct Report<'a> {
+    encoding: &'static str,
+    model: Option<&'a str>,
+    estimate: bool,
+    total_tokens: usize,
+    total_bytes: usize,
+    files: &'a [Counted],
+    skipped: &'a [Skipped],
+    limit: Option<u64>,
+}
+
+/// Runs `confab count-tokens`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let counter = Counter::resolve(&args)?;
+    counter.note_estimate();
+    if let Some(path) = &args.messages {
+        return run_messages(&args, &counter, path);
+    }
+    if args.lines {
+        return run_lines(&args, &counter);
+    }
+    let threads = args.threads.unwrap_or(0);
+    let (counted, skipped) = count_inputs(&args, &counter, threads)?;
+    let total_tokens: usize = counted.iter().map(|c| c.tokens).sum();
+    let total_bytes: usize = counted.iter().map(|c| c.bytes).sum();
+
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        let report = Report {
+            encoding: counter.encoding.name(),
+            model: counter.model.as_ref().map(|(m, _)| m.as_str()),
+            estimate: counter.is_estimate(),
+            total_tokens,
+            total_bytes,
+            files: &counted,
+            skipped: &skipped,
+            limit: args.limit,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else if args.per_file {
+        write_table(&mut out, &counted, total_tokens, total_bytes)?;
+    } else {
+        writeln!(out, "{total_tokens}")?;
+    }
+    out.flush()?;
+    check_limit(args.limit, total_tokens)
+}
+
+fn check_limit(limit: Option<u64>, total: usize) -> anyhow::Result<ExitCode> {
+    match limit {
+        Some(limit) if total as u64 > limit => Err(Failure::new(
+            ExitKind::BudgetExceeded,
+            format!("{total} tokens is over the limit of {limit}"),
+        )
+        .hint("shorten the input, or raise --limit if the model's context allows it")
+        .into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Reads and counts every input: `--text` strings, then paths (stdin for
+/// `-` or when nothing else is given).
+fn count_inputs(
+    args: &Args,
+    counter: &Counter,
+    threads: usize,
+) -> anyhow::Result<(Vec<Counted>, Vec<Skipped>)> {
+    let encoding = counter.encoding;
+    let mut counted = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, text) in args.text.iter().enumerate() {
+        let label = if args.text.len() == 1 {
+            "<text>".to_string()
+        } else {
+            format!("<text {}>", i + 1)
+        };
+        counted.push(Counted {
+            path: label,
+            tokens: encoding.count_parallel(text),
+            bytes: text.len(),
+        });
+    }
+    let read_stdin = args.paths.iter().any(|p| p.as_os_str() == "-")
+        || (args.paths.is_empty() && args.text.is_empty());
+    if read_stdin {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
+        match count_bytes(encoding, "<stdin>", &bytes, threads)? {
+            Ok(c) => counted.push(c),
+            Err(s) => skipped.push(s),
+        }
+    }
+    let paths: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    if paths.is_empty() {
+        return Ok((counted, skipped));
+    }
+    let options = WalkOptions {
+        hidden: args.hidden,
+        no_ignore: args.no_ignore,
+        globs: args.glob.clone(),
+    };
+    let list = walk::list_files(&paths, &options).map_err(|err| {
+        let hint = match &err {
+            walk::WalkError::Path { .. } => "check the path, or pass `-` to read stdin",
+            walk::WalkError::Glob { .. } => "see `confab count-tokens --help` for glob syntax",
+        };
+        Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
+    })?;
+    for s in &list.skipped {
+        eprintln!("confab: skipping {}: {}", s.path.display(), s.reason);
+    }
+    skipped.extend(list.skipped);
+
+    let count_file = |path: &PathBuf| -> anyhow::Result<Result<Counted, Skipped>> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        count_bytes(encoding, &path.display().to_string(), &bytes, threads)
+    };
+    let total_bytes: u64 = list
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let results: Vec<anyhow::Result<Result<Counted, Skipped>>> =
+        if list.files.len() > 1 && total_bytes > 64 * 1024 && threads != 1 {
+            with_pool(threads, || list.files.par_iter().map(count_file).collect())?
+        } else {
+            list.files.iter().map(count_file).collect()
+        };
+    for result in results {
+        match result? {
+            Ok(c) => counted.push(c),
+            Err(s) => skipped.push(s),
+        }
+    }
+    Ok((counted, skipped))
+}
+
+/// Runs `work` on a rayon pool of `threads` threads (0: one per core).
+fn with_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting counting threads")?;
+    Ok(pool.install(work))
+}
+
+/// Counts one input's bytes, or says why it was skipped.
+fn count_bytes(
+    encoding: Encoding,
+    label: &str,
+    bytes: &[u8],
+    threads: usize,
+) -> anyhow::Result<Result<Counted, Skipped>> {
+    if walk::looks_binary(bytes) {
+        eprintln!("confab: skipping binary file {label}");
+        return Ok(Err(Skipped {
+            path: PathBuf::from(label),
+            reason: "binary file".into(),
+        }));
+    }
+    let decoded = walk::decode(bytes);
+    if decoded.lossy {
+        eprintln!("warning: {label} is not valid UTF-8; invalid bytes were counted as U+FFFD");
+    }
+    let text = &decoded.text;
+    let tokens = if text.len() >= 2 * crate::tokens::PARALLEL_PART_BYTES && threads != 1 {
+        with_pool(threads, || encoding.count_parallel(text))?
+    } else {
+        encoding.count(text)
+    };
+    Ok(Ok(Counted {
+        path: label.to_string(),
+        tokens,
+        bytes: bytes.len(),
+    }))
+}
+
+fn write_table(
+    out: &mut impl Write,
+    counted: &[Counted],
+    total_tokens: usize,
+    total_bytes: usize,
+) -> std::io::Result<()> {
+    let mut rows: Vec<&Counted> = counted.iter().collect();
+    rows.sort_by(|a, b| b.tokens.cmp(&a.tokens).then_with(|| a.path.cmp(&b.path)));
+    let tokens_width = total_tokens.to_string().len().max("tokens".len());
+    let bytes_width = total_bytes.to_string().len().max("bytes".len());
+    writeln!(
+        out,
+        "{:>tokens_width$}  {:>bytes_width$}  path",
+        "tokens", "bytes"
+    )?;
+    for row in rows {
+        writeln!(
+            out,
+            "{:>tokens_width$}  {:>bytes_width$}  {}",
+            row.tokens, row.bytes, row.path
+        )?;
+    }
+    writeln!(
+        out,
+        "{total_tokens:>tokens_width$}  {total_bytes:>bytes_width$}  total"
+    )
+}
+
+/// `--lines`: one count per line of stdin, streamed.
+fn run_lines(args: &Args, counter: &Counter) -> anyhow::Result<ExitCode> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut over_limit = None;
+    loop {
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading stdin")?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        let content = line
+            .strip_suffix(b"\n")
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .unwrap_or(&line);
+        let tokens = counter.encoding.count(&walk::decode(content).text);
+        if args.json {
+            writeln!(out, r#"{{"line":{number},"tokens":{tokens}}}"#)?;
+        } else {
+            writeln!(out, "{tokens}")?;
+        }
+        if over_limit.is_none() && args.limit.is_some_and(|l| tokens as u64 > l) {
+            over_limit = Some(tokens);
+        }
+    }
+    out.flush()?;
+    match over_limit {
+        Some(tokens) => check_limit(args.limit, tokens),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The JSON output of `--messages`.
+#[derive(Serialize)]
+struct MessagesReport<'a> {
+    encoding: &'static str,
+    model: Option<&'a str>,
+    estimate: bool,
+    messages: usize,
+    prompt_tokens: usize,
+    uncounted_parts: &'a [String],
+    limit: Option<u64>,
+}
+
+/// `--messages FILE`: the prompt tokens the Chat Completions API bills.
+fn run_messages(args: &Args, counter: &Counter, path: &PathBuf) -> anyhow::Result<ExitCode> {
+    let (label, bytes) = if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
+        ("stdin".to_string(), bytes)
+    } else {
+        let bytes = std::fs::read(path).map_err(|err| {
+            Failure::new(
+                ExitKind::Usage,
+                format!("cannot read {}: {err}", path.display()),
+            )
+            .hint("check the path, or pass `--messages -` to read stdin")
+        })?;
+        (path.display().to_string(), bytes)
+    };
+    let messages: Vec<ChatMessage> = serde_json::from_slice(&bytes).map_err(|err| {
+        Failure::new(
+            ExitKind::Usage,
+            format!("{label} is not a JSON array of chat messages: {err}"),
+        )
+        .hint(r#"expected [{"role": "user", "content": "..."}, ...]"#)
+    })?;
+    let tokenizer = match &counter.model {
+        Some((_, tokenizer)) => *tokenizer,
+        None => ModelTokenizer {
+            encoding: counter.encoding,
+            ..tokenizer_for_model("gpt-4o").map_err(|e| anyhow::anyhow!(e))?
+        },
+    };
+    let count = count_messages(&tokenizer, &messages);
+    if !count.uncounted_parts.is_empty() {
+        eprintln!(
+            "warning: {} content part(s) not counted ({}); only text parts are",
+            count.uncounted_parts.len(),
+            count.uncounted_parts.join(", ")
+        );
+    }
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        let report = MessagesReport {
+            encoding: counter.encoding.name(),
+            model: counter.model.as_ref().map(|(m, _)| m.as_str()),
+            estimate: counter.is_estimate(),
+            messages: messages.len(),
+            prompt_tokens: count.tokens,
+            uncounted_parts: &count.uncounted_parts,
+            limit: args.limit,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{}", count.tokens)?;
+    }
+    out.flush()?;
+    check_limit(args.limit, count.tokens)
+}

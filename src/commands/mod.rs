@@ -1,0 +1,23 @@
+//! One module per subcommand: the glue between the command line, the core
+//! library and the terminal. Each has an `Args` struct and a `run`.
+
+pub mod completions;
+pub mod count_tokens;
+pub mod pending;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, RagCommand};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::CountTokens(args) => count_tokens::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Chat(_) => pending::run("chat"),
+        Command::Rag(RagCommand::Index(_)) => pending::run("rag index"),
+        Command::Rag(RagCommand::Query(_)) => pending::run("rag query"),
+        Command::Replay(_) => pending::run("replay"),
+        Command::CostReport(_) => pending::run("cost-report"),
+    }
+}

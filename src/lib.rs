@@ -1,0 +1,11 @@
+//! confab: a careful command-line client for LLM APIs.
+//!
+//! The library is the core every subcommand shares; `src/main.rs` only
+//! parses arguments, runs a command and maps its error to an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod tokens;
+pub mod walk;
