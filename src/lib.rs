@@ -6,6 +6,10 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod exit;
+pub mod jsonl;
+pub mod llm;
 pub mod tokens;
+pub mod usage;
 pub mod walk;

@@ -1,0 +1,195 @@
+//! Conversation files, `conversations/<id>.jsonl` in the data directory: a
+//! header line (id, created, title, model, system prompt), then one line per
+//! message, and marks for interrupted replies. Append-only; see
+//! [`crate::jsonl`] for the crash and concurrency rules.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::jsonl::{self, JsonlError};
+
+/// The current record format version.
+pub const RECORD_VERSION: u32 = 1;
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Instructions for the model.
+    System,
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One line of a conversation file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConversationRecord {
+    /// The first line.
+    Header {
+        /// Format version.
+        v: u32,
+        /// The conversation id (also the file name).
+        id: String,
+        /// When it was created, RFC 3339.
+        created: String,
+        /// A title for listings.
+        title: String,
+        /// The model it was started with.
+        model: String,
+        /// The system prompt, if any.
+        #[serde(default)]
+        system: Option<String>,
+    },
+    /// A message.
+    Message {
+        /// Format version.
+        v: u32,
+        /// When it was written, RFC 3339.
+        ts: String,
+        /// Who wrote it.
+        role: Role,
+        /// The text.
+        content: String,
+        /// The model that wrote an assistant message.
+        #[serde(default)]
+        model: Option<String>,
+        /// The usage-log call id of the call that produced it.
+        #[serde(default)]
+        call_id: Option<String>,
+        /// True when the reply stopped part-way and only what arrived is kept.
+        #[serde(default)]
+        interrupted: bool,
+    },
+}
+
+/// Errors of conversation files.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Store(#[from] JsonlError),
+    /// No conversation has this id.
+    #[error("no conversation `{0}`")]
+    NotFound(String),
+    /// The id has characters that cannot be in a file name.
+    #[error("`{0}` is not a conversation id")]
+    BadId(String),
+    /// The file has no header line.
+    #[error("{0} has no header line")]
+    NoHeader(PathBuf),
+}
+
+/// The conversations of one data directory.
+#[derive(Clone, Debug)]
+pub struct ConversationStore {
+    dir: PathBuf,
+}
+
+/// A conversation as read from its file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversation {
+    /// Every record in order, the header first.
+    pub records: Vec<ConversationRecord>,
+    /// Warnings about skipped lines.
+    pub warnings: Vec<String>,
+}
+
+impl ConversationStore {
+    /// The store in `data_dir`.
+    pub fn in_data_dir(data_dir: &Path) -> ConversationStore {
+        ConversationStore {
+            dir: data_dir.join("conversations"),
+        }
+    }
+
+    /// The file of conversation `id`.
+    pub fn path(&self, id: &str) -> Result<PathBuf, ConversationError> {
+        let valid = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(ConversationError::BadId(id.to_string()));
+        }
+        Ok(self.dir.join(format!("{id}.jsonl")))
+    }
+
+    /// Appends a record to conversation `id`.
+    pub fn append(&self, id: &str, record: &ConversationRecord) -> Result<(), ConversationError> {
+        Ok(jsonl::append(&self.path(id)?, record)?)
+    }
+
+    /// Reads conversation `id`.
+    pub fn read(&self, id: &str) -> Result<Conversation, ConversationError> {
+        let path = self.path(id)?;
+        if !path.exists() {
+            return Err(ConversationError::NotFound(id.to_string()));
+        }
+        let outcome = jsonl::read::<ConversationRecord>(&path)?;
+        let records: Vec<ConversationRecord> =
+            outcome.records.into_iter().map(|(_, r)| r).collect();
+        if !matches!(records.first(), Some(ConversationRecord::Header { .. })) {
+            return Err(ConversationError::NoHeader(path));
+        }
+        Ok(Conversation {
+            records,
+            warnings: outcome.warnings,
+        })
+    }
+}
+
+/// A new conversation id: the UTC time it was made, then random digits, so
+/// ids sort by age (`20261127-101500-3fa2`).
+pub fn new_conversation_id() -> String {
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    format!(
+        "{}-{:04x}",
+        now.strftime("%Y%m%d-%H%M%S"),
+        fastrand::u16(..)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_reads_a_conversation() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ConversationStore::in_data_dir(dir.path());
+        let id = new_conversation_id();
+        let header = ConversationRecord::Header {
+            v: RECORD_VERSION,
+            id: id.clone(),
+            created: "2026-11-27T10:00:00Z".into(),
+            title: "test".into(),
+            model: "gpt-4o".into(),
+            system: Some("be brief".into()),
+        };
+        let message = ConversationRecord::Message {
+            v: RECORD_VERSION,
+            ts: "2026-11-27T10:00:01Z".into(),
+            role: Role::Assistant,
+            content: "partial rep".into(),
+            model: Some("gpt-4o".into()),
+            call_id: None,
+            interrupted: true,
+        };
+        store.append(&id, &header).expect("append");
+        store.append(&id, &message).expect("append");
+        let read = store.read(&id).expect("read");
+        assert_eq!(read.records, [header, message]);
+        assert!(matches!(
+            store.read("nope"),
+            Err(ConversationError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.read("../etc/passwd"),
+            Err(ConversationError::BadId(_))
+        ));
+    }
+}

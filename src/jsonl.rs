@@ -1,0 +1,225 @@
+//! Append-only JSON-lines files, the mechanics shared by the conversation
+//! files and the usage log (each of which owns its record format).
+//!
+//! - Each record is one line, written with one `write` call on a file
+//!   opened for appending, under an exclusive lock, so two confab processes
+//!   never interleave and a crash leaves at most one truncated last line.
+//! - A new file is created with mode 0600: records may hold prompts.
+//! - A reader skips a truncated or corrupt line with a warning and keeps
+//!   every other record; if the file does not end with a newline when a
+//!   record is appended, the newline is written first so the new record is
+//!   not glued to the broken one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Errors of reading or appending a JSON-lines file.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonlError {
+    /// The file could not be opened, locked, read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("appending to", "reading").
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A record could not be serialized (a bug, not bad input).
+    #[error("encoding a record for {path}: {source}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+}
+
+/// Records read from a file, and warnings about lines that were skipped.
+#[derive(Debug)]
+pub struct ReadOutcome<T> {
+    /// The records that parsed, in file order, with their 1-based line numbers.
+    pub records: Vec<(usize, T)>,
+    /// One message per skipped line, for stderr.
+    pub warnings: Vec<String>,
+}
+
+/// Appends `record` as one line to `path`, creating the file (mode 0600)
+/// and its directory if needed.
+pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
+    let io = |action: &'static str| {
+        move |source| JsonlError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let mut line = serde_json::to_vec(record).map_err(|source| JsonlError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    line.push(b'\n');
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io("creating the directory of"))?;
+    }
+    let mut file = open_for_append(path).map_err(io("opening"))?;
+    file.lock_exclusive().map_err(io("locking"))?;
+    let result = (|| {
+        let len = file.seek(SeekFrom::End(0))?;
+        let mut buffer = Vec::with_capacity(line.len() + 1);
+        if len > 0 {
+            file.seek(SeekFrom::End(-1))?;
+            let mut last = [0u8; 1];
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                buffer.push(b'\n');
+            }
+        }
+        buffer.extend_from_slice(&line);
+        file.write_all(&buffer)
+    })();
+    let unlocked = FileExt::unlock(&file);
+    result.map_err(io("appending to"))?;
+    unlocked.map_err(io("unlocking"))
+}
+
+fn open_for_append(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Reads every record of `path`. A missing file has no records.
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<ReadOutcome<T>, JsonlError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ReadOutcome {
+                records: Vec::new(),
+                warnings: Vec::new(),
+            })
+        }
+        Err(source) => {
+            return Err(JsonlError::Io {
+                action: "opening",
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut reader = BufReader::new(file);
+    let mut records = Vec::new();
+    let mut warnings = Vec::new();
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| JsonlError::Io {
+                action: "reading",
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let complete = line.last() == Some(&b'\n');
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<T>(text) {
+            Ok(record) => records.push((number, record)),
+            Err(err) if !complete => warnings.push(format!(
+                "{}:{number}: skipped a truncated last line (an interrupted write): {err}",
+                path.display()
+            )),
+            Err(err) => warnings.push(format!(
+                "{}:{number}: skipped a line that is not a valid record: {err}",
+                path.display()
+            )),
+        }
+    }
+    Ok(ReadOutcome { records, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Record {
+        n: u32,
+    }
+
+    #[test]
+    fn appends_reads_and_survives_a_truncated_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sub/log.jsonl");
+        append(&path, &Record { n: 1 }).expect("append");
+        append(&path, &Record { n: 2 }).expect("append");
+        // A crash in the middle of a write:
+        let mut file = OpenOptions::new().append(true).open(&path).expect("open");
+        file.write_all(br#"{"n": 3"#).expect("write");
+        drop(file);
+        let outcome = read::<Record>(&path).expect("read");
+        assert_eq!(outcome.records.len(), 2);
+        assert!(outcome.warnings[0].contains("truncated last line"));
+        // The next append is not glued to the broken line.
+        append(&path, &Record { n: 4 }).expect("append");
+        let outcome = read::<Record>(&path).expect("read");
+        let ns: Vec<u32> = outcome.records.iter().map(|(_, r)| r.n).collect();
+        assert_eq!(ns, [1, 2, 4]);
+        assert_eq!(outcome.warnings.len(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn concurrent_appends_never_interleave() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log.jsonl");
+        let big = "x".repeat(100_000);
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let path = &path;
+                let big = &big;
+                scope.spawn(move || {
+                    for i in 0..25 {
+                        let record = serde_json::json!({"t": t, "i": i, "pad": big});
+                        append(path, &record).expect("append");
+                    }
+                });
+            }
+        });
+        let outcome = read::<serde_json::Value>(&path).expect("read");
+        assert_eq!(outcome.records.len(), 100);
+        assert!(outcome.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_missing_file_has_no_records() {
+        let outcome = read::<Record>(Path::new("/nonexistent/confab.jsonl")).expect("read");
+        assert!(outcome.records.is_empty());
+    }
+}

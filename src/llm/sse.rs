@@ -1,0 +1,1 @@
+//! Server-sent events: a byte stream -> events decoder (WHATWG rules).

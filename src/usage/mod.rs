@@ -1,0 +1,198 @@
+//! The usage log, `usage.jsonl` in the data directory: one record per API
+//! call, failures included, shared by every command and read by
+//! `cost-report`. Append-only; see [`crate::jsonl`] for the crash and
+//! concurrency rules.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::jsonl::{self, JsonlError, ReadOutcome};
+
+/// The current record format version.
+pub const RECORD_VERSION: u32 = 1;
+
+/// Where the token counts of a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageSource {
+    /// Reported by the API.
+    Api,
+    /// Counted locally (the server sent no usage, or the call failed).
+    Local,
+}
+
+/// How a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// A complete reply.
+    Ok,
+    /// No usable reply.
+    Error,
+    /// The reply stopped part-way (Ctrl-C, a dropped stream); what arrived was kept.
+    Interrupted,
+}
+
+/// One API call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    /// Format version ([`RECORD_VERSION`]).
+    pub v: u32,
+    /// When the call started, RFC 3339 in UTC.
+    pub ts: String,
+    /// A unique id for the call.
+    pub call_id: String,
+    /// The conversation the call belongs to, if any.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    /// The command that made it (`chat`, `rag query`, `compaction`...).
+    pub command: String,
+    /// The configured provider name.
+    pub provider: String,
+    /// The API host.
+    pub host: String,
+    /// The model confab asked for.
+    pub model_requested: String,
+    /// The model (version) the API said it used.
+    #[serde(default)]
+    pub model_reported: Option<String>,
+    /// Prompt tokens, cached ones included.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    /// Prompt tokens written to the provider's cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Output tokens, reasoning included.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Reasoning tokens among the output tokens.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// Whether the counts came from the API or were counted locally.
+    pub usage_source: UsageSource,
+    /// Wall time of the whole call, retries included, in milliseconds.
+    pub latency_ms: u64,
+    /// Time to the first output token, in milliseconds.
+    #[serde(default)]
+    pub ttft_ms: Option<u64>,
+    /// Retries taken.
+    #[serde(default)]
+    pub retries: u32,
+    /// The final HTTP status, if a response arrived.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// The error kind of a failed call (`rate_limit`, `timeout`...).
+    #[serde(default)]
+    pub error_kind: Option<String>,
+    /// How the call ended.
+    pub outcome: CallOutcome,
+    /// `--tag` values, for attributing CI spend.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The prompt text, only when the user opted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+/// The usage log of one data directory.
+#[derive(Clone, Debug)]
+pub struct UsageLog {
+    path: PathBuf,
+}
+
+impl UsageLog {
+    /// The log in `data_dir`.
+    pub fn in_data_dir(data_dir: &Path) -> UsageLog {
+        UsageLog {
+            path: data_dir.join("usage.jsonl"),
+        }
+    }
+
+    /// A log at an explicit path (`cost-report --log`).
+    pub fn at(path: PathBuf) -> UsageLog {
+        UsageLog { path }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record.
+    pub fn append(&self, record: &UsageRecord) -> Result<(), JsonlError> {
+        jsonl::append(&self.path, record)
+    }
+
+    /// Reads every record, skipping broken lines with warnings.
+    pub fn read(&self) -> Result<ReadOutcome<UsageRecord>, JsonlError> {
+        jsonl::read(&self.path)
+    }
+}
+
+/// The current time as RFC 3339 in UTC, for the `ts` fields.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// A new random id of 16 hex digits.
+pub fn new_call_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> UsageRecord {
+        UsageRecord {
+            v: RECORD_VERSION,
+            ts: now_rfc3339(),
+            call_id: new_call_id(),
+            conversation_id: None,
+            command: "chat".into(),
+            provider: "openai".into(),
+            host: "api.openai.com".into(),
+            model_requested: "gpt-4o".into(),
+            model_reported: Some("gpt-4o-2024-08-06".into()),
+            input_tokens: 120,
+            cached_input_tokens: 0,
+            cache_write_tokens: 0,
+            output_tokens: 30,
+            reasoning_tokens: 0,
+            usage_source: UsageSource::Api,
+            latency_ms: 812,
+            ttft_ms: Some(240),
+            retries: 1,
+            status: Some(200),
+            error_kind: None,
+            outcome: CallOutcome::Ok,
+            tags: vec!["ci".into()],
+            prompt: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_reads_the_minimal_v1_record() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = UsageLog::in_data_dir(dir.path());
+        let r = record();
+        log.append(&r).expect("append");
+        let read = log.read().expect("read");
+        assert_eq!(read.records[0].1, r);
+        // A record with only the required fields (as an older writer may
+        // leave) still reads, with zero counts.
+        std::fs::write(
+            log.path(),
+            r#"{"v":1,"ts":"2026-01-01T00:00:00Z","call_id":"a","command":"chat","provider":"p","host":"h","model_requested":"m","usage_source":"local","latency_ms":5,"outcome":"error"}
+"#,
+        )
+        .expect("write");
+        let read = log.read().expect("read");
+        assert_eq!(read.records[0].1.input_tokens, 0);
+        assert_eq!(read.records[0].1.outcome, CallOutcome::Error);
+    }
+}
