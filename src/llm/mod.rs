@@ -1,5 +1,93 @@
-//! Talking to model APIs: the wire-level pieces shared by the OpenAI and
-//! Anthropic adapters.
+//! Talking to model APIs: the typed requests, events and usage that cross
+//! from the provider adapters (`openai`, later `anthropic`) to the rest of
+//! confab, and the wire-level pieces they share (`sse`, `retry`).
 
+pub mod openai;
 pub mod retry;
 pub mod sse;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::conversation::Role;
+
+/// One message sent to a model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Who wrote it.
+    pub role: Role,
+    /// The text.
+    pub content: String,
+}
+
+/// One chat request, provider-neutral.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatRequest {
+    /// The model id as the API knows it.
+    pub model: String,
+    /// The system prompt, if any (kept apart: Anthropic takes it separately).
+    pub system: Option<String>,
+    /// The conversation so far, oldest first.
+    pub messages: Vec<Message>,
+    /// The explicit output cap every request carries.
+    pub max_output_tokens: u32,
+    /// Sampling temperature, if set.
+    pub temperature: Option<f32>,
+    /// Whether to stream the reply.
+    pub stream: bool,
+}
+
+/// Token usage of one call, normalised across providers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    pub cached_input_tokens: u64,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_write_tokens: u64,
+    /// Output tokens, reasoning included.
+    pub output_tokens: u64,
+    /// Reasoning tokens among the output tokens.
+    pub reasoning_tokens: u64,
+}
+
+/// Something a streamed (or whole) reply said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// The model the API reports it used.
+    Model(String),
+    /// More reply text.
+    TextDelta(String),
+    /// A fragment of a tool call, to be accumulated by `index`.
+    ToolCallDelta {
+        /// Which tool call it belongs to.
+        index: u32,
+        /// The call id (first fragment only).
+        id: Option<String>,
+        /// The function name (first fragment only).
+        name: Option<String>,
+        /// A piece of the JSON arguments string.
+        arguments: String,
+    },
+    /// Why the reply ended (`stop`, `length`, `tool_calls`, `end_turn`...).
+    Finish(String),
+    /// Usage; when several arrive, the last one counts.
+    Usage(Usage),
+    /// The end of the stream.
+    Done,
+}
+
+/// An error reported by a model API, in the body of an error response or
+/// inside a stream.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+pub struct ApiError {
+    /// The HTTP status, if the error came with one (not for mid-stream errors).
+    pub status: Option<u16>,
+    /// The provider's error type (`rate_limit_error`, `invalid_request_error`...).
+    pub kind: Option<String>,
+    /// The provider's error code, as a string (some servers send integers).
+    pub code: Option<String>,
+    /// The message for people.
+    pub message: String,
+}

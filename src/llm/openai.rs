@@ -1,0 +1,408 @@
+//! The OpenAI Chat Completions wire format, spoken by OpenAI and by every
+//! compatible server (Ollama, llama.cpp, vLLM, LM Studio): request bodies,
+//! streamed chunks and whole responses into [`ChatEvent`]s, and error
+//! bodies of every shape those servers send
+//! (`shared/reference/llm-apis.md` §1 and §8).
+
+use serde::{Deserialize, Serialize};
+
+use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, Usage};
+
+/// The JSON body of a Chat Completions request.
+#[derive(Debug, Serialize)]
+pub struct RequestBody<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    /// Sent as `max_tokens` too: compatible servers (Ollama) ignore
+    /// `max_completion_tokens`, and OpenAI accepts both for chat models.
+    max_completion_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+/// Builds the request body; `legacy_max_tokens` also sends `max_tokens`
+/// for servers that only know that field.
+pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBody<'_> {
+    let mut messages = Vec::with_capacity(request.messages.len() + 1);
+    if let Some(system) = &request.system {
+        messages.push(WireMessage {
+            role: "system",
+            content: system,
+        });
+    }
+    for message in &request.messages {
+        messages.push(WireMessage {
+            role: match message.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            },
+            content: &message.content,
+        });
+    }
+    RequestBody {
+        model: &request.model,
+        messages,
+        max_completion_tokens: request.max_output_tokens,
+        max_tokens: legacy_max_tokens.then_some(request.max_output_tokens),
+        temperature: request.temperature,
+        stream: request.stream,
+        stream_options: request.stream.then_some(StreamOptions {
+            include_usage: true,
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Option<Delta>,
+    #[serde(default)]
+    message: Option<Delta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallFragment>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCallFragment {
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<FunctionFragment>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionFragment {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+/// An error as the servers send it: an object (OpenAI, Ollama, vLLM >=
+/// 0.10.1) or a plain string (LM Studio).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum WireError {
+    Object {
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default, rename = "type")]
+        kind: Option<String>,
+        #[serde(default)]
+        code: Option<serde_json::Value>,
+    },
+    Text(String),
+}
+
+impl WireError {
+    fn into_api_error(self, status: Option<u16>) -> ApiError {
+        match self {
+            WireError::Object {
+                message,
+                kind,
+                code,
+            } => ApiError {
+                status,
+                kind,
+                code: code.and_then(|c| match c {
+                    serde_json::Value::String(s) => Some(s),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
+                message: message.unwrap_or_else(|| "the server reported an error".into()),
+            },
+            WireError::Text(message) => ApiError {
+                status,
+                kind: None,
+                code: None,
+                message,
+            },
+        }
+    }
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Usage {
+        Usage {
+            input_tokens: u.prompt_tokens,
+            cached_input_tokens: u
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            cache_write_tokens: 0,
+            output_tokens: u.completion_tokens,
+            reasoning_tokens: u
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// Why a stream event could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The server reported an error inside the stream (HTTP 200).
+    #[error("the server reported an error mid-stream: {0}")]
+    Api(ApiError),
+    /// The event's data is not a chunk.
+    #[error("malformed stream event: {0}")]
+    Malformed(String),
+}
+
+/// Turns the `data` of one streamed event (or a whole non-streaming
+/// response body) into events. Checks for a top-level `error` first.
+pub fn parse_chunk(data: &str) -> Result<Vec<ChatEvent>, StreamError> {
+    let data = data.trim();
+    if data.starts_with("[DONE]") {
+        return Ok(vec![ChatEvent::Done]);
+    }
+    if data.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chunk: Chunk = serde_json::from_str(data).map_err(|err| {
+        let preview: String = data.chars().take(80).collect();
+        StreamError::Malformed(format!("{err}: {preview}"))
+    })?;
+    if let Some(error) = chunk.error {
+        return Err(StreamError::Api(error.into_api_error(None)));
+    }
+    let mut events = Vec::new();
+    if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
+        events.push(ChatEvent::Model(model));
+    }
+    for choice in chunk.choices {
+        if let Some(delta) = choice.delta.or(choice.message) {
+            if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                events.push(ChatEvent::TextDelta(text));
+            }
+            for call in delta.tool_calls {
+                let (name, arguments) = match call.function {
+                    Some(f) => (f.name, f.arguments.unwrap_or_default()),
+                    None => (None, String::new()),
+                };
+                events.push(ChatEvent::ToolCallDelta {
+                    index: call.index,
+                    id: call.id,
+                    name,
+                    arguments,
+                });
+            }
+        }
+        if let Some(reason) = choice.finish_reason {
+            events.push(ChatEvent::Finish(reason));
+        }
+    }
+    if let Some(usage) = chunk.usage {
+        events.push(ChatEvent::Usage(usage.into()));
+    }
+    Ok(events)
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: Option<WireError>,
+    /// vLLM before 0.10.1 sent the error fields at the top level.
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+/// The error in the body of a non-2xx response, whatever its shape; a body
+/// that is not JSON becomes the message as it is.
+pub fn parse_error_body(status: u16, body: &str) -> ApiError {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(ErrorBody {
+            error: Some(error), ..
+        }) => error.into_api_error(Some(status)),
+        Ok(ErrorBody {
+            message: Some(message),
+            kind,
+            ..
+        }) => ApiError {
+            status: Some(status),
+            kind,
+            code: None,
+            message,
+        },
+        _ => ApiError {
+            status: Some(status),
+            kind: None,
+            code: None,
+            message: if body.trim().is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                body.trim().chars().take(500).collect()
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::Message;
+
+    #[test]
+    fn builds_a_streaming_request_with_an_output_cap() {
+        let request = ChatRequest {
+            model: "gpt-4o".into(),
+            system: Some("be brief".into()),
+            messages: vec![Message {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            max_output_tokens: 256,
+            temperature: Some(0.0),
+            stream: true,
+        };
+        let body = serde_json::to_value(request_body(&request, true)).expect("json");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["content"], "hi");
+        assert_eq!(body["max_completion_tokens"], 256);
+        assert_eq!(body["max_tokens"], 256);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+    }
+
+    #[test]
+    fn parses_stream_chunks_usage_and_tool_calls() {
+        let events = parse_chunk(r#"{"id":"c","model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}],"usage":null}"#).expect("chunk");
+        assert_eq!(
+            events,
+            [
+                ChatEvent::Model("gpt-4o-2024-08-06".into()),
+                ChatEvent::TextDelta("Hel".into())
+            ]
+        );
+        // llama.cpp: null content, empty model.
+        let events = parse_chunk(
+            r#"{"model":"","choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}"#,
+        )
+        .expect("chunk");
+        assert!(events.is_empty());
+        let events = parse_chunk(r#"{"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":9,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}"#).expect("chunk");
+        assert_eq!(
+            events,
+            [ChatEvent::Usage(Usage {
+                input_tokens: 20,
+                cached_input_tokens: 4,
+                cache_write_tokens: 0,
+                output_tokens: 9,
+                reasoning_tokens: 2
+            })]
+        );
+        let events = parse_chunk(r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}"#).expect("chunk");
+        assert_eq!(
+            events,
+            [ChatEvent::ToolCallDelta {
+                index: 0,
+                id: Some("call_1".into()),
+                name: Some("get_weather".into()),
+                arguments: String::new()
+            }]
+        );
+        assert_eq!(parse_chunk("[DONE]").expect("done"), [ChatEvent::Done]);
+    }
+
+    #[test]
+    fn errors_in_streams_and_bodies_of_every_shape() {
+        let err = parse_chunk(
+            r#"{"error":{"message":"context too long","type":"invalid_request_error","code":400}}"#,
+        );
+        match err {
+            Err(StreamError::Api(e)) => {
+                assert_eq!(e.message, "context too long");
+                assert_eq!(e.code.as_deref(), Some("400"));
+            }
+            other => panic!("expected an API error, got {other:?}"),
+        }
+        assert!(matches!(
+            parse_chunk("not json"),
+            Err(StreamError::Malformed(_))
+        ));
+        let openai = parse_error_body(
+            429,
+            r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+        );
+        assert_eq!(openai.code.as_deref(), Some("rate_limit_exceeded"));
+        assert_eq!(openai.status, Some(429));
+        let lm_studio = parse_error_body(400, r#"{"error":"Unexpected endpoint"}"#);
+        assert_eq!(lm_studio.message, "Unexpected endpoint");
+        let old_vllm = parse_error_body(
+            400,
+            r#"{"object":"error","message":"bad","type":"BadRequestError","param":null,"code":400}"#,
+        );
+        assert_eq!(old_vllm.message, "bad");
+        assert_eq!(old_vllm.kind.as_deref(), Some("BadRequestError"));
+        let html = parse_error_body(502, "<html>Bad Gateway</html>");
+        assert_eq!(html.message, "<html>Bad Gateway</html>");
+        assert_eq!(
+            parse_error_body(503, "").message,
+            "HTTP 503 with an empty body"
+        );
+    }
+}
