@@ -1,0 +1,858 @@
+//! A scriptable fake model-provider HTTP server for integration tests.
+//!
+//! [`FakeProvider::start`] binds `127.0.0.1:0` and answers each request with
+//! the next [`Reply`] from a FIFO queue, one reply per request, whatever the
+//! method or path. The replies speak the real wire formats of the OpenAI Chat
+//! Completions API (SSE chunks ending in `data: [DONE]`, and JSON) and of the
+//! Anthropic Messages API (`event:`/`data:` SSE and JSON), including their
+//! error bodies, mid-stream errors, dropped connections and stalls.
+//!
+//! The server uses only `std`: one accept thread, and one thread per
+//! connection. Every response carries `Connection: close` and the socket is
+//! closed after it. A streamed body has no `Content-Length` (it ends when the
+//! connection closes); any other body has a `Content-Length` for the whole
+//! body, even when [`Reply::drop_after_parts`] cuts it short. Each body part
+//! is written and flushed on its own, so streaming is observable.
+//!
+//! Every request that is read completely is recorded, see
+//! [`FakeProvider::requests`]. A request that arrives when the queue is empty
+//! gets HTTP 500 with an OpenAI-shaped error saying
+//! `fake provider: no reply scripted`.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// The message of the error sent when a request arrives and no reply is left.
+pub const NO_REPLY_MESSAGE: &str = "fake provider: no reply scripted";
+
+/// The `created` timestamp used in every OpenAI object.
+const CREATED: u64 = 1_700_000_000;
+
+/// How long a connection thread waits for a slow or silent client.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A source of distinct ids (`chatcmpl-fake…`, `msg_fake…`, `req_fake…`).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One request received by the fake server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The request target as sent, e.g. `/v1/chat/completions` (query included).
+    pub path: String,
+    /// The headers in the order received, names lowercased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// The body, decoded as UTF-8 (lossily).
+    pub body: String,
+}
+
+impl RecordedRequest {
+    /// The value of the first header called `name` (matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON; panics with the body if it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("request body is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// One piece of a response body, written and flushed on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// How long to sleep before writing this part.
+    pub delay: Duration,
+    /// The bytes of the part.
+    pub data: Vec<u8>,
+}
+
+impl Part {
+    /// A part sent without delay.
+    pub fn new(data: impl Into<Vec<u8>>) -> Part {
+        Part {
+            delay: Duration::ZERO,
+            data: data.into(),
+        }
+    }
+}
+
+/// A description of one HTTP response.
+///
+/// Build one with a constructor (`openai_stream`, `anthropic_json`,
+/// `openai_error`, `raw`, …) and adjust it with the `with_*` builders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Response headers, sent as given. `Connection: close` is added unless
+    /// present; `Content-Length` is added unless present or `close_delimited`.
+    pub headers: Vec<(String, String)>,
+    /// The body, in pieces.
+    pub parts: Vec<Part>,
+    /// When true the body has no `Content-Length` and ends when the
+    /// connection closes (how the streams are sent).
+    pub close_delimited: bool,
+    /// Sleep this long after reading the request, before the first byte.
+    pub delay_before_first_byte: Duration,
+    /// Sleep this long between consecutive body parts.
+    pub stall_between_parts: Duration,
+    /// Close the connection after this many body parts have been sent.
+    pub drop_after_parts: Option<usize>,
+    /// Close the connection without sending anything at all (not even a
+    /// status line).
+    pub hang_up: bool,
+}
+
+impl Reply {
+    /// Any response: `status`, `headers` sent as given, and the body `parts`.
+    /// The body gets a `Content-Length` unless `headers` hold one already or
+    /// the content type is `text/event-stream` (then it is close-delimited).
+    pub fn raw(status: u16, headers: &[(&str, &str)], parts: &[&str]) -> Reply {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let close_delimited = headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream")
+        });
+        Reply {
+            status,
+            headers,
+            parts: parts.iter().map(|p| Part::new(*p)).collect(),
+            close_delimited,
+            delay_before_first_byte: Duration::ZERO,
+            stall_between_parts: Duration::ZERO,
+            drop_after_parts: None,
+            hang_up: false,
+        }
+    }
+
+    /// A JSON response with the given body, sent as one part.
+    fn json_body(status: u16, body: &str) -> Reply {
+        Reply::raw(status, &[("content-type", "application/json")], &[body])
+    }
+
+    /// An SSE response (HTTP 200), one part per event.
+    fn sse(events: Vec<String>) -> Reply {
+        let parts: Vec<&str> = events.iter().map(String::as_str).collect();
+        Reply::raw(
+            200,
+            &[
+                ("content-type", "text/event-stream"),
+                ("cache-control", "no-cache"),
+            ],
+            &parts,
+        )
+    }
+
+    /// An error response: `status` with `body_json` as an `application/json` body.
+    pub fn error(status: u16, body_json: &str) -> Reply {
+        Reply::json_body(status, body_json)
+    }
+
+    /// An OpenAI error: `{"error":{"message","type","param":null,"code":null}}`,
+    /// with an `x-request-id` header.
+    pub fn openai_error(status: u16, error_type: &str, message: &str) -> Reply {
+        let body = json!({
+            "error": {"message": message, "type": error_type, "param": null, "code": null}
+        });
+        Reply::error(status, &body.to_string()).with_openai_request_id()
+    }
+
+    /// An Anthropic error: `{"type":"error","error":{"type","message"},"request_id"}`,
+    /// with a matching `request-id` header.
+    pub fn anthropic_error(status: u16, error_type: &str, message: &str) -> Reply {
+        let request_id = format!("req_fake{:06}", next_id());
+        let body = json!({
+            "type": "error",
+            "error": {"type": error_type, "message": message},
+            "request_id": request_id,
+        });
+        Reply::error(status, &body.to_string()).with_header("request-id", &request_id)
+    }
+
+    /// An OpenAI streamed chat completion: a role delta, one content delta per
+    /// piece, a `finish_reason: "stop"` chunk, then (if `usage` is
+    /// `(prompt, completion)`) a `choices: []` usage chunk, then `data: [DONE]`.
+    /// When `usage` is given every earlier chunk carries `"usage": null`, as
+    /// with `stream_options.include_usage`.
+    pub fn openai_stream(model: &str, text_pieces: &[&str], usage: Option<(u64, u64)>) -> Reply {
+        let chunks = OpenAiChunks::new(model, usage.is_some());
+        let mut events = vec![chunks.delta(json!({"role": "assistant", "content": ""}), None)];
+        for piece in text_pieces {
+            events.push(chunks.delta(json!({"content": piece}), None));
+        }
+        events.push(chunks.delta(json!({}), Some("stop")));
+        if let Some((prompt, completion)) = usage {
+            events.push(chunks.usage(prompt, completion));
+        }
+        events.push(sse_data("[DONE]"));
+        Reply::sse(events).with_openai_request_id()
+    }
+
+    /// An OpenAI streamed tool call: a role delta, a first `tool_calls`
+    /// fragment (index 0, id, type, function name, empty arguments), one
+    /// fragment per `arguments_fragments` item, a `finish_reason:
+    /// "tool_calls"` chunk, then `data: [DONE]`.
+    pub fn openai_tool_call_stream(
+        model: &str,
+        tool_name: &str,
+        arguments_fragments: &[&str],
+    ) -> Reply {
+        let chunks = OpenAiChunks::new(model, false);
+        let call_id = format!("call_fake{:06}", next_id());
+        let mut events = vec![
+            chunks.delta(json!({"role": "assistant", "content": null}), None),
+            chunks.delta(
+                json!({"tool_calls": [{
+                    "index": 0,
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": tool_name, "arguments": ""},
+                }]}),
+                None,
+            ),
+        ];
+        for fragment in arguments_fragments {
+            events.push(chunks.delta(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}),
+                None,
+            ));
+        }
+        events.push(chunks.delta(json!({}), Some("tool_calls")));
+        events.push(sse_data("[DONE]"));
+        Reply::sse(events).with_openai_request_id()
+    }
+
+    /// An OpenAI stream that sends a role delta and the `text_before` deltas,
+    /// then `data: {"error":{"message":…,"type":"server_error",…}}`, all under
+    /// HTTP 200. No `[DONE]` follows.
+    pub fn openai_error_in_stream(model: &str, text_before: &[&str], error_message: &str) -> Reply {
+        let chunks = OpenAiChunks::new(model, false);
+        let mut events = vec![chunks.delta(json!({"role": "assistant", "content": ""}), None)];
+        for piece in text_before {
+            events.push(chunks.delta(json!({"content": piece}), None));
+        }
+        let error = json!({
+            "error": {"message": error_message, "type": "server_error", "param": null, "code": null}
+        });
+        events.push(sse_data(&error.to_string()));
+        Reply::sse(events).with_openai_request_id()
+    }
+
+    /// A 200 `text/event-stream` whose first event's data is not JSON,
+    /// followed by `data: [DONE]`.
+    pub fn malformed_stream() -> Reply {
+        Reply::sse(vec![
+            sse_data("{\"id\":\"chatcmpl-broken\",\"choices\":[{not json"),
+            sse_data("[DONE]"),
+        ])
+    }
+
+    /// A non-streaming OpenAI `chat.completion` with one assistant message,
+    /// `finish_reason: "stop"`, and `usage` when given as `(prompt, completion)`.
+    pub fn openai_json(model: &str, text: &str, usage: Option<(u64, u64)>) -> Reply {
+        let mut body = json!({
+            "id": format!("chatcmpl-fake{:06}", next_id()),
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": null},
+                "logprobs": null,
+                "finish_reason": "stop",
+            }],
+            "service_tier": "default",
+            "system_fingerprint": "fp_fake",
+        });
+        if let Some((prompt, completion)) = usage {
+            body["usage"] = openai_usage(prompt, completion);
+        }
+        Reply::json_body(200, &body.to_string()).with_openai_request_id()
+    }
+
+    /// An Anthropic streamed message with one text block: `message_start`
+    /// (usage `input_tokens` = `usage.0`, `output_tokens` 1),
+    /// `content_block_start`, `ping`, one `content_block_delta` `text_delta`
+    /// per piece, `content_block_stop`, `message_delta` (`stop_reason`
+    /// `end_turn`, `usage.output_tokens` = `usage.1`), `message_stop`.
+    pub fn anthropic_stream(model: &str, text_pieces: &[&str], usage: (u64, u64)) -> Reply {
+        let mut events = vec![
+            anthropic_message_start(model, usage.0),
+            sse_event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0,
+                       "content_block": {"type": "text", "text": ""}}),
+            ),
+            sse_event("ping", json!({"type": "ping"})),
+        ];
+        for piece in text_pieces {
+            events.push(sse_event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0,
+                       "delta": {"type": "text_delta", "text": piece}}),
+            ));
+        }
+        events.push(sse_event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ));
+        events.extend(anthropic_message_end("end_turn", usage.1));
+        Reply::sse(events).with_anthropic_request_id()
+    }
+
+    /// An Anthropic streamed `tool_use` block: `message_start`,
+    /// `content_block_start` (`tool_use`, id, name, `input: {}`), one
+    /// `input_json_delta` per fragment, `content_block_stop`, `message_delta`
+    /// (`stop_reason` `tool_use`), `message_stop`.
+    pub fn anthropic_tool_use_stream(
+        model: &str,
+        tool_name: &str,
+        partial_json_fragments: &[&str],
+        usage: (u64, u64),
+    ) -> Reply {
+        let tool_id = format!("toolu_fake{:06}", next_id());
+        let mut events = vec![
+            anthropic_message_start(model, usage.0),
+            sse_event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0,
+                       "content_block": {"type": "tool_use", "id": tool_id,
+                                         "name": tool_name, "input": {}}}),
+            ),
+        ];
+        for fragment in partial_json_fragments {
+            events.push(sse_event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0,
+                       "delta": {"type": "input_json_delta", "partial_json": fragment}}),
+            ));
+        }
+        events.push(sse_event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ));
+        events.extend(anthropic_message_end("tool_use", usage.1));
+        Reply::sse(events).with_anthropic_request_id()
+    }
+
+    /// An Anthropic stream that starts a text block, sends the `text_before`
+    /// deltas, then an `error` event
+    /// (`{"type":"error","error":{"type":error_type,"message":message}}`),
+    /// all under HTTP 200.
+    pub fn anthropic_error_in_stream(
+        model: &str,
+        text_before: &[&str],
+        error_type: &str,
+        message: &str,
+    ) -> Reply {
+        let mut events = vec![
+            anthropic_message_start(model, 1),
+            sse_event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0,
+                       "content_block": {"type": "text", "text": ""}}),
+            ),
+        ];
+        for piece in text_before {
+            events.push(sse_event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0,
+                       "delta": {"type": "text_delta", "text": piece}}),
+            ));
+        }
+        events.push(sse_event(
+            "error",
+            json!({"type": "error", "error": {"type": error_type, "message": message}}),
+        ));
+        Reply::sse(events).with_anthropic_request_id()
+    }
+
+    /// A non-streaming Anthropic message with one text block, `stop_reason`
+    /// `end_turn`, and usage `(input_tokens, output_tokens)`.
+    pub fn anthropic_json(model: &str, text: &str, usage: (u64, u64)) -> Reply {
+        let body = json!({
+            "id": format!("msg_fake{:06}", next_id()),
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": null,
+            "usage": anthropic_usage(usage.0, usage.1),
+        });
+        Reply::json_body(200, &body.to_string()).with_anthropic_request_id()
+    }
+
+    /// Reads the request, then closes the connection without sending a byte.
+    pub fn hang_up() -> Reply {
+        let mut reply = Reply::raw(200, &[], &[]);
+        reply.hang_up = true;
+        reply
+    }
+
+    /// Adds a response header (e.g. `retry-after`, `retry-after-ms`).
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sleeps `delay` after reading the request, before the status line.
+    pub fn with_delay_before_first_byte(mut self, delay: Duration) -> Reply {
+        self.delay_before_first_byte = delay;
+        self
+    }
+
+    /// Sleeps `delay` before body part `index` (0 is the first part, which
+    /// delays the body after the headers have been sent). Panics if there is
+    /// no such part.
+    pub fn with_delay_before_part(mut self, index: usize, delay: Duration) -> Reply {
+        let count = self.parts.len();
+        self.parts
+            .get_mut(index)
+            .unwrap_or_else(|| panic!("reply has {count} parts, no part {index}"))
+            .delay = delay;
+        self
+    }
+
+    /// Sleeps `stall` between consecutive body parts.
+    pub fn with_stall_between_parts(mut self, stall: Duration) -> Reply {
+        self.stall_between_parts = stall;
+        self
+    }
+
+    /// Closes the connection after sending `n` body parts (the headers are
+    /// always sent). A stream then ends without its terminator; a JSON body
+    /// ends short of its `Content-Length`.
+    pub fn drop_after_parts(mut self, n: usize) -> Reply {
+        self.drop_after_parts = Some(n);
+        self
+    }
+
+    /// The whole body, as it would be sent without a drop.
+    pub fn body(&self) -> Vec<u8> {
+        self.parts.iter().flat_map(|p| p.data.clone()).collect()
+    }
+
+    fn with_openai_request_id(self) -> Reply {
+        let id = format!("req_fake{:06}", next_id());
+        self.with_header("x-request-id", &id)
+    }
+
+    fn with_anthropic_request_id(self) -> Reply {
+        let id = format!("req_fake{:06}", next_id());
+        self.with_header("request-id", &id)
+    }
+
+    fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The status line and headers.
+    fn head(&self) -> Vec<u8> {
+        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !self.close_delimited && !self.has_header("content-length") {
+            let length: usize = self.parts.iter().map(|p| p.data.len()).sum();
+            head.push_str(&format!("content-length: {length}\r\n"));
+        }
+        if !self.has_header("connection") {
+            head.push_str("connection: close\r\n");
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    }
+
+    /// Writes the response; stops quietly at the first write error.
+    fn send(&self, stream: &mut TcpStream) {
+        if self.hang_up {
+            return;
+        }
+        sleep(self.delay_before_first_byte);
+        if stream.write_all(&self.head()).is_err() || stream.flush().is_err() {
+            return;
+        }
+        let limit = self.drop_after_parts.unwrap_or(usize::MAX);
+        for (i, part) in self.parts.iter().enumerate().take(limit) {
+            if i > 0 {
+                sleep(self.stall_between_parts);
+            }
+            sleep(part.delay);
+            if stream.write_all(&part.data).is_err() || stream.flush().is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn sleep(duration: Duration) {
+    if !duration.is_zero() {
+        std::thread::sleep(duration);
+    }
+}
+
+/// A reason phrase for the status line.
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        529 => "Overloaded",
+        _ => "Status",
+    }
+}
+
+/// One SSE event with only a `data:` line (the OpenAI style).
+fn sse_data(data: &str) -> String {
+    format!("data: {data}\n\n")
+}
+
+/// One SSE event with `event:` and `data:` lines (the Anthropic style).
+fn sse_event(name: &str, data: Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// The usage object of an OpenAI completion.
+fn openai_usage(prompt: u64, completion: u64) -> Value {
+    json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    })
+}
+
+/// The usage object of an Anthropic message.
+fn anthropic_usage(input: u64, output: u64) -> Value {
+    json!({
+        "input_tokens": input,
+        "output_tokens": output,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    })
+}
+
+/// The `message_start` event of an Anthropic stream.
+fn anthropic_message_start(model: &str, input_tokens: u64) -> String {
+    sse_event(
+        "message_start",
+        json!({
+            "type": "message_start",
+            "message": {
+                "id": format!("msg_fake{:06}", next_id()),
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": null,
+                "stop_sequence": null,
+                "usage": anthropic_usage(input_tokens, 1),
+            },
+        }),
+    )
+}
+
+/// The `message_delta` and `message_stop` events that end an Anthropic stream.
+fn anthropic_message_end(stop_reason: &str, output_tokens: u64) -> [String; 2] {
+    [
+        sse_event(
+            "message_delta",
+            json!({
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+                "usage": {"output_tokens": output_tokens},
+            }),
+        ),
+        sse_event("message_stop", json!({"type": "message_stop"})),
+    ]
+}
+
+/// Builds the chunks of one OpenAI stream (shared id, created and model).
+struct OpenAiChunks {
+    id: String,
+    model: String,
+    with_usage: bool,
+}
+
+impl OpenAiChunks {
+    fn new(model: &str, with_usage: bool) -> OpenAiChunks {
+        OpenAiChunks {
+            id: format!("chatcmpl-fake{:06}", next_id()),
+            model: model.to_string(),
+            with_usage,
+        }
+    }
+
+    fn chunk(&self, choices: Value, usage: Option<Value>) -> String {
+        let mut chunk = json!({
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": self.model,
+            "service_tier": "default",
+            "system_fingerprint": "fp_fake",
+            "choices": choices,
+        });
+        if self.with_usage {
+            chunk["usage"] = usage.unwrap_or(Value::Null);
+        }
+        sse_data(&chunk.to_string())
+    }
+
+    fn delta(&self, delta: Value, finish_reason: Option<&str>) -> String {
+        self.chunk(
+            json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}]),
+            None,
+        )
+    }
+
+    fn usage(&self, prompt: u64, completion: u64) -> String {
+        self.chunk(json!([]), Some(openai_usage(prompt, completion)))
+    }
+}
+
+/// The state shared by the server threads and the handle.
+struct Shared {
+    replies: Mutex<VecDeque<Reply>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    stop: AtomicBool,
+}
+
+/// A fake provider listening on `127.0.0.1`, stopped when dropped.
+pub struct FakeProvider {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeProvider {
+    /// Starts the server on `127.0.0.1:0` with a queue of replies, served in
+    /// order, one per request. A request arriving when the queue is empty
+    /// gets HTTP 500 with an OpenAI-shaped error body saying
+    /// "fake provider: no reply scripted".
+    pub fn start(replies: Vec<Reply>) -> FakeProvider {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the fake provider");
+        let addr = listener.local_addr().expect("the fake provider's address");
+        let shared = Arc::new(Shared {
+            replies: Mutex::new(replies.into()),
+            requests: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let accept_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("fake-provider".into())
+            .spawn(move || accept_loop(listener, accept_shared))
+            .expect("spawning the fake provider");
+        FakeProvider {
+            addr,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request received (read completely) so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Appends a reply to the end of the queue.
+    pub fn push(&self, reply: Reply) {
+        lock(&self.shared.replies).push_back(reply);
+    }
+
+    /// How many scripted replies have not been served yet.
+    pub fn remaining_replies(&self) -> usize {
+        lock(&self.shared.replies).len()
+    }
+}
+
+impl Drop for FakeProvider {
+    /// Stops the accept thread (connections in progress finish on their own).
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept; failure means the listener is gone already.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let shared = Arc::clone(&shared);
+        let _ = std::thread::Builder::new()
+            .name("fake-provider-conn".into())
+            .spawn(move || handle_connection(stream, &shared));
+    }
+}
+
+/// Reads one request, records it, and sends the next scripted reply.
+fn handle_connection(mut stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let Some(request) = read_request(&mut stream) else {
+        return;
+    };
+    // Record and pop under one lock order so replies match arrival order.
+    let reply = {
+        let mut replies = lock(&shared.replies);
+        lock(&shared.requests).push(request);
+        replies.pop_front()
+    };
+    let reply = reply.unwrap_or_else(|| Reply::openai_error(500, "server_error", NO_REPLY_MESSAGE));
+    reply.send(&mut stream);
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Parses a request: request line, headers, and a body framed by
+/// `Content-Length` or chunked encoding. `None` if the client goes away or
+/// sends something unparsable.
+fn read_request(stream: &mut TcpStream) -> Option<RecordedRequest> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    // Tolerate stray blank lines before the request line.
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut words = line.split_whitespace();
+    let method = words.next()?.to_string();
+    let path = words.next()?.to_string();
+
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").ok()?;
+    }
+
+    let chunked =
+        header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let body = if chunked {
+        read_chunked(&mut reader)?
+    } else {
+        let length: usize = match header("content-length") {
+            Some(v) => v.parse().ok()?,
+            None => 0,
+        };
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        body
+    };
+
+    Some(RecordedRequest {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Reads a chunked request body, trailers included.
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let size_text = line.trim().split(';').next()?.trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        if size == 0 {
+            break;
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..]).ok()?;
+        line.clear();
+        reader.read_line(&mut line).ok()?; // the CRLF after the chunk
+    }
+    // Trailers, up to the blank line.
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 || line.trim().is_empty() {
+            return Some(body);
+        }
+    }
+}
