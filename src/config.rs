@@ -1,10 +1,15 @@
-//! Where confab keeps its files: the config, data and cache directories.
+//! confab's configuration: where its files live (config, data and cache
+//! directories) and what `config.toml` says (providers, aliases, models).
 //!
 //! They follow the platform's conventions (XDG on Linux) through the
 //! `directories` crate; `CONFAB_HOME` puts all of them under one directory,
-//! which is what tests and CI use.
+//! which is what tests and CI use. `config.toml` is loaded in layers:
+//! typed defaults, then the file, then the environment.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 /// The environment variable that overrides every confab directory.
 pub const HOME_ENV: &str = "CONFAB_HOME";
@@ -56,5 +61,487 @@ impl Paths {
     /// The config file.
     pub fn config_file(&self) -> PathBuf {
         self.config_dir.join("config.toml")
+    }
+}
+
+/// The wire format a provider speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// OpenAI Chat Completions: OpenAI, Ollama, llama.cpp, vLLM, LM Studio, OpenRouter...
+    Openai,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+/// One configured provider (`[providers.NAME]` in `config.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The wire format.
+    pub kind: ProviderKind,
+    /// The API root, such as `https://api.openai.com/v1`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// A command whose output is the API key (run without a shell).
+    #[serde(default)]
+    pub api_key_cmd: Option<Vec<String>>,
+    /// An API key written in the file; discouraged, but some local setups want it.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// The model used when `-m` names only this provider.
+    #[serde(default)]
+    pub default_model: Option<String>,
+    /// Seconds to wait for a connection.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Seconds a response may stay silent (before the first byte and between chunks).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_secs: u64,
+    /// Retries after the first attempt.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Client-side cap on requests per minute (0: none).
+    #[serde(default)]
+    pub requests_per_minute: u32,
+    /// Client-side cap on tokens per minute (0: none).
+    #[serde(default)]
+    pub tokens_per_minute: u32,
+    /// Price every call of this provider at zero (local models).
+    #[serde(default)]
+    pub free: bool,
+}
+
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_read_timeout() -> u64 {
+    120
+}
+fn default_max_retries() -> u32 {
+    2
+}
+
+impl ProviderConfig {
+    /// A provider of `kind` with defaults for everything else.
+    pub fn new(kind: ProviderKind) -> ProviderConfig {
+        ProviderConfig {
+            kind,
+            base_url: None,
+            api_key_env: None,
+            api_key_cmd: None,
+            api_key: None,
+            default_model: None,
+            connect_timeout_secs: default_connect_timeout(),
+            read_timeout_secs: default_read_timeout(),
+            max_retries: default_max_retries(),
+            requests_per_minute: 0,
+            tokens_per_minute: 0,
+            free: false,
+        }
+    }
+
+    /// The API root, from the file or the kind's default.
+    pub fn base_url(&self) -> String {
+        let url = match (&self.base_url, self.kind) {
+            (Some(url), _) => url.clone(),
+            (None, ProviderKind::Openai) => "https://api.openai.com/v1".into(),
+            (None, ProviderKind::Anthropic) => "https://api.anthropic.com/v1".into(),
+        };
+        url.trim_end_matches('/').to_string()
+    }
+}
+
+/// Per-model facts that override the built-in model table (`[models.NAME]`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelOverride {
+    /// Context window in tokens.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// Largest output the model allows.
+    #[serde(default)]
+    pub max_output_tokens: Option<u64>,
+    /// Encoding used to count its tokens (`o200k_base` or `cl100k_base`).
+    #[serde(default)]
+    pub encoding: Option<String>,
+}
+
+/// `config.toml`, typed. Every field has a default, so an empty file is valid.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The model used without `-m`: `provider:model`, a model, or an alias.
+    #[serde(default)]
+    pub default_model: Option<String>,
+    /// The output cap used without `--max-tokens` (else the model's default).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Named providers.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Short names for `provider:model` specs.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// Overrides of the model table.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelOverride>,
+    /// Keep prompt text in the usage log.
+    #[serde(default)]
+    pub log_prompts: bool,
+}
+
+/// Errors of loading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for confab.
+    #[error("{path} is not a valid confab config: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with the line.
+        message: String,
+    },
+}
+
+/// The environment, as far as configuration is concerned (so tests and
+/// callers can pass it explicitly).
+pub trait Environment {
+    /// The value of a variable, if set and not empty.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Config {
+    /// Loads the configuration in layers: serde defaults, then
+    /// `config.toml` (if present), then the environment: built-in `openai`
+    /// and `anthropic` providers appear when `OPENAI_API_KEY` /
+    /// `ANTHROPIC_API_KEY` are set and the file does not define them;
+    /// `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` override their base URLs;
+    /// `CONFAB_MODEL` overrides the default model. Writes nothing.
+    pub fn load(paths: &Paths, env: &dyn Environment) -> Result<Config, ConfigError> {
+        let path = paths.config_file();
+        let mut config = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<Config>(&text).map_err(|err| ConfigError::Parse {
+                path: path.clone(),
+                message: err.to_string(),
+            })?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        for (name, kind, key_env, url_env) in [
+            (
+                "openai",
+                ProviderKind::Openai,
+                "OPENAI_API_KEY",
+                "OPENAI_BASE_URL",
+            ),
+            (
+                "anthropic",
+                ProviderKind::Anthropic,
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_BASE_URL",
+            ),
+        ] {
+            if !config.providers.contains_key(name) && env.var(key_env).is_some() {
+                let mut provider = ProviderConfig::new(kind);
+                provider.api_key_env = Some(key_env.to_string());
+                config.providers.insert(name.to_string(), provider);
+            }
+            if let (Some(provider), Some(url)) = (config.providers.get_mut(name), env.var(url_env))
+            {
+                provider.base_url = Some(url);
+            }
+        }
+        if let Some(model) = env.var("CONFAB_MODEL") {
+            config.default_model = Some(model);
+        }
+        Ok(config)
+    }
+
+    /// The configuration as TOML with every secret masked, for `confab config`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        for provider in masked.providers.values_mut() {
+            if provider.api_key.is_some() {
+                provider.api_key = Some("********".into());
+            }
+        }
+        toml::to_string_pretty(&masked).unwrap_or_else(|err| format!("# cannot show: {err}\n"))
+    }
+}
+
+/// A model spec resolved to a provider and the model id its API knows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedModel {
+    /// The provider's name in config (`openai`, `ollama`...).
+    pub provider_name: String,
+    /// The provider's settings.
+    pub provider: ProviderConfig,
+    /// The model id sent to the API.
+    pub model: String,
+}
+
+/// Why a model spec could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// No provider is configured at all.
+    #[error("no model provider is configured")]
+    NoProvider,
+    /// The spec names a provider that is not configured.
+    #[error("no provider named `{0}` is configured")]
+    UnknownProvider(String),
+    /// The spec names a provider without saying which model, and it has no default.
+    #[error("provider `{0}` has no default_model; name one as `{0}:MODEL`")]
+    NoDefaultModel(String),
+    /// Several providers could serve the model.
+    #[error("cannot tell which provider serves `{model}`; configured: {providers}")]
+    Ambiguous {
+        /// The model as given.
+        model: String,
+        /// The configured provider names.
+        providers: String,
+    },
+}
+
+/// The model a provider kind uses when nothing else says which.
+fn builtin_default_model(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Openai => "gpt-4o-mini",
+        ProviderKind::Anthropic => "claude-sonnet-4-5",
+    }
+}
+
+impl Config {
+    /// Resolves `-m SPEC` (or the default model): `provider:model`, an
+    /// alias, a provider name, or a bare model served by the one provider
+    /// that fits (Claude models by the Anthropic-kind provider, GPT and o-series
+    /// by one named `openai`).
+    pub fn resolve_model(&self, spec: Option<&str>) -> Result<ResolvedModel, ResolveError> {
+        if self.providers.is_empty() {
+            return Err(ResolveError::NoProvider);
+        }
+        let spec = spec
+            .map(str::to_string)
+            .or_else(|| self.default_model.clone());
+        let spec = spec.map(|s| self.aliases.get(&s).cloned().unwrap_or(s));
+        let pick = |name: &str, model: Option<&str>| -> Result<ResolvedModel, ResolveError> {
+            let provider = self
+                .providers
+                .get(name)
+                .ok_or_else(|| ResolveError::UnknownProvider(name.to_string()))?;
+            let model = match model {
+                Some(m) => m.to_string(),
+                None => provider
+                    .default_model
+                    .clone()
+                    .unwrap_or_else(|| builtin_default_model(provider.kind).to_string()),
+            };
+            Ok(ResolvedModel {
+                provider_name: name.to_string(),
+                provider: provider.clone(),
+                model,
+            })
+        };
+        let Some(spec) = spec else {
+            // No spec: the only provider, else `openai`, else `anthropic`.
+            let name = if self.providers.len() == 1 {
+                self.providers.keys().next().cloned()
+            } else {
+                ["openai", "anthropic"]
+                    .into_iter()
+                    .find(|n| self.providers.contains_key(*n))
+                    .map(str::to_string)
+            };
+            return match name {
+                Some(name) => pick(&name, None),
+                None => Err(ResolveError::Ambiguous {
+                    model: "(no -m and no default_model)".into(),
+                    providers: self.provider_names(),
+                }),
+            };
+        };
+        if let Some((prefix, model)) = spec.split_once(':') {
+            if self.providers.contains_key(prefix) {
+                return pick(prefix, Some(model));
+            }
+        }
+        if self.providers.contains_key(&spec) {
+            return pick(&spec, None);
+        }
+        if self.providers.len() == 1 {
+            let name = self.providers.keys().next().cloned().unwrap_or_default();
+            return pick(&name, Some(&spec));
+        }
+        let wanted_kind = if spec.starts_with("claude") {
+            Some(ProviderKind::Anthropic)
+        } else if spec.starts_with("gpt-")
+            || spec.starts_with('o') && spec[1..].starts_with(|c: char| c.is_ascii_digit())
+        {
+            Some(ProviderKind::Openai)
+        } else {
+            None
+        };
+        let candidates: Vec<&String> = self
+            .providers
+            .iter()
+            .filter(|(_, p)| wanted_kind.is_none_or(|k| p.kind == k))
+            .map(|(n, _)| n)
+            .collect();
+        let preferred = match wanted_kind {
+            Some(ProviderKind::Openai) => "openai",
+            Some(ProviderKind::Anthropic) => "anthropic",
+            None => "",
+        };
+        if candidates.iter().any(|n| *n == preferred) {
+            return pick(preferred, Some(&spec));
+        }
+        match candidates.as_slice() {
+            [only] => pick(only, Some(&spec)),
+            _ => Err(ResolveError::Ambiguous {
+                model: spec.clone(),
+                providers: self.provider_names(),
+            }),
+        }
+    }
+
+    fn provider_names(&self) -> String {
+        self.providers
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// An example `config.toml` for a local Ollama, for error hints and the README.
+pub const OLLAMA_EXAMPLE: &str = r#"[providers.ollama]
+kind = "openai"
+base_url = "http://localhost:11434/v1"
+default_model = "llama3.2"
+free = true"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeEnv(Vec<(&'static str, &'static str)>);
+    impl Environment for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn layers_file_then_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = Paths::under(dir.path().to_path_buf());
+        let none = Config::load(&paths, &FakeEnv(vec![])).expect("load");
+        assert!(none.providers.is_empty());
+
+        let env = FakeEnv(vec![
+            ("OPENAI_API_KEY", "sk-test"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("CONFAB_MODEL", "openai:gpt-4o"),
+        ]);
+        let config = Config::load(&paths, &env).expect("load");
+        assert_eq!(
+            config.providers["openai"].base_url(),
+            "http://127.0.0.1:9/v1"
+        );
+        assert_eq!(config.default_model.as_deref(), Some("openai:gpt-4o"));
+
+        std::fs::write(
+            paths.config_file(),
+            format!("default_model = \"ollama:llama3.2\"\n{OLLAMA_EXAMPLE}\n[aliases]\nfast = \"ollama:llama3.2\"\n"),
+        )
+        .expect("write");
+        let config = Config::load(&paths, &FakeEnv(vec![])).expect("load");
+        assert_eq!(config.providers["ollama"].kind, ProviderKind::Openai);
+        assert_eq!(config.providers["ollama"].read_timeout_secs, 120);
+        assert_eq!(config.aliases["fast"], "ollama:llama3.2");
+
+        std::fs::write(paths.config_file(), "[providers.x]\nkind = \"nope\"\n").expect("write");
+        let err = Config::load(&paths, &FakeEnv(vec![])).expect_err("invalid");
+        assert!(
+            err.to_string().contains("not a valid confab config"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn resolves_model_specs() {
+        let mut config = Config::default();
+        assert!(matches!(
+            config.resolve_model(None),
+            Err(ResolveError::NoProvider)
+        ));
+        config
+            .providers
+            .insert("openai".into(), ProviderConfig::new(ProviderKind::Openai));
+        let mut ollama = ProviderConfig::new(ProviderKind::Openai);
+        ollama.default_model = Some("llama3.2".into());
+        config.providers.insert("ollama".into(), ollama);
+        config.providers.insert(
+            "anthropic".into(),
+            ProviderConfig::new(ProviderKind::Anthropic),
+        );
+        config
+            .aliases
+            .insert("fast".into(), "ollama:qwen2.5:7b".into());
+        let r = |spec: Option<&str>| {
+            config
+                .resolve_model(spec)
+                .map(|r| format!("{}:{}", r.provider_name, r.model))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(r(None).as_deref(), Ok("openai:gpt-4o-mini"));
+        assert_eq!(r(Some("ollama")).as_deref(), Ok("ollama:llama3.2"));
+        assert_eq!(
+            r(Some("ollama:llama3.2:3b")).as_deref(),
+            Ok("ollama:llama3.2:3b")
+        );
+        assert_eq!(r(Some("fast")).as_deref(), Ok("ollama:qwen2.5:7b"));
+        assert_eq!(
+            r(Some("claude-opus-4-1")).as_deref(),
+            Ok("anthropic:claude-opus-4-1")
+        );
+        assert_eq!(r(Some("gpt-4.1")).as_deref(), Ok("openai:gpt-4.1"));
+        assert_eq!(r(Some("o3-mini")).as_deref(), Ok("openai:o3-mini"));
+        assert!(r(Some("mistral")).is_err());
+        assert!(r(Some("nope:x")).is_err());
+    }
+
+    #[test]
+    fn masks_secrets() {
+        let mut config = Config::default();
+        let mut provider = ProviderConfig::new(ProviderKind::Openai);
+        provider.api_key = Some("sk-very-secret".into());
+        config.providers.insert("local".into(), provider);
+        let shown = config.to_masked_toml();
+        assert!(!shown.contains("sk-very-secret"));
+        assert!(shown.contains("********"));
     }
 }

@@ -2,6 +2,8 @@
 //! from the provider adapters (`openai`, later `anthropic`) to the rest of
 //! confab, and the wire-level pieces they share (`sse`, `retry`).
 
+pub mod anthropic;
+pub mod models;
 pub mod openai;
 pub mod retry;
 pub mod sse;

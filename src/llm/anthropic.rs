@@ -1,0 +1,931 @@
+//! The Anthropic Messages wire format: request bodies (with the system
+//! prompt at the top level and a required `max_tokens`), streamed events and
+//! whole responses into [`ChatEvent`]s, and error bodies
+//! (`shared/reference/llm-apis.md` §3).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, Usage};
+
+/// The JSON body of a Messages request.
+#[derive(Debug, Serialize)]
+pub struct RequestBody<'a> {
+    model: &'a str,
+    /// Required by Anthropic.
+    max_tokens: u32,
+    /// Anthropic has no `system` role: the system prompt goes here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<Cow<'a, str>>,
+    messages: Vec<WireMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    stream: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+/// Builds the request body. The system prompt and any system messages of
+/// the conversation go, in that order and joined by a blank line, into the
+/// top-level `system` (empty ones are left out); the other messages keep
+/// their order.
+pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
+    let mut system_parts: Vec<&str> = Vec::new();
+    if let Some(system) = &request.system {
+        system_parts.push(system);
+    }
+    let mut messages = Vec::with_capacity(request.messages.len());
+    for message in &request.messages {
+        let role = match message.role {
+            Role::System => {
+                system_parts.push(&message.content);
+                continue;
+            }
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        messages.push(WireMessage {
+            role,
+            content: &message.content,
+        });
+    }
+    system_parts.retain(|part| !part.is_empty());
+    let system = match system_parts.as_slice() {
+        [] => None,
+        [only] => Some(Cow::Borrowed(*only)),
+        parts => Some(Cow::Owned(parts.join("\n\n"))),
+    };
+    RequestBody {
+        model: &request.model,
+        max_tokens: request.max_output_tokens,
+        system,
+        messages,
+        temperature: request.temperature,
+        stream: request.stream,
+    }
+}
+
+/// The usage as Anthropic counts it: `input_tokens` excludes the cached
+/// prompt tokens, which are counted apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct AnthropicUsage {
+    input_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+    output_tokens: u64,
+}
+
+impl From<AnthropicUsage> for Usage {
+    fn from(u: AnthropicUsage) -> Usage {
+        Usage {
+            input_tokens: u
+                .input_tokens
+                .saturating_add(u.cache_read_input_tokens)
+                .saturating_add(u.cache_creation_input_tokens),
+            cached_input_tokens: u.cache_read_input_tokens,
+            cache_write_tokens: u.cache_creation_input_tokens,
+            output_tokens: u.output_tokens,
+            reasoning_tokens: 0,
+        }
+    }
+}
+
+/// What must persist from one streamed event to the next.
+#[derive(Debug, Default)]
+pub struct StreamState {
+    /// Whether `message_start` has arrived.
+    started: bool,
+    /// The usage so far (`message_delta` carries cumulative figures).
+    usage: AnthropicUsage,
+    /// Content block index to the `index` of its [`ChatEvent::ToolCallDelta`]s,
+    /// for the client `tool_use` blocks only.
+    tool_calls: HashMap<u32, u32>,
+}
+
+/// Why a stream event could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The server reported an error inside the stream (HTTP 200).
+    #[error("the server reported an error mid-stream: {0}")]
+    Api(ApiError),
+    /// The event's data is not what its name promises, or it came before
+    /// `message_start`.
+    #[error("malformed stream event: {0}")]
+    Malformed(String),
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageStartEvent {
+    message: MessageStart,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageStart {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+/// `usage` in a Message (or `message_start`); the cache fields are nullable.
+#[derive(Debug, Default, Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for AnthropicUsage {
+    fn from(u: WireUsage) -> AnthropicUsage {
+        AnthropicUsage {
+            input_tokens: u.input_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens.unwrap_or(0),
+            cache_read_input_tokens: u.cache_read_input_tokens.unwrap_or(0),
+            output_tokens: u.output_tokens,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentBlockStartEvent {
+    index: u32,
+    content_block: ContentBlock,
+}
+
+/// A content block; types confab does not use (thinking, server tools...)
+/// are `Other`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ContentBlock {
+    Text {
+        #[serde(default)]
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Option<serde_json::Value>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentBlockDeltaEvent {
+    index: u32,
+    delta: BlockDelta,
+}
+
+/// A content block delta; `thinking_delta`, `signature_delta`,
+/// `citations_delta` and unknown types are `Other`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockDelta {
+    TextDelta {
+        #[serde(default)]
+        text: String,
+    },
+    InputJsonDelta {
+        #[serde(default)]
+        partial_json: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageDeltaEvent {
+    #[serde(default)]
+    delta: Option<MessageDelta>,
+    #[serde(default)]
+    usage: Option<DeltaUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageDelta {
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+/// `usage` in `message_delta`: cumulative, every field optional.
+#[derive(Debug, Deserialize)]
+struct DeltaUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl AnthropicUsage {
+    /// Applies a cumulative `message_delta` usage as the SDK does: assign,
+    /// never add, and keep a field the delta leaves out or null.
+    fn apply(&mut self, delta: DeltaUsage) {
+        if let Some(n) = delta.output_tokens {
+            self.output_tokens = n;
+        }
+        if let Some(n) = delta.input_tokens {
+            self.input_tokens = n;
+        }
+        if let Some(n) = delta.cache_creation_input_tokens {
+            self.cache_creation_input_tokens = n;
+        }
+        if let Some(n) = delta.cache_read_input_tokens {
+            self.cache_read_input_tokens = n;
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorEvent {
+    error: WireError,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireError {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl WireError {
+    fn into_api_error(self, status: Option<u16>) -> ApiError {
+        ApiError {
+            status,
+            kind: self.kind,
+            code: None,
+            message: self
+                .message
+                .unwrap_or_else(|| "the server reported an error".into()),
+        }
+    }
+}
+
+/// Parses `data` as the payload of the event named `event_name`.
+fn parse_data<'de, T: Deserialize<'de>>(
+    event_name: &str,
+    data: &'de str,
+) -> Result<T, StreamError> {
+    serde_json::from_str(data).map_err(|err| {
+        let preview: String = data.trim().chars().take(80).collect();
+        StreamError::Malformed(format!("{event_name}: {err}: {preview}"))
+    })
+}
+
+/// Turns one streamed event (its `event:` name and its `data:`) into events,
+/// updating `state`. Unknown event names and `ping` are ignored; an `error`
+/// event is an [`StreamError::Api`] without a status; any known event before
+/// `message_start` is [`StreamError::Malformed`], as the SDK refuses it.
+pub fn parse_event(
+    event_name: &str,
+    data: &str,
+    state: &mut StreamState,
+) -> Result<Vec<ChatEvent>, StreamError> {
+    match event_name {
+        "ping" => return Ok(Vec::new()),
+        "error" => {
+            let event: ErrorEvent = parse_data(event_name, data)?;
+            return Err(StreamError::Api(event.error.into_api_error(None)));
+        }
+        "message_start" => {
+            let event: MessageStartEvent = parse_data(event_name, data)?;
+            state.started = true;
+            state.usage = event.message.usage.unwrap_or_default().into();
+            state.tool_calls.clear();
+            let mut events = Vec::new();
+            if !event.message.model.is_empty() {
+                events.push(ChatEvent::Model(event.message.model));
+            }
+            return Ok(events);
+        }
+        "content_block_start"
+        | "content_block_delta"
+        | "content_block_stop"
+        | "message_delta"
+        | "message_stop" => {}
+        _ => return Ok(Vec::new()),
+    }
+    if !state.started {
+        return Err(StreamError::Malformed(format!(
+            "{event_name} before message_start"
+        )));
+    }
+    let mut events = Vec::new();
+    match event_name {
+        "content_block_start" => {
+            let event: ContentBlockStartEvent = parse_data(event_name, data)?;
+            match event.content_block {
+                ContentBlock::Text { text } => {
+                    if !text.is_empty() {
+                        events.push(ChatEvent::TextDelta(text));
+                    }
+                }
+                ContentBlock::ToolUse { id, name, .. } => {
+                    let index = event.index;
+                    state.tool_calls.insert(event.index, index);
+                    events.push(ChatEvent::ToolCallDelta {
+                        index,
+                        id: Some(id),
+                        name: Some(name),
+                        arguments: String::new(),
+                    });
+                }
+                ContentBlock::Other => {}
+            }
+        }
+        "content_block_delta" => {
+            let event: ContentBlockDeltaEvent = parse_data(event_name, data)?;
+            match event.delta {
+                BlockDelta::TextDelta { text } => {
+                    if !text.is_empty() {
+                        events.push(ChatEvent::TextDelta(text));
+                    }
+                }
+                // Input of a block that is not a client tool call (a server
+                // tool's, say) is not ours to run.
+                BlockDelta::InputJsonDelta { partial_json } => {
+                    if let Some(&index) = state.tool_calls.get(&event.index) {
+                        events.push(ChatEvent::ToolCallDelta {
+                            index,
+                            id: None,
+                            name: None,
+                            arguments: partial_json,
+                        });
+                    }
+                }
+                BlockDelta::Other => {}
+            }
+        }
+        "message_delta" => {
+            let event: MessageDeltaEvent = parse_data(event_name, data)?;
+            if let Some(reason) = event.delta.and_then(|d| d.stop_reason) {
+                events.push(ChatEvent::Finish(reason));
+            }
+            if let Some(usage) = event.usage {
+                state.usage.apply(usage);
+            }
+            events.push(ChatEvent::Usage(state.usage.into()));
+        }
+        "message_stop" => events.push(ChatEvent::Done),
+        // content_block_stop: nothing to say; the arguments are already out.
+        _ => {}
+    }
+    Ok(events)
+}
+
+/// A whole (non-streaming) Messages response, or an error in its place.
+#[derive(Debug, Deserialize)]
+struct ResponseBody {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    error: Option<WireError>,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    content: Vec<ContentBlock>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+/// Turns a whole (non-streaming) Messages response body into the events a
+/// stream of it would have produced: the model, the text and tool calls in
+/// block order (a tool call's `index` is its block index, as in a stream),
+/// the stop reason, the usage and [`ChatEvent::Done`].
+pub fn parse_response(body: &str) -> Result<Vec<ChatEvent>, StreamError> {
+    let response: ResponseBody = parse_data("response", body)?;
+    if response.kind.as_deref() == Some("error") || response.error.is_some() {
+        let error = response.error.unwrap_or(WireError {
+            kind: None,
+            message: None,
+        });
+        return Err(StreamError::Api(error.into_api_error(None)));
+    }
+    let mut events = Vec::new();
+    if !response.model.is_empty() {
+        events.push(ChatEvent::Model(response.model));
+    }
+    for (index, block) in (0u32..).zip(response.content) {
+        match block {
+            ContentBlock::Text { text } => {
+                if !text.is_empty() {
+                    events.push(ChatEvent::TextDelta(text));
+                }
+            }
+            ContentBlock::ToolUse { id, name, input } => {
+                let input = input.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+                let arguments = serde_json::to_string(&input).map_err(|err| {
+                    StreamError::Malformed(format!("tool_use input of {name}: {err}"))
+                })?;
+                events.push(ChatEvent::ToolCallDelta {
+                    index,
+                    id: Some(id),
+                    name: Some(name),
+                    arguments,
+                });
+            }
+            ContentBlock::Other => {}
+        }
+    }
+    if let Some(reason) = response.stop_reason {
+        events.push(ChatEvent::Finish(reason));
+    }
+    if let Some(usage) = response.usage {
+        events.push(ChatEvent::Usage(AnthropicUsage::from(usage).into()));
+    }
+    events.push(ChatEvent::Done);
+    Ok(events)
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: Option<WireError>,
+}
+
+/// The error in the body of a non-2xx response; a body that is not an
+/// Anthropic error becomes the message as it is (trimmed, at most 500
+/// characters).
+pub fn parse_error_body(status: u16, body: &str) -> ApiError {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(ErrorBody { error: Some(error) }) => error.into_api_error(Some(status)),
+        _ => ApiError {
+            status: Some(status),
+            kind: None,
+            code: None,
+            message: if body.trim().is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                body.trim().chars().take(500).collect()
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::Message;
+
+    fn message(role: Role, content: &str) -> Message {
+        Message {
+            role,
+            content: content.into(),
+        }
+    }
+
+    /// Feeds `(event name, data)` pairs through one state, collecting the
+    /// events; stops at the first error.
+    fn run(events: &[(&str, &str)]) -> Result<Vec<ChatEvent>, StreamError> {
+        let mut state = StreamState::default();
+        let mut out = Vec::new();
+        for (name, data) in events {
+            out.extend(parse_event(name, data, &mut state)?);
+        }
+        Ok(out)
+    }
+
+    const START: (&str, &str) = (
+        "message_start",
+        r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5-20250929","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#,
+    );
+
+    #[test]
+    fn builds_a_request_with_a_top_level_system_and_max_tokens() {
+        let request = ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            system: Some("be brief".into()),
+            messages: vec![
+                message(Role::User, "hi"),
+                message(Role::Assistant, "hello"),
+                message(Role::User, "again"),
+            ],
+            max_output_tokens: 256,
+            temperature: Some(0.5),
+            stream: true,
+        };
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert_eq!(body["model"], "claude-sonnet-4-5");
+        assert_eq!(body["max_tokens"], 256);
+        assert_eq!(body["system"], "be brief");
+        assert_eq!(body["temperature"], 0.5);
+        assert_eq!(body["stream"], true);
+        let roles: Vec<&str> = body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["role"].as_str().expect("role"))
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "user"]);
+        assert_eq!(body["messages"][0]["content"], "hi");
+        assert!(body.get("max_completion_tokens").is_none());
+    }
+
+    #[test]
+    fn system_messages_join_the_top_level_system() {
+        let mut request = ChatRequest {
+            model: "m".into(),
+            system: Some("first".into()),
+            messages: vec![message(Role::System, "second"), message(Role::User, "hi")],
+            max_output_tokens: 16,
+            temperature: None,
+            stream: false,
+        };
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert_eq!(body["system"], "first\n\nsecond");
+        assert_eq!(body["messages"].as_array().expect("messages").len(), 1);
+        assert_eq!(body["messages"][0]["role"], "user");
+        assert!(body.get("temperature").is_none());
+        assert_eq!(body["stream"], false);
+
+        request.system = None;
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert_eq!(body["system"], "second");
+
+        request.messages.remove(0);
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert!(body.get("system").is_none());
+    }
+
+    #[test]
+    fn parses_a_full_text_stream() {
+        let events = run(&[
+            START,
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ),
+            ("ping", r#"{"type": "ping"}"#),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", world"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+            ),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ])
+        .expect("stream");
+        assert_eq!(
+            events,
+            [
+                ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::TextDelta("Hello".into()),
+                ChatEvent::TextDelta(", world".into()),
+                ChatEvent::Finish("end_turn".into()),
+                ChatEvent::Usage(Usage {
+                    input_tokens: 25,
+                    cached_input_tokens: 0,
+                    cache_write_tokens: 0,
+                    output_tokens: 15,
+                    reasoning_tokens: 0,
+                }),
+                ChatEvent::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn message_delta_usage_is_cumulative_and_maps_cache_tokens() {
+        let mut state = StreamState::default();
+        parse_event(
+            "message_start",
+            r#"{"type":"message_start","message":{"model":"claude-haiku-4-5","content":[],"usage":{"input_tokens":10,"cache_creation_input_tokens":200,"cache_read_input_tokens":3000,"output_tokens":1}}}"#,
+            &mut state,
+        )
+        .expect("start");
+        let first = parse_event(
+            "message_delta",
+            r#"{"type":"message_delta","delta":{"stop_reason":null},"usage":{"output_tokens":40}}"#,
+            &mut state,
+        )
+        .expect("delta");
+        assert_eq!(
+            first,
+            [ChatEvent::Usage(Usage {
+                input_tokens: 3210,
+                cached_input_tokens: 3000,
+                cache_write_tokens: 200,
+                output_tokens: 40,
+                reasoning_tokens: 0,
+            })]
+        );
+        // The second delta restates the totals: assigned, not added; a null
+        // cache field keeps the earlier value.
+        let second = parse_event(
+            "message_delta",
+            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"input_tokens":12,"cache_creation_input_tokens":null,"cache_read_input_tokens":2990,"output_tokens":64}}"#,
+            &mut state,
+        )
+        .expect("delta");
+        assert_eq!(
+            second,
+            [
+                ChatEvent::Finish("max_tokens".into()),
+                ChatEvent::Usage(Usage {
+                    input_tokens: 12 + 2990 + 200,
+                    cached_input_tokens: 2990,
+                    cache_write_tokens: 200,
+                    output_tokens: 64,
+                    reasoning_tokens: 0,
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn streams_tool_use_blocks_by_block_index() {
+        let events = run(&[
+            START,
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Let me check."}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":1}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}"#,
+            ),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ])
+        .expect("stream");
+        let fragment =
+            |id: Option<&str>, name: Option<&str>, arguments: &str| ChatEvent::ToolCallDelta {
+                index: 1,
+                id: id.map(Into::into),
+                name: name.map(Into::into),
+                arguments: arguments.into(),
+            };
+        assert_eq!(
+            events,
+            [
+                ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::TextDelta("Let me check.".into()),
+                fragment(Some("toolu_01"), Some("get_weather"), ""),
+                fragment(None, None, ""),
+                fragment(None, None, "{\"city\": "),
+                fragment(None, None, "\"Paris\"}"),
+                ChatEvent::Finish("tool_use".into()),
+                ChatEvent::Usage(Usage {
+                    input_tokens: 25,
+                    output_tokens: 30,
+                    ..Usage::default()
+                }),
+                ChatEvent::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn ignores_thinking_unknown_blocks_and_unknown_events() {
+        let events = run(&[
+            ("future_event", "not even json"),
+            START,
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{}"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{}}}"#,
+            ),
+            ("future_event", r#"{"type":"future_event"}"#),
+        ])
+        .expect("stream");
+        assert_eq!(
+            events,
+            [ChatEvent::Model("claude-sonnet-4-5-20250929".into())]
+        );
+    }
+
+    #[test]
+    fn error_event_mid_stream_is_an_api_error() {
+        let mut state = StreamState::default();
+        parse_event(START.0, START.1, &mut state).expect("start");
+        let err = parse_event(
+            "error",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            &mut state,
+        );
+        match err {
+            Err(StreamError::Api(e)) => {
+                assert_eq!(
+                    e,
+                    ApiError {
+                        status: None,
+                        kind: Some("overloaded_error".into()),
+                        code: None,
+                        message: "Overloaded".into(),
+                    }
+                );
+            }
+            other => panic!("expected an API error, got {other:?}"),
+        }
+        // An error may also come first, before message_start.
+        assert!(matches!(
+            parse_event(
+                "error",
+                r#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#,
+                &mut StreamState::default()
+            ),
+            Err(StreamError::Api(_))
+        ));
+    }
+
+    #[test]
+    fn events_before_message_start_are_malformed() {
+        let mut state = StreamState::default();
+        assert_eq!(
+            parse_event("ping", r#"{"type":"ping"}"#, &mut state).expect("ping"),
+            []
+        );
+        for (name, data) in [
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}"#,
+            ),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ] {
+            assert!(matches!(
+                parse_event(name, data, &mut state),
+                Err(StreamError::Malformed(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn data_that_is_not_json_is_malformed() {
+        assert!(matches!(
+            parse_event("message_start", "not json", &mut StreamState::default()),
+            Err(StreamError::Malformed(_))
+        ));
+        let mut state = StreamState::default();
+        parse_event(START.0, START.1, &mut state).expect("start");
+        assert!(matches!(
+            parse_event("content_block_delta", "{\"index\":", &mut state),
+            Err(StreamError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_event("error", "", &mut state),
+            Err(StreamError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn parses_a_whole_text_response() {
+        let events = parse_response(
+            r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hello","citations":null},{"type":"text","text":" there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":7,"cache_creation_input_tokens":null,"cache_read_input_tokens":5,"output_tokens":3,"service_tier":"standard"}}"#,
+        )
+        .expect("response");
+        assert_eq!(
+            events,
+            [
+                ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::TextDelta("Hello".into()),
+                ChatEvent::TextDelta(" there".into()),
+                ChatEvent::Finish("end_turn".into()),
+                ChatEvent::Usage(Usage {
+                    input_tokens: 12,
+                    cached_input_tokens: 5,
+                    cache_write_tokens: 0,
+                    output_tokens: 3,
+                    reasoning_tokens: 0,
+                }),
+                ChatEvent::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_a_whole_tool_use_response() {
+        let events = parse_response(
+            r#"{"id":"msg_2","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"thinking","thinking":"...","signature":"s"},{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_9","name":"get_weather","input":{"city":"Paris","days":2}}],"stop_reason":"tool_use","usage":{"input_tokens":50,"output_tokens":20}}"#,
+        )
+        .expect("response");
+        let ChatEvent::ToolCallDelta {
+            index,
+            id,
+            name,
+            arguments,
+        } = &events[2]
+        else {
+            panic!("expected a tool call, got {events:?}");
+        };
+        assert_eq!(*index, 2);
+        assert_eq!(id.as_deref(), Some("toolu_9"));
+        assert_eq!(name.as_deref(), Some("get_weather"));
+        let input: serde_json::Value = serde_json::from_str(arguments).expect("arguments");
+        assert_eq!(input, serde_json::json!({"city": "Paris", "days": 2}));
+        assert_eq!(events[1], ChatEvent::TextDelta("Checking.".into()));
+        assert_eq!(events[3], ChatEvent::Finish("tool_use".into()));
+        assert_eq!(events.last(), Some(&ChatEvent::Done));
+    }
+
+    #[test]
+    fn an_error_response_body_is_an_api_error() {
+        match parse_response(
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"},"request_id":"req_1"}"#,
+        ) {
+            Err(StreamError::Api(e)) => {
+                assert_eq!(e.kind.as_deref(), Some("invalid_request_error"));
+                assert_eq!(e.message, "max_tokens: Field required");
+            }
+            other => panic!("expected an API error, got {other:?}"),
+        }
+        assert!(matches!(
+            parse_response("<html>"),
+            Err(StreamError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn parses_error_bodies_of_every_shape() {
+        let anthropic = parse_error_body(
+            529,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}"#,
+        );
+        assert_eq!(
+            anthropic,
+            ApiError {
+                status: Some(529),
+                kind: Some("overloaded_error".into()),
+                code: None,
+                message: "Overloaded".into(),
+            }
+        );
+        let html = parse_error_body(502, "  <html>Bad Gateway</html>\n");
+        assert_eq!(html.message, "<html>Bad Gateway</html>");
+        assert_eq!(html.kind, None);
+        let long = parse_error_body(500, &"x".repeat(2000));
+        assert_eq!(long.message.len(), 500);
+        assert_eq!(
+            parse_error_body(503, " \n").message,
+            "HTTP 503 with an empty body"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! What confab knows about models: context window, largest output and the
+//! encoding that counts their tokens, for current OpenAI and Anthropic
+//! models; `[models.NAME]` in config overrides it, and unknown models get a
+//! conservative default and a note.
+
+use std::collections::BTreeMap;
+
+use crate::config::ModelOverride;
+use crate::tokens::models::tokenizer_for_model;
+use crate::tokens::Encoding;
+
+/// Facts about one model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelInfo {
+    /// Prompt plus output, in tokens.
+    pub context_window: u64,
+    /// The largest output the API accepts.
+    pub max_output_tokens: u64,
+    /// The encoding used to count its tokens.
+    pub encoding: Encoding,
+    /// Whether counts with that encoding are exact (else estimates).
+    pub exact_count: bool,
+    /// Whether the model was found in the table or config (else defaults).
+    pub known: bool,
+}
+
+/// The output cap used when neither `--max-tokens` nor config sets one:
+/// large enough for most answers, and never above the model's maximum.
+pub const DEFAULT_OUTPUT_CAP: u64 = 4096;
+
+/// Context window and output limit by model-name prefix (longest match
+/// wins). Sources: OpenAI and Anthropic model pages, 2025-2026.
+const TABLE: &[(&str, u64, u64)] = &[
+    ("gpt-5", 400_000, 128_000),
+    ("gpt-4.1", 1_047_576, 32_768),
+    ("gpt-4.5", 128_000, 16_384),
+    ("gpt-4o", 128_000, 16_384),
+    ("chatgpt-4o", 128_000, 16_384),
+    ("o1-mini", 128_000, 65_536),
+    ("o1", 200_000, 100_000),
+    ("o3", 200_000, 100_000),
+    ("o4-mini", 200_000, 100_000),
+    ("gpt-4-turbo", 128_000, 4_096),
+    ("gpt-4", 8_192, 8_192),
+    ("gpt-3.5-turbo", 16_385, 4_096),
+    ("claude-opus-4", 200_000, 32_000),
+    ("claude-sonnet-4", 200_000, 64_000),
+    ("claude-haiku-4", 200_000, 64_000),
+    ("claude-3-7-sonnet", 200_000, 64_000),
+    ("claude-3-5-sonnet", 200_000, 8_192),
+    ("claude-3-5-haiku", 200_000, 8_192),
+    ("claude-3-haiku", 200_000, 4_096),
+    ("claude-3-opus", 200_000, 4_096),
+];
+
+/// The context window assumed for a model confab does not know.
+pub const UNKNOWN_CONTEXT_WINDOW: u64 = 8_192;
+/// The output limit assumed for a model confab does not know.
+pub const UNKNOWN_MAX_OUTPUT: u64 = 2_048;
+
+/// Looks a model up: config overrides first, then the table.
+pub fn model_info(model: &str, overrides: &BTreeMap<String, ModelOverride>) -> ModelInfo {
+    let (encoding, exact_count) = match tokenizer_for_model(model) {
+        Ok(t) => (t.encoding, t.exact),
+        Err(_) => (Encoding::Cl100kBase, false),
+    };
+    let entry = TABLE
+        .iter()
+        .filter(|(prefix, _, _)| {
+            model == *prefix
+                || model
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(['-', '.']))
+        })
+        .max_by_key(|(prefix, _, _)| prefix.len());
+    let mut info = match entry {
+        Some(&(_, context_window, max_output_tokens)) => ModelInfo {
+            context_window,
+            max_output_tokens,
+            encoding,
+            exact_count,
+            known: true,
+        },
+        None => ModelInfo {
+            context_window: UNKNOWN_CONTEXT_WINDOW,
+            max_output_tokens: UNKNOWN_MAX_OUTPUT,
+            encoding,
+            exact_count,
+            known: false,
+        },
+    };
+    if let Some(o) = overrides.get(model) {
+        if let Some(window) = o.context_window {
+            info.context_window = window;
+            info.known = true;
+        }
+        if let Some(max) = o.max_output_tokens {
+            info.max_output_tokens = max;
+        }
+        if let Some(encoding) = o.encoding.as_deref().and_then(|e| e.parse().ok()) {
+            info.encoding = encoding;
+            info.exact_count = true;
+        }
+    }
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_up_models_with_overrides() {
+        let none = BTreeMap::new();
+        let gpt4o = model_info("gpt-4o-mini", &none);
+        assert_eq!((gpt4o.context_window, gpt4o.max_output_tokens), (128_000, 16_384));
+        assert_eq!(gpt4o.encoding, Encoding::O200kBase);
+        assert_eq!(model_info("o1-mini", &none).max_output_tokens, 65_536);
+        assert_eq!(model_info("gpt-4-turbo-2024-04-09", &none).max_output_tokens, 4_096);
+        let claude = model_info("claude-sonnet-4-5", &none);
+        assert!(claude.known && !claude.exact_count);
+        let unknown = model_info("llama3.2", &none);
+        assert!(!unknown.known);
+        let mut overrides = BTreeMap::new();
+        overrides.insert(
+            "llama3.2".to_string(),
+            ModelOverride {
+                context_window: Some(131_072),
+                max_output_tokens: None,
+                encoding: None,
+            },
+        );
+        assert_eq!(model_info("llama3.2", &overrides).context_window, 131_072);
+    }
+}
