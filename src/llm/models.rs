@@ -113,10 +113,16 @@ mod tests {
     fn looks_up_models_with_overrides() {
         let none = BTreeMap::new();
         let gpt4o = model_info("gpt-4o-mini", &none);
-        assert_eq!((gpt4o.context_window, gpt4o.max_output_tokens), (128_000, 16_384));
+        assert_eq!(
+            (gpt4o.context_window, gpt4o.max_output_tokens),
+            (128_000, 16_384)
+        );
         assert_eq!(gpt4o.encoding, Encoding::O200kBase);
         assert_eq!(model_info("o1-mini", &none).max_output_tokens, 65_536);
-        assert_eq!(model_info("gpt-4-turbo-2024-04-09", &none).max_output_tokens, 4_096);
+        assert_eq!(
+            model_info("gpt-4-turbo-2024-04-09", &none).max_output_tokens,
+            4_096
+        );
         let claude = model_info("claude-sonnet-4-5", &none);
         assert!(claude.known && !claude.exact_count);
         let unknown = model_info("llama3.2", &none);
