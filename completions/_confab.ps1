@@ -25,16 +25,32 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively (not implemented yet)')
+            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively, streamed, history kept on disk')
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what calls cost, with budgets for CI (not implemented yet)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'confab;chat' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model: provider:model, a model, a provider or an alias')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model: provider:model, a model, a provider or an alias')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System prompt for a new conversation')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt for a new conversation')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Output cap in tokens [default: config max_tokens, else min(model limit, 4096)]')
+            [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature')
+            [CompletionResult]::new('--conversation', '--conversation', [CompletionResultType]::ParameterName, 'Continue the conversation with this id')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tag the usage records of this run, for cost reports (repeatable)')
+            [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Wait for the whole reply instead of streaming it')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (reply, usage, ids) instead of the streamed text')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')
+            [CompletionResult]::new('--interactive', '--interactive', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -103,17 +119,69 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'confab;history' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List conversations, newest first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a conversation')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a conversation')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;history;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;history;show' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the stored records as JSON lines')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;history;delete' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;history;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List conversations, newest first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a conversation')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a conversation')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;history;help;list' {
+            break
+        }
+        'confab;history;help;show' {
+            break
+        }
+        'confab;history;help;delete' {
+            break
+        }
+        'confab;history;help;help' {
+            break
+        }
+        'confab;config' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'confab;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'confab;help' {
-            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively (not implemented yet)')
+            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively, streamed, history kept on disk')
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what calls cost, with budgets for CI (not implemented yet)')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -139,6 +207,24 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;cost-report' {
+            break
+        }
+        'confab;help;history' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List conversations, newest first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a conversation')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a conversation')
+            break
+        }
+        'confab;help;history;list' {
+            break
+        }
+        'confab;help;history;show' {
+            break
+        }
+        'confab;help;history;delete' {
+            break
+        }
+        'confab;help;config' {
             break
         }
         'confab;help;completions' {

@@ -22,6 +22,9 @@ _confab() {
             confab,completions)
                 cmd="confab__subcmd__completions"
                 ;;
+            confab,config)
+                cmd="confab__subcmd__config"
+                ;;
             confab,cost-report)
                 cmd="confab__subcmd__cost__subcmd__report"
                 ;;
@@ -30,6 +33,9 @@ _confab() {
                 ;;
             confab,help)
                 cmd="confab__subcmd__help"
+                ;;
+            confab,history)
+                cmd="confab__subcmd__history"
                 ;;
             confab,rag)
                 cmd="confab__subcmd__rag"
@@ -43,6 +49,9 @@ _confab() {
             confab__subcmd__help,completions)
                 cmd="confab__subcmd__help__subcmd__completions"
                 ;;
+            confab__subcmd__help,config)
+                cmd="confab__subcmd__help__subcmd__config"
+                ;;
             confab__subcmd__help,cost-report)
                 cmd="confab__subcmd__help__subcmd__cost__subcmd__report"
                 ;;
@@ -52,17 +61,53 @@ _confab() {
             confab__subcmd__help,help)
                 cmd="confab__subcmd__help__subcmd__help"
                 ;;
+            confab__subcmd__help,history)
+                cmd="confab__subcmd__help__subcmd__history"
+                ;;
             confab__subcmd__help,rag)
                 cmd="confab__subcmd__help__subcmd__rag"
                 ;;
             confab__subcmd__help,replay)
                 cmd="confab__subcmd__help__subcmd__replay"
                 ;;
+            confab__subcmd__help__subcmd__history,delete)
+                cmd="confab__subcmd__help__subcmd__history__subcmd__delete"
+                ;;
+            confab__subcmd__help__subcmd__history,list)
+                cmd="confab__subcmd__help__subcmd__history__subcmd__list"
+                ;;
+            confab__subcmd__help__subcmd__history,show)
+                cmd="confab__subcmd__help__subcmd__history__subcmd__show"
+                ;;
             confab__subcmd__help__subcmd__rag,index)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__index"
                 ;;
             confab__subcmd__help__subcmd__rag,query)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__query"
+                ;;
+            confab__subcmd__history,delete)
+                cmd="confab__subcmd__history__subcmd__delete"
+                ;;
+            confab__subcmd__history,help)
+                cmd="confab__subcmd__history__subcmd__help"
+                ;;
+            confab__subcmd__history,list)
+                cmd="confab__subcmd__history__subcmd__list"
+                ;;
+            confab__subcmd__history,show)
+                cmd="confab__subcmd__history__subcmd__show"
+                ;;
+            confab__subcmd__history__subcmd__help,delete)
+                cmd="confab__subcmd__history__subcmd__help__subcmd__delete"
+                ;;
+            confab__subcmd__history__subcmd__help,help)
+                cmd="confab__subcmd__history__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__history__subcmd__help,list)
+                cmd="confab__subcmd__history__subcmd__help__subcmd__list"
+                ;;
+            confab__subcmd__history__subcmd__help,show)
+                cmd="confab__subcmd__history__subcmd__help__subcmd__show"
                 ;;
             confab__subcmd__rag,help)
                 cmd="confab__subcmd__rag__subcmd__help"
@@ -89,7 +134,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report history config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,7 +148,53 @@ _confab() {
             return 0
             ;;
         confab__subcmd__chat)
-            opts="-h --help"
+            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --system)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-tokens)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --temperature)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conversation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__completions)
+            opts="-h --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,8 +207,8 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        confab__subcmd__completions)
-            opts="-h --help bash elvish fish powershell zsh"
+        confab__subcmd__config)
+            opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +294,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report completions help"
+            opts="chat count-tokens rag replay cost-report history config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +322,20 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -286,6 +391,62 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__help__subcmd__history)
+            opts="list show delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__history__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__history__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__history__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__help__subcmd__rag)
             opts="index query"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -330,6 +491,132 @@ _confab() {
             ;;
         confab__subcmd__help__subcmd__replay)
             opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history)
+            opts="-h --help list show delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__delete)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__help)
+            opts="list show delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__list)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__history__subcmd__show)
+            opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

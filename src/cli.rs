@@ -26,8 +26,8 @@ pub struct Cli {
 /// confab's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Chat with a model, one-shot or interactively (not implemented yet)
-    Chat(commands::pending::Args),
+    /// Chat with a model, one-shot or interactively, streamed, history kept on disk
+    Chat(commands::chat::Args),
     /// Count tokens exactly, as OpenAI's tokenizers do, in files, directories, stdin or text
     CountTokens(commands::count_tokens::Args),
     /// Index local docs and query them (not implemented yet)
@@ -37,6 +37,11 @@ pub enum Command {
     Replay(commands::pending::Args),
     /// Report what calls cost, with budgets for CI (not implemented yet)
     CostReport(commands::pending::Args),
+    /// List, show and delete stored conversations
+    #[command(subcommand)]
+    History(commands::history::Args),
+    /// Show the effective configuration, secrets masked, and where files live
+    Config(commands::show_config::Args),
     /// Print a shell completion script
     Completions(commands::completions::Args),
 }

@@ -33,7 +33,6 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
 fn unbuilt_commands_exit_2_saying_so() {
     let home = TempHome::new();
     for args in [
-        vec!["chat", "hello"],
         vec!["rag", "index", "docs"],
         vec!["rag", "query", "what?"],
         vec!["replay", "abc"],

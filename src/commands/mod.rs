@@ -1,9 +1,13 @@
 //! One module per subcommand: the glue between the command line, the core
 //! library and the terminal. Each has an `Args` struct and a `run`.
 
+pub mod chat;
 pub mod completions;
 pub mod count_tokens;
+pub mod history;
 pub mod pending;
+pub mod repl;
+pub mod show_config;
 
 use std::process::ExitCode;
 
@@ -14,7 +18,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CountTokens(args) => count_tokens::run(args),
         Command::Completions(args) => completions::run(args),
-        Command::Chat(_) => pending::run("chat"),
+        Command::Chat(args) => chat::run(args),
+        Command::History(args) => history::run(args),
+        Command::Config(args) => show_config::run(args),
         Command::Rag(RagCommand::Index(_)) => pending::run("rag index"),
         Command::Rag(RagCommand::Query(_)) => pending::run("rag query"),
         Command::Replay(_) => pending::run("replay"),

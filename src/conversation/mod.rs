@@ -142,6 +142,122 @@ impl ConversationStore {
     }
 }
 
+/// A line of `confab history list`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConversationSummary {
+    /// The id.
+    pub id: String,
+    /// When it was created.
+    pub created: String,
+    /// Its title.
+    pub title: String,
+    /// The model it was started with.
+    pub model: String,
+    /// How many messages it holds.
+    pub messages: usize,
+}
+
+impl ConversationStore {
+    /// Every conversation, newest first. Unreadable files are skipped.
+    pub fn list(&self) -> Result<Vec<ConversationSummary>, ConversationError> {
+        let mut ids = self.ids()?;
+        ids.reverse();
+        let mut summaries = Vec::new();
+        for id in ids {
+            let Ok(conversation) = self.read(&id) else {
+                continue;
+            };
+            if let Some(ConversationRecord::Header {
+                created,
+                title,
+                model,
+                ..
+            }) = conversation.records.first()
+            {
+                summaries.push(ConversationSummary {
+                    id: id.clone(),
+                    created: created.clone(),
+                    title: title.clone(),
+                    model: model.clone(),
+                    messages: conversation.records.len() - 1,
+                });
+            }
+        }
+        Ok(summaries)
+    }
+
+    /// The ids of every conversation, oldest first (ids sort by creation time).
+    pub fn ids(&self) -> Result<Vec<String>, ConversationError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(ConversationError::Store(JsonlError::Io {
+                    action: "listing",
+                    path: self.dir.clone(),
+                    source,
+                }))
+            }
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".jsonl").map(str::to_string)
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The newest conversation's id, if there is one.
+    pub fn latest_id(&self) -> Result<Option<String>, ConversationError> {
+        Ok(self.ids()?.pop())
+    }
+
+    /// Deletes conversation `id`.
+    pub fn delete(&self, id: &str) -> Result<(), ConversationError> {
+        let path = self.path(id)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                Err(ConversationError::NotFound(id.to_string()))
+            }
+            Err(source) => Err(ConversationError::Store(JsonlError::Io {
+                action: "deleting",
+                path,
+                source,
+            })),
+        }
+    }
+}
+
+impl Conversation {
+    /// The header's system prompt and model.
+    pub fn header(&self) -> (Option<&str>, &str) {
+        match self.records.first() {
+            Some(ConversationRecord::Header { system, model, .. }) => {
+                (system.as_deref(), model.as_str())
+            }
+            _ => (None, ""),
+        }
+    }
+
+    /// The messages to resend to a model, oldest first.
+    pub fn messages(&self) -> Vec<crate::llm::Message> {
+        self.records
+            .iter()
+            .filter_map(|record| match record {
+                ConversationRecord::Message { role, content, .. } => Some(crate::llm::Message {
+                    role: *role,
+                    content: content.clone(),
+                }),
+                ConversationRecord::Header { .. } => None,
+            })
+            .collect()
+    }
+}
+
 /// A new conversation id: the UTC time it was made, then random digits, so
 /// ids sort by age (`20261127-101500-3fa2`).
 pub fn new_conversation_id() -> String {

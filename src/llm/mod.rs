@@ -3,6 +3,7 @@
 //! confab, and the wire-level pieces they share (`sse`, `retry`).
 
 pub mod anthropic;
+pub mod client;
 pub mod models;
 pub mod openai;
 pub mod retry;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_provider;
+
 use std::path::Path;
 
 /// A temporary home that every confab directory points into.
@@ -36,6 +38,38 @@ impl TempHome {
         cmd
     }
 
+    /// The confab binary pointed at a fake OpenAI-style server.
+    pub fn confab_openai(&self, base_url: &str) -> assert_cmd::Command {
+        let mut cmd = self.confab();
+        cmd.env("OPENAI_API_KEY", "test-openai-key")
+            .env("OPENAI_BASE_URL", format!("{base_url}/v1"));
+        cmd
+    }
+
+    /// The confab binary pointed at a fake Anthropic-style server.
+    pub fn confab_anthropic(&self, base_url: &str) -> assert_cmd::Command {
+        let mut cmd = self.confab();
+        cmd.env("ANTHROPIC_API_KEY", "test-anthropic-key")
+            .env("ANTHROPIC_BASE_URL", format!("{base_url}/v1"));
+        cmd
+    }
+
+    /// The records of the usage log.
+    pub fn usage_records(&self) -> Vec<serde_json::Value> {
+        read_jsonl(&self.path().join("data/usage.jsonl"))
+    }
+
+    /// The records of every conversation file, by file.
+    pub fn conversations(&self) -> Vec<Vec<serde_json::Value>> {
+        let dir = self.path().join("data/conversations");
+        let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok()).map(|e| e.path()).collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        files.iter().map(|f| read_jsonl(f)).collect()
+    }
+
     /// Writes a file under the home, creating its directories.
     pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> std::path::PathBuf {
         let path = self.path().join(relative);
@@ -45,4 +79,13 @@ impl TempHome {
         std::fs::write(&path, contents).expect("writing a test file");
         path
     }
+}
+
+/// Every line of a JSON-lines file, parsed.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
 }

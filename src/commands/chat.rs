@@ -1,0 +1,563 @@
+//! `confab chat`: one-shot (`confab chat "question"`, with piped stdin as
+//! context) or an interactive REPL. Each turn follows DESIGN.md's flow:
+//! count the prompt against the context window, append the user message,
+//! stream the reply with retries, append the reply (marked if interrupted)
+//! and write a usage record.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::config::{Config, Paths, ProcessEnvironment, ResolveError, ResolvedModel};
+use crate::conversation::{
+    new_conversation_id, ConversationRecord, ConversationStore, Role, RECORD_VERSION,
+};
+use crate::exit::{ExitKind, Failure};
+use crate::llm::client::{CallEnd, CallFailure, CallOutcome, Client, ClientError};
+use crate::llm::models::{model_info, ModelInfo, DEFAULT_OUTPUT_CAP};
+use crate::llm::{ChatRequest, Message};
+use crate::term::StreamPrinter;
+use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
+use crate::tokens::models::ModelTokenizer;
+use crate::usage::{self, CallOutcome as UsageOutcome, UsageLog, UsageRecord, UsageSource};
+
+/// Arguments of `confab chat`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:
+  confab chat \"what is a monad?\"             one-shot, streamed
+  git diff | confab chat \"review this\"       piped stdin is added as context
+  confab chat -m anthropic:claude-sonnet-4-5  interactive REPL on a terminal
+  confab chat -c \"and in Rust?\"              continue the last conversation")]
+pub struct Args {
+    /// The message; without one, an interactive session starts (or stdin is the message)
+    #[arg(value_name = "MESSAGE")]
+    pub message: Vec<String>,
+
+    /// Model: provider:model, a model, a provider or an alias
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// System prompt for a new conversation
+    #[arg(short, long, value_name = "TEXT")]
+    pub system: Option<String>,
+
+    /// Output cap in tokens [default: config max_tokens, else min(model limit, 4096)]
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+
+    /// Sampling temperature
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+
+    /// Wait for the whole reply instead of streaming it
+    #[arg(long)]
+    pub no_stream: bool,
+
+    /// Print one JSON object (reply, usage, ids) instead of the streamed text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Continue the most recent conversation
+    #[arg(short, long, conflicts_with = "conversation")]
+    pub r#continue: bool,
+
+    /// Continue the conversation with this id
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+
+    /// Start the interactive session even when stdin is not a terminal
+    #[arg(short, long)]
+    pub interactive: bool,
+
+    /// Tag the usage records of this run, for cost reports (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+}
+
+/// Everything a turn needs, loaded once per run.
+pub struct Session {
+    /// confab's directories.
+    pub paths: Paths,
+    /// The loaded config.
+    pub config: Config,
+    /// The model and provider in use.
+    pub resolved: ResolvedModel,
+    /// The model's limits and tokenizer.
+    pub info: ModelInfo,
+    client: Client,
+    store: ConversationStore,
+    usage_log: UsageLog,
+    /// The conversation being continued, if any.
+    pub conversation_id: Option<String>,
+    /// The system prompt of the current conversation.
+    pub system: Option<String>,
+    /// The conversation so far.
+    pub history: Vec<Message>,
+    cancel: Arc<AtomicBool>,
+    args: Args,
+}
+
+/// The result of one turn, for `--json` and exit codes.
+#[derive(Debug, Serialize)]
+pub struct TurnReport {
+    conversation_id: String,
+    provider: String,
+    model_requested: String,
+    model_reported: Option<String>,
+    text: String,
+    finish_reason: Option<String>,
+    interrupted: bool,
+    input_tokens: u64,
+    cached_input_tokens: u64,
+    output_tokens: u64,
+    reasoning_tokens: u64,
+    usage_source: UsageSource,
+    latency_ms: u64,
+    ttft_ms: Option<u64>,
+    retries: u32,
+    #[serde(skip)]
+    end: Option<CallEnd>,
+}
+
+/// Runs `confab chat`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut session = Session::open(&args, args.model.as_deref())?;
+    let stdin_is_terminal = std::io::stdin().is_terminal();
+    let mut message = args.message.join(" ");
+    if args.interactive || (message.is_empty() && stdin_is_terminal) {
+        return crate::commands::repl::run(session);
+    }
+    if !stdin_is_terminal {
+        let mut piped = String::new();
+        std::io::stdin()
+            .read_to_string(&mut piped)
+            .context("reading stdin")?;
+        if !piped.trim().is_empty() {
+            message = if message.is_empty() {
+                piped
+            } else {
+                format!("{message}\n\n{piped}")
+            };
+        }
+    }
+    if message.trim().is_empty() {
+        return Err(Failure::new(ExitKind::Usage, "no message to send")
+            .hint("pass one, as in `confab chat \"hello\"`, or pipe text on stdin")
+            .into());
+    }
+    let report = session.turn(&message)?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    }
+    report_end(&report)
+}
+
+/// Maps how a turn ended to the exit code and message.
+pub fn report_end(report: &TurnReport) -> anyhow::Result<ExitCode> {
+    match &report.end {
+        None | Some(CallEnd::Complete) => Ok(ExitCode::SUCCESS),
+        Some(CallEnd::Cancelled) => Err(Failure::new(
+            ExitKind::Interrupted,
+            format!(
+                "interrupted; the partial reply was kept in conversation {}",
+                report.conversation_id
+            ),
+        )
+        .into()),
+        Some(CallEnd::Broken(reason)) => Err(Failure::new(
+            ExitKind::Provider,
+            format!(
+                "{reason}; the partial reply was kept in conversation {} and marked interrupted",
+                report.conversation_id
+            ),
+        )
+        .hint(format!(
+            "ask again with `confab chat --conversation {} ...`",
+            report.conversation_id
+        ))
+        .into()),
+        Some(CallEnd::Failed(failure)) => Err(provider_failure(failure).into()),
+    }
+}
+
+fn provider_failure(failure: &CallFailure) -> Failure {
+    let hint = match failure {
+        CallFailure::Api(e) if matches!(e.status, Some(401) | Some(403)) => {
+            "check the API key: the provider refused it"
+        }
+        CallFailure::Api(e) if e.status == Some(429) => {
+            "you are rate limited or out of quota; wait, or lower requests_per_minute in config.toml"
+        }
+        CallFailure::Api(e) if e.status == Some(404) => {
+            "check the model name and the provider's base_url"
+        }
+        CallFailure::Malformed(_) => {
+            "the server does not speak this provider's wire format; check its kind and base_url"
+        }
+        CallFailure::Transport(_) => {
+            "check that the provider is reachable (base_url) and try again"
+        }
+        _ => "try again; if it persists, run `confab config` to check the provider",
+    };
+    Failure::new(
+        ExitKind::Provider,
+        format!("the model call failed: {}", failure.message()),
+    )
+    .hint(hint)
+}
+
+impl Session {
+    /// Loads config, resolves the model, builds the client and, with
+    /// `-c`/`--conversation`, loads the conversation.
+    pub fn open(args: &Args, model_spec: Option<&str>) -> anyhow::Result<Session> {
+        let paths = Paths::resolve()?;
+        let env = ProcessEnvironment;
+        let config = Config::load(&paths, &env).map_err(|err| {
+            Failure::new(ExitKind::Usage, err.to_string())
+                .hint("fix config.toml; `confab config` shows what confab reads")
+        })?;
+        let store = ConversationStore::in_data_dir(&paths.data_dir);
+        let mut conversation_id = args.conversation.clone();
+        if args.r#continue {
+            conversation_id = Some(store.latest_id()?.ok_or_else(|| {
+                Failure::new(ExitKind::Usage, "there is no conversation to continue")
+                    .hint("start one with `confab chat \"...\"`")
+            })?);
+        }
+        let mut system = args.system.clone();
+        let mut history = Vec::new();
+        let mut conversation_model = None;
+        if let Some(id) = &conversation_id {
+            let conversation = store.read(id).map_err(|err| {
+                Failure::new(ExitKind::Usage, err.to_string())
+                    .hint("`confab history list` shows the conversations")
+            })?;
+            for warning in &conversation.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let (header_system, header_model) = conversation.header();
+            if system.is_none() {
+                system = header_system.map(str::to_string);
+            }
+            conversation_model = Some(header_model.to_string());
+            history = conversation.messages();
+        }
+        let spec = model_spec.map(str::to_string).or(conversation_model);
+        let resolved = config
+            .resolve_model(spec.as_deref())
+            .map_err(resolve_failure)?;
+        let info = model_info(&resolved.model, &config.models);
+        if !info.known {
+            eprintln!(
+                "note: confab does not know {}'s limits; assuming a {}-token context window \
+                 (set [models.\"{}\"] context_window in config.toml)",
+                resolved.model, info.context_window, resolved.model
+            );
+        }
+        let client =
+            Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let handler_flag = Arc::clone(&cancel);
+        // A second Ctrl-C while the first is being handled exits at once.
+        let _ = ctrlc::set_handler(move || {
+            if handler_flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+        Ok(Session {
+            usage_log: UsageLog::in_data_dir(&paths.data_dir),
+            paths,
+            config,
+            resolved,
+            info,
+            client,
+            store,
+            conversation_id,
+            system,
+            history,
+            cancel,
+            args: args.clone(),
+        })
+    }
+
+    /// Switches to another model (the REPL's `/model`).
+    pub fn switch_model(&mut self, spec: &str) -> anyhow::Result<()> {
+        let resolved = self
+            .config
+            .resolve_model(Some(spec))
+            .map_err(resolve_failure)?;
+        let env = ProcessEnvironment;
+        self.client =
+            Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
+        self.info = model_info(&resolved.model, &self.config.models);
+        self.resolved = resolved;
+        Ok(())
+    }
+
+    /// Starts a new conversation on the next turn.
+    pub fn new_conversation(&mut self, system: Option<String>) {
+        self.conversation_id = None;
+        self.history.clear();
+        self.system = system;
+    }
+
+    /// The conversation store.
+    pub fn store(&self) -> &ConversationStore {
+        &self.store
+    }
+
+    /// The output cap for the next request.
+    pub fn output_cap(&self) -> u64 {
+        let wanted = self
+            .args
+            .max_tokens
+            .or(self.config.max_tokens)
+            .map(u64::from)
+            .unwrap_or(DEFAULT_OUTPUT_CAP.min(self.info.max_output_tokens));
+        wanted.min(self.info.max_output_tokens)
+    }
+
+    /// Prompt tokens of the current context plus `next` (if any), counted
+    /// with the model's tokenizer (an estimate for models without a public one).
+    pub fn prompt_tokens(&self, next: Option<&str>) -> u64 {
+        let tokenizer = ModelTokenizer {
+            encoding: self.info.encoding,
+            exact: self.info.exact_count,
+            family: "",
+            tokens_per_message: 3,
+            tokens_per_name: 1,
+            reply_priming: 3,
+        };
+        let mut messages: Vec<ChatMessage> = Vec::new();
+        let to_chat = |role: &str, content: &str| ChatMessage {
+            role: role.to_string(),
+            content: Some(MessageContent::Text(content.to_string())),
+            name: None,
+        };
+        if let Some(system) = &self.system {
+            messages.push(to_chat("system", system));
+        }
+        for m in &self.history {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            messages.push(to_chat(role, &m.content));
+        }
+        if let Some(next) = next {
+            messages.push(to_chat("user", next));
+        }
+        count_messages(&tokenizer, &messages).tokens as u64
+    }
+
+    /// One turn: check the budget, record the user message, call the model,
+    /// record the reply and the usage.
+    pub fn turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
+        let cap = self.output_cap();
+        let prompt_tokens = self.prompt_tokens(Some(message));
+        if prompt_tokens + cap > self.info.context_window {
+            return Err(Failure::new(
+                ExitKind::BudgetExceeded,
+                format!(
+                    "the prompt is {prompt_tokens} tokens and the output cap {cap}: together over {}'s \
+                     context window of {} tokens",
+                    self.resolved.model, self.info.context_window
+                ),
+            )
+            .hint("shorten the input, lower --max-tokens, or start a new conversation")
+            .into());
+        }
+        let id = self.ensure_conversation(message)?;
+        self.store.append(
+            &id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::User,
+                content: message.to_string(),
+                model: None,
+                call_id: None,
+                interrupted: false,
+            },
+        )?;
+        self.history.push(Message {
+            role: Role::User,
+            content: message.to_string(),
+        });
+        let request = ChatRequest {
+            model: self.resolved.model.clone(),
+            system: self.system.clone(),
+            messages: self.history.clone(),
+            max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
+            temperature: self.args.temperature,
+            stream: !self.args.no_stream,
+        };
+        let started_at = usage::now_rfc3339();
+        let call_id = usage::new_call_id();
+        self.cancel.store(false, Ordering::SeqCst);
+        let mut printer = StreamPrinter::new(!self.args.json);
+        printer.waiting(&self.resolved.model);
+        let outcome = self.client.chat(&request, &self.cancel, &mut printer);
+        printer.finish();
+        let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
+        if !outcome.text.is_empty() {
+            self.store.append(
+                &id,
+                &ConversationRecord::Message {
+                    v: RECORD_VERSION,
+                    ts: usage::now_rfc3339(),
+                    role: Role::Assistant,
+                    content: outcome.text.clone(),
+                    model: outcome
+                        .model_reported
+                        .clone()
+                        .or_else(|| Some(self.resolved.model.clone())),
+                    call_id: Some(call_id.clone()),
+                    interrupted,
+                },
+            )?;
+            self.history.push(Message {
+                role: Role::Assistant,
+                content: outcome.text.clone(),
+            });
+        }
+        let record = self.usage_record(&outcome, &id, &call_id, started_at, prompt_tokens, message);
+        if let Err(err) = self.usage_log.append(&record) {
+            eprintln!("warning: the usage record was not written: {err}");
+        }
+        Ok(TurnReport {
+            conversation_id: id,
+            provider: self.resolved.provider_name.clone(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: outcome.model_reported.clone(),
+            text: outcome.text.clone(),
+            finish_reason: outcome.finish_reason.clone(),
+            interrupted,
+            input_tokens: record.input_tokens,
+            cached_input_tokens: record.cached_input_tokens,
+            output_tokens: record.output_tokens,
+            reasoning_tokens: record.reasoning_tokens,
+            usage_source: record.usage_source,
+            latency_ms: record.latency_ms,
+            ttft_ms: record.ttft_ms,
+            retries: record.retries,
+            end: Some(outcome.end),
+        })
+    }
+
+    fn ensure_conversation(&mut self, first_message: &str) -> anyhow::Result<String> {
+        if let Some(id) = &self.conversation_id {
+            return Ok(id.clone());
+        }
+        let id = new_conversation_id();
+        let title: String = first_message
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .chars()
+            .take(60)
+            .collect();
+        self.store.append(
+            &id,
+            &ConversationRecord::Header {
+                v: RECORD_VERSION,
+                id: id.clone(),
+                created: usage::now_rfc3339(),
+                title,
+                model: format!("{}:{}", self.resolved.provider_name, self.resolved.model),
+                system: self.system.clone(),
+            },
+        )?;
+        self.conversation_id = Some(id.clone());
+        Ok(id)
+    }
+
+    fn usage_record(
+        &self,
+        outcome: &CallOutcome,
+        conversation_id: &str,
+        call_id: &str,
+        ts: String,
+        prompt_tokens: u64,
+        message: &str,
+    ) -> UsageRecord {
+        let (usage, source) = match outcome.usage {
+            Some(usage) => (usage, UsageSource::Api),
+            None => (
+                crate::llm::Usage {
+                    input_tokens: prompt_tokens,
+                    output_tokens: self.info.encoding.count(&outcome.text) as u64,
+                    ..crate::llm::Usage::default()
+                },
+                UsageSource::Local,
+            ),
+        };
+        let (result, error_kind) = match &outcome.end {
+            CallEnd::Complete => (UsageOutcome::Ok, None),
+            CallEnd::Cancelled => (UsageOutcome::Interrupted, Some("cancelled".to_string())),
+            CallEnd::Broken(_) => (UsageOutcome::Interrupted, Some("stream_broken".to_string())),
+            CallEnd::Failed(f) => (UsageOutcome::Error, Some(f.kind())),
+        };
+        // A call that failed before any reply was billed nothing we know of.
+        let (input_tokens, output_tokens) = match (&outcome.end, outcome.usage) {
+            (CallEnd::Failed(_), None) => (0, 0),
+            _ => (usage.input_tokens, usage.output_tokens),
+        };
+        UsageRecord {
+            v: usage::RECORD_VERSION,
+            ts,
+            call_id: call_id.to_string(),
+            conversation_id: Some(conversation_id.to_string()),
+            command: "chat".into(),
+            provider: self.resolved.provider_name.clone(),
+            host: self.client.host(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: outcome.model_reported.clone(),
+            input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            output_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            usage_source: source,
+            latency_ms: outcome.latency.as_millis() as u64,
+            ttft_ms: outcome.ttft.map(|d| d.as_millis() as u64),
+            retries: outcome.retries,
+            status: outcome.status,
+            error_kind,
+            outcome: result,
+            tags: self.args.tag.clone(),
+            prompt: self.config.log_prompts.then(|| message.to_string()),
+        }
+    }
+}
+
+fn resolve_failure(err: ResolveError) -> Failure {
+    let hint = match err {
+        ResolveError::NoProvider => format!(
+            "export OPENAI_API_KEY or ANTHROPIC_API_KEY, or configure a provider in config.toml \
+             (`confab config` shows where); for a local Ollama:\n{}",
+            crate::config::OLLAMA_EXAMPLE
+        ),
+        _ => "use -m provider:model; `confab config` lists the providers".to_string(),
+    };
+    Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
+}
+
+fn key_failure(err: ClientError) -> Failure {
+    let hint = match &err {
+        ClientError::MissingKey { variable, provider } => {
+            format!("export {variable}, or set providers.{provider}.api_key_cmd in config.toml")
+        }
+        ClientError::KeyCommand { provider, .. } => {
+            format!("check providers.{provider}.api_key_cmd in config.toml")
+        }
+    };
+    Failure::new(ExitKind::Provider, err.to_string()).hint(hint)
+}

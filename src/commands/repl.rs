@@ -1,0 +1,192 @@
+//! The interactive side of `confab chat`: a rustyline prompt with input
+//! history, multi-line input (end a line with `\`, or wrap a block in
+//! `"""`), and slash commands. Ctrl-C during a reply stops it and keeps what
+//! arrived; Ctrl-C at the prompt clears the line; Ctrl-D exits.
+
+use std::process::ExitCode;
+
+use rustyline::error::ReadlineError;
+
+use crate::commands::chat::{report_end, Session};
+use crate::exit::Failure;
+
+const HELP: &str = "\
+/help            this help
+/model [MODEL]   show the model, or switch to another (provider:model, alias...)
+/system [TEXT]   show the system prompt, or start a new conversation with this one
+/tokens          how many tokens the conversation takes, against the context window
+/new             start a new conversation
+/history         the most recent conversations
+/exit            leave (Ctrl-D too)
+End a line with \\ to continue it; wrap a block in \"\"\" lines to paste several lines.";
+
+/// Runs the REPL until `/exit` or Ctrl-D.
+pub fn run(mut session: Session) -> anyhow::Result<ExitCode> {
+    let mut editor = rustyline::DefaultEditor::new()?;
+    let history_file = session.paths.data_dir.join("chat_history.txt");
+    let _ = editor.load_history(&history_file);
+    eprintln!(
+        "confab chat with {}:{} - /help for commands, Ctrl-D to leave",
+        session.resolved.provider_name, session.resolved.model
+    );
+    loop {
+        let input = match read_input(&mut editor) {
+            Ok(Some(input)) => input,
+            Ok(None) => break,
+            Err(err) => return Err(err.into()),
+        };
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(trimmed);
+        if let Some(command) = trimmed.strip_prefix('/') {
+            match slash_command(&mut session, command) {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(err) => {
+                    print_error(&err);
+                    continue;
+                }
+            }
+        }
+        match session.turn(&input) {
+            Ok(report) => {
+                if let Err(err) = report_end(&report) {
+                    print_error(&err);
+                }
+            }
+            Err(err) => print_error(&err),
+        }
+    }
+    if let Some(dir) = history_file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = editor.save_history(&history_file);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_error(err: &anyhow::Error) {
+    eprintln!("confab: {err:#}");
+    if let Some(hint) = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<Failure>())
+        .and_then(|f| f.hint.as_deref())
+    {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// Reads one input, joining continued lines and `"""` blocks. `None` at Ctrl-D.
+fn read_input(editor: &mut rustyline::DefaultEditor) -> Result<Option<String>, ReadlineError> {
+    let mut input = String::new();
+    let mut in_block = false;
+    loop {
+        let prompt = if input.is_empty() && !in_block {
+            "> "
+        } else {
+            "… "
+        };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                if line.trim() == "\"\"\"" {
+                    if in_block {
+                        return Ok(Some(input));
+                    }
+                    in_block = true;
+                    continue;
+                }
+                if in_block {
+                    input.push_str(&line);
+                    input.push('\n');
+                    continue;
+                }
+                match line.strip_suffix('\\') {
+                    Some(head) => {
+                        input.push_str(head);
+                        input.push('\n');
+                    }
+                    None => {
+                        input.push_str(&line);
+                        return Ok(Some(input));
+                    }
+                }
+            }
+            // Ctrl-C at the prompt clears what was typed.
+            Err(ReadlineError::Interrupted) => {
+                input.clear();
+                in_block = false;
+            }
+            Err(ReadlineError::Eof) => {
+                return Ok(if input.is_empty() { None } else { Some(input) });
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Runs a slash command; `Ok(false)` means leave.
+fn slash_command(session: &mut Session, command: &str) -> anyhow::Result<bool> {
+    let (name, rest) = command
+        .split_once(char::is_whitespace)
+        .map_or((command, ""), |(n, r)| (n, r.trim()));
+    match name {
+        "exit" | "quit" => return Ok(false),
+        "help" => println!("{HELP}"),
+        "model" if rest.is_empty() => println!(
+            "{}:{} (context window {}, output cap {})",
+            session.resolved.provider_name,
+            session.resolved.model,
+            session.info.context_window,
+            session.output_cap()
+        ),
+        "model" => {
+            session.switch_model(rest)?;
+            println!(
+                "now using {}:{}",
+                session.resolved.provider_name, session.resolved.model
+            );
+        }
+        "system" if rest.is_empty() => {
+            println!(
+                "{}",
+                session.system.as_deref().unwrap_or("(no system prompt)")
+            )
+        }
+        "system" => {
+            session.new_conversation(Some(rest.to_string()));
+            println!("new conversation with that system prompt");
+        }
+        "tokens" => {
+            let used = session.prompt_tokens(None);
+            let cap = session.output_cap();
+            let window = session.info.context_window;
+            let estimate = if session.info.exact_count {
+                ""
+            } else {
+                " (estimated)"
+            };
+            println!(
+                "{used} prompt tokens{estimate} in {} messages + {cap} output cap = {} of {window} ({:.1}%)",
+                session.history.len(),
+                used + cap,
+                (used + cap) as f64 * 100.0 / window as f64
+            );
+        }
+        "new" => {
+            let system = session.system.clone();
+            session.new_conversation(system);
+            println!("new conversation");
+        }
+        "history" => {
+            for summary in session.store().list()?.iter().take(10) {
+                println!(
+                    "{}  {:>3} messages  {}",
+                    summary.id, summary.messages, summary.title
+                );
+            }
+        }
+        other => println!("unknown command /{other}; /help lists them"),
+    }
+    Ok(true)
+}

@@ -1,0 +1,597 @@
+//! One chat call to a provider, done the careful way: the request built for
+//! the provider's wire format, sent with retries (see [`crate::llm::retry`])
+//! on a worker thread, the reply streamed back as it arrives, and the call's
+//! numbers (status, retries, time to first token, latency, usage, model)
+//! collected for the usage log.
+//!
+//! The caller's thread only waits on a channel, so Ctrl-C (a `cancel`
+//! flag) is noticed at once even while the network is silent.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::{Environment, ProviderConfig, ProviderKind};
+use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
+use crate::llm::sse::{SseDecoder, SseEvent};
+use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, Usage};
+
+/// The Anthropic API version confab speaks.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The largest error body read.
+const ERROR_BODY_LIMIT: u64 = 1 << 20;
+
+/// Errors that stop a call before it is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The API key variable is not set.
+    #[error("{variable} is not set")]
+    MissingKey {
+        /// The variable.
+        variable: String,
+        /// The provider's name in config, for the hint.
+        provider: String,
+    },
+    /// The key command failed.
+    #[error("the api_key_cmd of provider `{provider}` failed: {message}")]
+    KeyCommand {
+        /// The provider's name.
+        provider: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A client for one configured provider.
+pub struct Client {
+    kind: ProviderKind,
+    base_url: String,
+    api_key: Option<String>,
+    agent: ureq::Agent,
+    policy: RetryPolicy,
+}
+
+/// How a call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallEnd {
+    /// The reply arrived whole.
+    Complete,
+    /// The user pressed Ctrl-C; what arrived is kept.
+    Cancelled,
+    /// The stream broke after text was shown; what arrived is kept. Not retried.
+    Broken(String),
+    /// No usable reply.
+    Failed(CallFailure),
+}
+
+/// Why a call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallFailure {
+    /// The API answered with an error (status, or inside a 200 stream).
+    Api(ApiError),
+    /// The connection failed or timed out, on every attempt.
+    Transport(String),
+    /// The reply could not be understood.
+    Malformed(String),
+}
+
+impl CallFailure {
+    /// A short kind for the usage log (`rate_limit`, `server_error`, `timeout`...).
+    pub fn kind(&self) -> String {
+        match self {
+            CallFailure::Api(e) => match e.status {
+                Some(401) | Some(403) => "auth".into(),
+                Some(429) => "rate_limit".into(),
+                Some(s) if s >= 500 => "server_error".into(),
+                Some(_) => "bad_request".into(),
+                None => "stream_error".into(),
+            },
+            CallFailure::Transport(m) if m.contains("timed out") || m.contains("timeout") => {
+                "timeout".into()
+            }
+            CallFailure::Transport(_) => "connection".into(),
+            CallFailure::Malformed(_) => "malformed".into(),
+        }
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> String {
+        match self {
+            CallFailure::Api(e) => e.to_string(),
+            CallFailure::Transport(m) => m.clone(),
+            CallFailure::Malformed(m) => format!("malformed reply from the server: {m}"),
+        }
+    }
+}
+
+/// Everything known about a finished call.
+#[derive(Clone, Debug)]
+pub struct CallOutcome {
+    /// The reply text (partial unless `end` is `Complete`).
+    pub text: String,
+    /// Why the model stopped, as the API said.
+    pub finish_reason: Option<String>,
+    /// The model the API reported.
+    pub model_reported: Option<String>,
+    /// Usage the API reported (the last one sent).
+    pub usage: Option<Usage>,
+    /// Retries taken.
+    pub retries: u32,
+    /// The last HTTP status received.
+    pub status: Option<u16>,
+    /// Time to the first text.
+    pub ttft: Option<Duration>,
+    /// Wall time of the call.
+    pub latency: Duration,
+    /// How it ended.
+    pub end: CallEnd,
+}
+
+/// What the worker tells the waiting thread.
+enum WorkerMessage {
+    Text(String),
+    Retrying {
+        retry: u32,
+        delay: Duration,
+        reason: String,
+    },
+    Finished(Box<WorkerResult>),
+}
+
+#[derive(Default)]
+struct WorkerResult {
+    finish_reason: Option<String>,
+    model_reported: Option<String>,
+    usage: Option<Usage>,
+    retries: u32,
+    status: Option<u16>,
+    end: Option<CallEnd>,
+}
+
+/// Things the caller sees while a call runs.
+pub trait CallObserver {
+    /// More reply text arrived.
+    fn text(&mut self, text: &str);
+    /// An attempt failed and another will be made after `delay`.
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str);
+}
+
+impl Client {
+    /// A client for `provider`, resolving its API key now (from the
+    /// environment variable, the key command or the file, in that order).
+    pub fn new(
+        provider_name: &str,
+        provider: &ProviderConfig,
+        env: &dyn Environment,
+    ) -> Result<Client, ClientError> {
+        let api_key = resolve_api_key(provider_name, provider, env)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(provider.connect_timeout_secs)))
+            .timeout_recv_response(Some(Duration::from_secs(provider.read_timeout_secs)))
+            .timeout_per_read(Some(Duration::from_secs(provider.read_timeout_secs)))
+            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Client {
+            kind: provider.kind,
+            base_url: provider.base_url(),
+            api_key,
+            agent: config.into(),
+            policy: RetryPolicy {
+                max_retries: provider.max_retries,
+                ..RetryPolicy::default()
+            },
+        })
+    }
+
+    /// Replaces the retry policy (tests use short delays).
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Client {
+        self.policy = policy;
+        self
+    }
+
+    /// The host the client talks to, for the usage log.
+    pub fn host(&self) -> String {
+        let rest = self
+            .base_url
+            .split_once("://")
+            .map_or(self.base_url.as_str(), |(_, r)| r);
+        rest.split('/').next().unwrap_or(rest).to_string()
+    }
+
+    /// Sends `request` and waits for the reply, telling `observer` about
+    /// text as it arrives. Returns when the reply is complete, the call
+    /// failed, or `cancel` was set.
+    pub fn chat(
+        &self,
+        request: &ChatRequest,
+        cancel: &AtomicBool,
+        observer: &mut dyn CallObserver,
+    ) -> CallOutcome {
+        let started = Instant::now();
+        let (sender, receiver) = mpsc::channel();
+        let worker = Worker {
+            kind: self.kind,
+            url: match self.kind {
+                ProviderKind::Openai => format!("{}/chat/completions", self.base_url),
+                ProviderKind::Anthropic => format!("{}/messages", self.base_url),
+            },
+            api_key: self.api_key.clone(),
+            agent: self.agent.clone(),
+            policy: self.policy.clone(),
+            body: self.request_body(request),
+            stream: request.stream,
+            sender,
+        };
+        std::thread::spawn(move || worker.run());
+        let mut text = String::new();
+        let mut ttft = None;
+        let result = loop {
+            if cancel.load(Ordering::SeqCst) {
+                break None;
+            }
+            match receiver.recv_timeout(Duration::from_millis(50)) {
+                Ok(WorkerMessage::Text(piece)) => {
+                    ttft.get_or_insert_with(|| started.elapsed());
+                    observer.text(&piece);
+                    text.push_str(&piece);
+                }
+                Ok(WorkerMessage::Retrying {
+                    retry,
+                    delay,
+                    reason,
+                }) => observer.retrying(retry, delay, &reason),
+                Ok(WorkerMessage::Finished(result)) => break Some(*result),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    break Some(WorkerResult {
+                        end: Some(CallEnd::Failed(CallFailure::Transport(
+                            "the request thread stopped unexpectedly".into(),
+                        ))),
+                        ..WorkerResult::default()
+                    })
+                }
+            }
+        };
+        let result = result.unwrap_or(WorkerResult {
+            end: Some(CallEnd::Cancelled),
+            ..WorkerResult::default()
+        });
+        CallOutcome {
+            text,
+            finish_reason: result.finish_reason,
+            model_reported: result.model_reported,
+            usage: result.usage,
+            retries: result.retries,
+            status: result.status,
+            ttft,
+            latency: started.elapsed(),
+            end: result.end.unwrap_or(CallEnd::Complete),
+        }
+    }
+
+    fn request_body(&self, request: &ChatRequest) -> Vec<u8> {
+        let body = match self.kind {
+            ProviderKind::Openai => serde_json::to_vec(&openai::request_body(request, true)),
+            ProviderKind::Anthropic => serde_json::to_vec(&anthropic::request_body(request)),
+        };
+        // Serializing plain structs of strings and numbers cannot fail.
+        body.unwrap_or_default()
+    }
+}
+
+/// Finds the API key: the environment variable (`api_key_env`), else the
+/// key command, else a key in the file; none at all is fine for local
+/// servers that need none.
+fn resolve_api_key(
+    name: &str,
+    provider: &ProviderConfig,
+    env: &dyn Environment,
+) -> Result<Option<String>, ClientError> {
+    if let Some(command) = provider.api_key_cmd.as_ref().filter(|c| !c.is_empty()) {
+        let output = std::process::Command::new(&command[0])
+            .args(&command[1..])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|err| ClientError::KeyCommand {
+                provider: name.to_string(),
+                message: err.to_string(),
+            })?;
+        if !output.status.success() {
+            return Err(ClientError::KeyCommand {
+                provider: name.to_string(),
+                message: format!("it exited with {}", output.status),
+            });
+        }
+        let key = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        return Ok(Some(key).filter(|k| !k.is_empty()));
+    }
+    if let Some(variable) = provider.api_key_env.as_ref().filter(|v| !v.is_empty()) {
+        return match env.var(variable) {
+            Some(key) => Ok(Some(key)),
+            None => Err(ClientError::MissingKey {
+                variable: variable.clone(),
+                provider: name.to_string(),
+            }),
+        };
+    }
+    Ok(provider.api_key.clone())
+}
+
+/// The request, sent (and re-sent) on its own thread.
+struct Worker {
+    kind: ProviderKind,
+    url: String,
+    api_key: Option<String>,
+    agent: ureq::Agent,
+    policy: RetryPolicy,
+    body: Vec<u8>,
+    stream: bool,
+    sender: mpsc::Sender<WorkerMessage>,
+}
+
+/// One attempt's failure, with what is needed to decide on a retry.
+struct FailedAttempt {
+    failure: AttemptFailure,
+    call_failure: CallFailure,
+    retry_after: RetryAfterHeaders,
+}
+
+impl Worker {
+    fn run(self) {
+        let mut result = WorkerResult::default();
+        let mut retries = 0;
+        loop {
+            match self.attempt(&mut result) {
+                Ok(()) => break,
+                Err(failed) => {
+                    if matches!(failed.failure, AttemptFailure::AfterOutput) {
+                        result.end = Some(CallEnd::Broken(failed.call_failure.message()));
+                        break;
+                    }
+                    let delay = self.policy.next_delay(
+                        &failed.failure,
+                        retries,
+                        &failed.retry_after,
+                        SystemTime::now(),
+                        fastrand::f64(),
+                    );
+                    match delay {
+                        Some(delay) => {
+                            retries += 1;
+                            let _ = self.sender.send(WorkerMessage::Retrying {
+                                retry: retries,
+                                delay,
+                                reason: failed.call_failure.message(),
+                            });
+                            std::thread::sleep(delay);
+                        }
+                        None => {
+                            result.end = Some(CallEnd::Failed(failed.call_failure));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        result.retries = retries;
+        let _ = self.sender.send(WorkerMessage::Finished(Box::new(result)));
+    }
+
+    fn attempt(&self, result: &mut WorkerResult) -> Result<(), Box<FailedAttempt>> {
+        let mut request = self
+            .agent
+            .post(&self.url)
+            .header("content-type", "application/json");
+        if self.stream {
+            request = request.header("accept", "text/event-stream");
+        }
+        match (self.kind, &self.api_key) {
+            (ProviderKind::Openai, Some(key)) => {
+                request = request.header("authorization", &format!("Bearer {key}"));
+            }
+            (ProviderKind::Anthropic, key) => {
+                request = request.header("anthropic-version", ANTHROPIC_VERSION);
+                if let Some(key) = key {
+                    request = request.header("x-api-key", key);
+                }
+            }
+            (ProviderKind::Openai, None) => {}
+        }
+        let response = request
+            .send(&self.body[..])
+            .map_err(|err| transport_failure(&err.to_string()))?;
+        let status = response.status().as_u16();
+        result.status = Some(status);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after = RetryAfterHeaders {
+            retry_after_ms: header("retry-after-ms"),
+            retry_after: header("retry-after"),
+        };
+        let should_retry_header = header("x-should-retry").map(|v| v == "true");
+        let mut body = response.into_body();
+        if !(200..300).contains(&status) {
+            let text = body
+                .with_config()
+                .limit(ERROR_BODY_LIMIT)
+                .read_to_string()
+                .unwrap_or_default();
+            let error = match self.kind {
+                ProviderKind::Openai => openai::parse_error_body(status, &text),
+                ProviderKind::Anthropic => anthropic::parse_error_body(status, &text),
+            };
+            return Err(Box::new(FailedAttempt {
+                failure: AttemptFailure::Status {
+                    status,
+                    should_retry_header,
+                    error_code: error.code.clone(),
+                },
+                call_failure: CallFailure::Api(error),
+                retry_after,
+            }));
+        }
+        let mut reader = body.into_reader();
+        if self.stream {
+            self.read_stream(&mut reader, result)
+        } else {
+            let mut text = String::new();
+            reader
+                .read_to_string(&mut text)
+                .map_err(|err| transport_failure(&err.to_string()))?;
+            let events = match self.kind {
+                ProviderKind::Openai => openai::parse_chunk(&text).map_err(openai_error),
+                ProviderKind::Anthropic => {
+                    anthropic::parse_response(&text).map_err(anthropic_error)
+                }
+            };
+            let events = events.map_err(|failure| {
+                Box::new(FailedAttempt {
+                    failure: AttemptFailure::Status {
+                        status,
+                        should_retry_header: Some(false),
+                        error_code: None,
+                    },
+                    call_failure: failure,
+                    retry_after: RetryAfterHeaders::default(),
+                })
+            })?;
+            let mut output = false;
+            for event in events {
+                self.apply(event, result, &mut output);
+            }
+            Ok(())
+        }
+    }
+
+    /// Reads an SSE body to its end, applying each event.
+    fn read_stream(
+        &self,
+        reader: &mut impl Read,
+        result: &mut WorkerResult,
+    ) -> Result<(), Box<FailedAttempt>> {
+        let mut decoder = SseDecoder::new();
+        let mut anthropic_state = anthropic::StreamState::default();
+        let mut buffer = vec![0u8; 16 * 1024];
+        let mut events: Vec<SseEvent> = Vec::new();
+        let mut output = false;
+        let mut done = false;
+        loop {
+            let read = match reader.read(&mut buffer) {
+                Ok(read) => read,
+                Err(err) => {
+                    let message = format!("the connection broke mid-stream: {err}");
+                    return Err(if output {
+                        after_output(&message)
+                    } else {
+                        transport_failure(&message)
+                    });
+                }
+            };
+            if read == 0 {
+                decoder.finish(&mut events);
+            } else {
+                decoder.feed(&buffer[..read], &mut events);
+            }
+            for event in events.drain(..) {
+                let parsed = match self.kind {
+                    ProviderKind::Openai => openai::parse_chunk(&event.data).map_err(openai_error),
+                    ProviderKind::Anthropic => {
+                        anthropic::parse_event(&event.event, &event.data, &mut anthropic_state)
+                            .map_err(anthropic_error)
+                    }
+                };
+                let parsed = parsed.map_err(|failure| {
+                    if output {
+                        after_output(&failure.message())
+                    } else {
+                        Box::new(FailedAttempt {
+                            // An error inside a 200 stream is the server's
+                            // answer, not a transport hiccup: not retried,
+                            // unless it says it is overloaded.
+                            failure: AttemptFailure::Status {
+                                status: 200,
+                                should_retry_header: Some(is_overload(&failure)),
+                                error_code: None,
+                            },
+                            call_failure: failure,
+                            retry_after: RetryAfterHeaders::default(),
+                        })
+                    }
+                })?;
+                for chat_event in parsed {
+                    if chat_event == ChatEvent::Done {
+                        done = true;
+                    }
+                    self.apply(chat_event, result, &mut output);
+                }
+            }
+            if done || read == 0 {
+                break;
+            }
+        }
+        if !done && result.finish_reason.is_none() {
+            let message = "the stream ended before the reply was complete".to_string();
+            return Err(if output {
+                after_output(&message)
+            } else {
+                transport_failure(&message)
+            });
+        }
+        Ok(())
+    }
+
+    fn apply(&self, event: ChatEvent, result: &mut WorkerResult, output: &mut bool) {
+        match event {
+            ChatEvent::Model(model) => result.model_reported = Some(model),
+            ChatEvent::TextDelta(text) => {
+                *output = true;
+                let _ = self.sender.send(WorkerMessage::Text(text));
+            }
+            ChatEvent::ToolCallDelta { .. } => *output = true,
+            ChatEvent::Finish(reason) => result.finish_reason = Some(reason),
+            ChatEvent::Usage(usage) => result.usage = Some(usage),
+            ChatEvent::Done => {}
+        }
+    }
+}
+
+fn transport_failure(message: &str) -> Box<FailedAttempt> {
+    Box::new(FailedAttempt {
+        failure: AttemptFailure::Connection,
+        call_failure: CallFailure::Transport(message.to_string()),
+        retry_after: RetryAfterHeaders::default(),
+    })
+}
+
+fn after_output(message: &str) -> Box<FailedAttempt> {
+    Box::new(FailedAttempt {
+        failure: AttemptFailure::AfterOutput,
+        call_failure: CallFailure::Transport(message.to_string()),
+        retry_after: RetryAfterHeaders::default(),
+    })
+}
+
+fn openai_error(err: openai::StreamError) -> CallFailure {
+    match err {
+        openai::StreamError::Api(e) => CallFailure::Api(e),
+        openai::StreamError::Malformed(m) => CallFailure::Malformed(m),
+    }
+}
+
+fn anthropic_error(err: anthropic::StreamError) -> CallFailure {
+    match err {
+        anthropic::StreamError::Api(e) => CallFailure::Api(e),
+        anthropic::StreamError::Malformed(m) => CallFailure::Malformed(m),
+    }
+}
+
+fn is_overload(failure: &CallFailure) -> bool {
+    matches!(failure, CallFailure::Api(e) if e.kind.as_deref() == Some("overloaded_error"))
+}

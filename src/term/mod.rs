@@ -1,0 +1,97 @@
+//! The terminal side of a streamed reply: text to stdout, flushed per
+//! chunk; a waiting note and retry notices to stderr, only where stderr is
+//! a terminal for the waiting note; colour never when `NO_COLOR` is set or
+//! the stream is not a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use crate::llm::client::CallObserver;
+
+/// Prints a reply as it streams.
+pub struct StreamPrinter {
+    /// Whether text goes to stdout (false for `--json`, which prints at the end).
+    echo: bool,
+    /// Whether the waiting note is on screen.
+    waiting_shown: bool,
+    /// The last character printed, to end the reply with a newline.
+    last_char: Option<char>,
+    stderr_is_terminal: bool,
+}
+
+impl StreamPrinter {
+    /// A printer; `echo` false collects nothing and prints nothing to stdout.
+    pub fn new(echo: bool) -> StreamPrinter {
+        StreamPrinter {
+            echo,
+            waiting_shown: false,
+            last_char: None,
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Shows "waiting for MODEL..." on stderr (terminals only).
+    pub fn waiting(&mut self, model: &str) {
+        if self.stderr_is_terminal && self.echo {
+            eprint!("{}", dim(&format!("waiting for {model}...")));
+            let _ = std::io::stderr().flush();
+            self.waiting_shown = true;
+        }
+    }
+
+    fn clear_waiting(&mut self) {
+        if self.waiting_shown {
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+            self.waiting_shown = false;
+        }
+    }
+
+    /// Ends the reply: clears the waiting note and ends the line.
+    pub fn finish(&mut self) {
+        self.clear_waiting();
+        if self.echo && self.last_char.is_some_and(|c| c != '\n') {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out);
+            let _ = out.flush();
+        }
+    }
+}
+
+impl CallObserver for StreamPrinter {
+    fn text(&mut self, text: &str) {
+        self.clear_waiting();
+        if !self.echo {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        // A closed stdout is noticed by the caller when it writes its own output.
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        if let Some(c) = text.chars().last() {
+            self.last_char = Some(c);
+        }
+    }
+
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
+        self.clear_waiting();
+        eprintln!(
+            "confab: {reason}; retry {retry} in {:.1}s",
+            delay.as_secs_f64()
+        );
+    }
+}
+
+/// Whether colour may be used on stderr.
+pub fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Dim text for status lines, when colour is allowed.
+pub fn dim(text: &str) -> String {
+    if colour_allowed() {
+        format!("\x1b[2m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}

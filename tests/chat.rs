@@ -1,0 +1,480 @@
+//! `confab chat` through the real binary against the fake provider: what
+//! the user sees, what was sent, and the files written (conversations,
+//! usage records), for normal replies and every failure mode.
+
+mod support;
+
+use std::time::Duration;
+
+use predicates::prelude::*;
+use support::fake_provider::{FakeProvider, Reply};
+use support::TempHome;
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn one_shot_streams_the_reply_and_records_everything() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini-2024-07-18",
+        &["Hel", "lo", " world"],
+        Some((12, 3)),
+    )]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi there"])
+        .assert()
+        .success()
+        .stdout("Hello world\n");
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert_eq!(
+        request.header("authorization"),
+        Some("Bearer test-openai-key")
+    );
+    let body = request.json();
+    assert_eq!(body["model"], "gpt-4o-mini");
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["stream_options"]["include_usage"], true);
+    assert_eq!(
+        body["max_completion_tokens"], 4096,
+        "an explicit output cap"
+    );
+    assert_eq!(body["messages"][0]["role"], "user");
+    assert_eq!(body["messages"][0]["content"], "hi there");
+
+    let conversations = home.conversations();
+    assert_eq!(conversations.len(), 1);
+    let records = &conversations[0];
+    assert_eq!(records[0]["type"], "header");
+    assert_eq!(records[1]["role"], "user");
+    assert_eq!(records[2]["role"], "assistant");
+    assert_eq!(records[2]["content"], "Hello world");
+    assert_eq!(records[2]["interrupted"], false);
+
+    let usage = home.usage_records();
+    assert_eq!(usage.len(), 1);
+    let record = &usage[0];
+    assert_eq!(record["command"], "chat");
+    assert_eq!(record["provider"], "openai");
+    assert_eq!(
+        record["host"],
+        fake.base_url().trim_start_matches("http://")
+    );
+    assert_eq!(record["model_requested"], "gpt-4o-mini");
+    assert_eq!(record["model_reported"], "gpt-4o-mini-2024-07-18");
+    assert_eq!(record["input_tokens"], 12);
+    assert_eq!(record["output_tokens"], 3);
+    assert_eq!(record["usage_source"], "api");
+    assert_eq!(record["outcome"], "ok");
+    assert_eq!(record["retries"], 0);
+    assert_eq!(record["status"], 200);
+    assert_eq!(record["conversation_id"], records[0]["id"]);
+    assert!(record["ttft_ms"].is_u64());
+    assert!(
+        record.get("prompt").is_none(),
+        "no prompt text unless opted in"
+    );
+}
+
+#[test]
+fn piped_stdin_is_added_as_context_and_json_reports_the_call() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["Looks good."],
+        Some((40, 4)),
+    )]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "--json", "--tag", "ci", "review this"])
+        .write_stdin("--- a/x\n+++ b/x\n")
+        .output()
+        .expect("running confab");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["text"], "Looks good.");
+    assert_eq!(report["input_tokens"], 40);
+    assert_eq!(report["output_tokens"], 4);
+    assert_eq!(report["interrupted"], false);
+    assert!(report["conversation_id"].is_string());
+    let body = fake.requests()[0].json();
+    assert_eq!(
+        body["messages"][0]["content"],
+        "review this\n\n--- a/x\n+++ b/x\n"
+    );
+    assert_eq!(home.usage_records()[0]["tags"][0], "ci");
+}
+
+#[test]
+fn anthropic_messages_stream_with_system_prompt() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::anthropic_stream(
+        "claude-sonnet-4-5-20250929",
+        &["Bonjour", " !"],
+        (25, 6),
+    )]);
+    home.confab_anthropic(&fake.base_url())
+        .args([
+            "chat",
+            "-m",
+            "claude-sonnet-4-5",
+            "-s",
+            "answer in French",
+            "hello",
+        ])
+        .assert()
+        .success()
+        .stdout("Bonjour !\n");
+    let request = &fake.requests()[0];
+    assert_eq!(request.path, "/v1/messages");
+    assert_eq!(request.header("x-api-key"), Some("test-anthropic-key"));
+    assert_eq!(request.header("anthropic-version"), Some("2023-06-01"));
+    let body = request.json();
+    assert_eq!(body["system"], "answer in French");
+    assert_eq!(body["max_tokens"], 4096);
+    assert_eq!(body["messages"][0]["content"], "hello");
+    let record = &home.usage_records()[0];
+    assert_eq!(record["provider"], "anthropic");
+    assert_eq!(record["input_tokens"], 25);
+    assert_eq!(record["output_tokens"], 6);
+    assert_eq!(record["model_reported"], "claude-sonnet-4-5-20250929");
+}
+
+#[test]
+fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_error(429, "requests", "Rate limit reached")
+            .with_header("retry-after-ms", "20"),
+        Reply::openai_error(500, "server_error", "boom").with_header("retry-after", "0.02"),
+        Reply::openai_stream("gpt-4o-mini", &["ok"], Some((5, 1))),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("running confab");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ok\n");
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("Rate limit reached") && stderr.contains("retry 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("retry 2"), "{stderr}");
+    assert_eq!(fake.requests().len(), 3);
+    assert_eq!(home.usage_records()[0]["retries"], 2);
+}
+
+#[test]
+fn overloaded_529_is_retried_for_anthropic() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::anthropic_error(529, "overloaded_error", "Overloaded")
+            .with_header("retry-after", "0.01"),
+        Reply::anthropic_stream("claude-sonnet-4-5", &["fine"], (3, 1)),
+    ]);
+    home.confab_anthropic(&fake.base_url())
+        .args(["chat", "-m", "claude-sonnet-4-5", "hi"])
+        .assert()
+        .success()
+        .stdout("fine\n");
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[test]
+fn auth_and_bad_requests_are_never_retried() {
+    for (status, kind) in [
+        (401, "auth"),
+        (400, "bad_request"),
+        (403, "auth"),
+        (404, "bad_request"),
+    ] {
+        let home = TempHome::new();
+        let fake = FakeProvider::start(vec![
+            Reply::openai_error(status, "invalid_request_error", "nope"),
+            Reply::openai_stream("gpt-4o-mini", &["should not be reached"], None),
+        ]);
+        let output = home
+            .confab_openai(&fake.base_url())
+            .args(["chat", "hi"])
+            .output()
+            .expect("running confab");
+        assert_eq!(output.status.code(), Some(4), "HTTP {status}");
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("nope") && stderr.contains("hint:"),
+            "{stderr}"
+        );
+        assert_eq!(fake.requests().len(), 1, "HTTP {status} is not retried");
+        let record = &home.usage_records()[0];
+        assert_eq!(record["outcome"], "error");
+        assert_eq!(record["error_kind"], kind);
+        assert_eq!(record["status"], status);
+    }
+}
+
+#[test]
+fn a_stream_broken_after_text_keeps_the_partial_reply_marked_interrupted() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["Part", "ial", " and more"], Some((9, 9)))
+            .drop_after_parts(3),
+        Reply::openai_stream("gpt-4o-mini", &["retried"], None),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "tell me"])
+        .output()
+        .expect("running confab");
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "Partial\n");
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("partial reply was kept"), "{stderr}");
+    assert_eq!(fake.requests().len(), 1, "not silently retried");
+    let records = &home.conversations()[0];
+    let last = records.last().expect("records");
+    assert_eq!(last["content"], "Partial");
+    assert_eq!(last["interrupted"], true);
+    let usage = &home.usage_records()[0];
+    assert_eq!(usage["outcome"], "interrupted");
+    assert_eq!(usage["usage_source"], "local");
+}
+
+#[test]
+fn connection_failures_before_any_text_are_retried() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::hang_up(),
+        Reply::openai_stream("gpt-4o-mini", &["x"], None).drop_after_parts(0),
+        Reply::openai_stream("gpt-4o-mini", &["back"], Some((2, 1))),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("running confab");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "back\n");
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[test]
+fn a_stalled_response_times_out_and_is_retried() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[providers.openai]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\nread_timeout_secs = 1\n",
+    );
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["late"], None)
+            .with_delay_before_first_byte(Duration::from_secs(4)),
+        Reply::openai_stream("gpt-4o-mini", &["on time"], Some((2, 2))),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("running confab");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "on time\n");
+    assert_eq!(home.usage_records()[0]["retries"], 1);
+}
+
+#[test]
+fn servers_that_send_no_usage_get_local_counts() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "llama3.2",
+        &["Hello", " there"],
+        None,
+    )]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o", "say hello"])
+        .assert()
+        .success();
+    let record = &home.usage_records()[0];
+    assert_eq!(record["usage_source"], "local");
+    assert_eq!(
+        record["output_tokens"], 2,
+        "\"Hello there\" is 2 o200k tokens"
+    );
+    // 3 (message) + 1 ("user") + 2 ("say hello") + 3 (reply priming)
+    assert_eq!(record["input_tokens"], 9);
+}
+
+#[test]
+fn errors_inside_a_200_stream_and_malformed_events_fail_clearly() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_error_in_stream("gpt-4o-mini", &[], "context length exceeded"),
+        Reply::malformed_stream(),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("running confab");
+    assert_eq!(output.status.code(), Some(4));
+    assert!(stderr_of(&output).contains("context length exceeded"));
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "an error the server stated is not retried"
+    );
+
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("running confab");
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        stderr_of(&output).contains("malformed"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn a_prompt_over_the_context_window_is_stopped_before_sending() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![]);
+    let long = "word ".repeat(9000);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4", &long])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("context window of 8192"));
+    assert!(fake.requests().is_empty());
+    assert!(
+        home.conversations().is_empty(),
+        "nothing recorded for a turn never sent"
+    );
+}
+
+#[test]
+fn continue_resends_the_history() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["Paris."], Some((10, 2))),
+        Reply::openai_stream("gpt-4o-mini", &["About 2 million."], Some((20, 4))),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-s", "be brief", "capital of France?"])
+        .assert()
+        .success();
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-c", "population?"])
+        .assert()
+        .success()
+        .stdout("About 2 million.\n");
+    let body = fake.requests()[1].json();
+    let messages = body["messages"].as_array().expect("messages");
+    let contents: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        ["be brief", "capital of France?", "Paris.", "population?"]
+    );
+    assert_eq!(home.conversations().len(), 1);
+    assert_eq!(home.conversations()[0].len(), 5);
+}
+
+#[test]
+fn history_lists_shows_and_deletes() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream("gpt-4o-mini", &["hi!"], None)]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "greet me"])
+        .assert()
+        .success();
+    let list = home
+        .confab()
+        .args(["history", "list", "--json"])
+        .output()
+        .expect("running confab");
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
+    let id = list[0]["id"].as_str().expect("id").to_string();
+    assert_eq!(list[0]["title"], "greet me");
+    assert_eq!(list[0]["messages"], 2);
+    home.confab()
+        .args(["history", "show", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("greet me").and(predicate::str::contains("hi!")));
+    home.confab()
+        .args(["history", "delete", &id])
+        .assert()
+        .success();
+    home.confab()
+        .args(["history", "show", &id])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no conversation"));
+}
+
+#[test]
+fn without_a_provider_the_error_shows_an_ollama_example() {
+    let home = TempHome::new();
+    home.confab().args(["chat", "hi"]).assert().code(2).stderr(
+        predicate::str::contains("no model provider is configured")
+            .and(predicate::str::contains("localhost:11434")),
+    );
+    home.write(
+        "config.toml",
+        "[providers.openai]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\n",
+    );
+    home.confab().args(["chat", "hi"]).assert().code(4).stderr(
+        predicate::str::contains("OPENAI_API_KEY is not set")
+            .and(predicate::str::contains("api_key_cmd")),
+    );
+}
+
+#[test]
+fn config_shows_effective_settings_with_secrets_masked() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[providers.local]\nkind = \"openai\"\nbase_url = \"http://localhost:8080/v1\"\napi_key = \"sk-secret-value\"\n",
+    );
+    home.confab().arg("config").assert().success().stdout(
+        predicate::str::contains("localhost:8080")
+            .and(predicate::str::contains("sk-secret-value").not())
+            .and(predicate::str::contains("********")),
+    );
+}
+
+#[test]
+fn interactive_session_reads_commands_and_turns_from_stdin() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["first answer"], Some((8, 2))),
+        Reply::openai_stream("gpt-4o-mini", &["second answer"], Some((16, 2))),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-i"])
+        .write_stdin("/help\nhello\n/tokens\nline one \\\nline two\n/new\n/exit\n")
+        .output()
+        .expect("running confab");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("/tokens"), "help was shown: {stdout}");
+    assert!(
+        stdout.contains("first answer") && stdout.contains("second answer"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("prompt tokens in 2 messages"), "{stdout}");
+    let second = fake.requests()[1].json();
+    let messages = second["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 3, "history resent");
+    assert_eq!(messages[2]["content"], "line one \nline two");
+}
