@@ -478,3 +478,88 @@ fn interactive_session_reads_commands_and_turns_from_stdin() {
     assert_eq!(messages.len(), 3, "history resent");
     assert_eq!(messages[2]["content"], "line one \nline two");
 }
+
+#[test]
+fn no_stream_waits_for_the_whole_reply() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_json(
+        "gpt-4o-mini-2024-07-18",
+        "All at once.",
+        Some((7, 3)),
+    )]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "--no-stream", "hi"])
+        .assert()
+        .success()
+        .stdout("All at once.\n");
+    let body = fake.requests()[0].json();
+    assert_eq!(body["stream"], false);
+    assert!(body.get("stream_options").is_none());
+    assert_eq!(home.usage_records()[0]["output_tokens"], 3);
+}
+
+#[test]
+fn ctrl_c_during_a_reply_keeps_what_arrived() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["first words", " and the rest much later"],
+        Some((5, 5)),
+    )
+    .with_delay_before_part(2, Duration::from_secs(30))]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("confab"))
+        .args(["chat", "tell me a long story"])
+        .env_clear()
+        .env("CONFAB_HOME", home.path())
+        .env("OPENAI_API_KEY", "k")
+        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning confab");
+    // Wait until the first words are on stdout, then press Ctrl-C.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 64];
+    while !String::from_utf8_lossy(&seen).contains("first words") {
+        use std::io::Read;
+        let read = stdout.read(&mut buffer).expect("reading stdout");
+        assert!(read > 0, "confab ended before streaming");
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("sending SIGINT");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("waiting for confab");
+    assert_eq!(output.status.code(), Some(130));
+    assert!(
+        stderr_of(&output).contains("interrupted"),
+        "{}",
+        stderr_of(&output)
+    );
+    let records = &home.conversations()[0];
+    let last = records.last().expect("records");
+    assert_eq!(last["content"], "first words");
+    assert_eq!(last["interrupted"], true);
+    assert_eq!(home.usage_records()[0]["outcome"], "interrupted");
+}
+
+#[test]
+fn the_readme_config_example_is_valid() {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("```toml\n")
+        .expect("a toml block in the README")
+        + 8;
+    let end = start + readme[start..].find("```").expect("end of the block");
+    let home = TempHome::new();
+    home.write("config.toml", &readme[start..end]);
+    home.confab()
+        .arg("config")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("localhost:11434"));
+}

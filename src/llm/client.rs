@@ -9,10 +9,11 @@
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Environment, ProviderConfig, ProviderKind};
+use crate::llm::limiter::RateLimiter;
 use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
 use crate::llm::sse::{SseDecoder, SseEvent};
 use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, Usage};
@@ -50,6 +51,7 @@ pub struct Client {
     api_key: Option<String>,
     agent: ureq::Agent,
     policy: RetryPolicy,
+    limiter: Mutex<RateLimiter>,
 }
 
 /// How a call ended.
@@ -155,6 +157,8 @@ pub trait CallObserver {
     fn text(&mut self, text: &str);
     /// An attempt failed and another will be made after `delay`.
     fn retrying(&mut self, retry: u32, delay: Duration, reason: &str);
+    /// The client-side rate limit holds the request back for `wait`.
+    fn rate_limited(&mut self, wait: Duration);
 }
 
 impl Client {
@@ -182,6 +186,10 @@ impl Client {
                 max_retries: provider.max_retries,
                 ..RetryPolicy::default()
             },
+            limiter: Mutex::new(RateLimiter::new(
+                provider.requests_per_minute,
+                provider.tokens_per_minute,
+            )),
         })
     }
 
@@ -210,6 +218,19 @@ impl Client {
         observer: &mut dyn CallObserver,
     ) -> CallOutcome {
         let started = Instant::now();
+        if !self.wait_for_rate_limit(request, cancel, observer) {
+            return CallOutcome {
+                text: String::new(),
+                finish_reason: None,
+                model_reported: None,
+                usage: None,
+                retries: 0,
+                status: None,
+                ttft: None,
+                latency: started.elapsed(),
+                end: CallEnd::Cancelled,
+            };
+        }
         let (sender, receiver) = mpsc::channel();
         let worker = Worker {
             kind: self.kind,
@@ -268,6 +289,42 @@ impl Client {
             ttft,
             latency: started.elapsed(),
             end: result.end.unwrap_or(CallEnd::Complete),
+        }
+    }
+
+    /// Waits until the client-side limits let the request go; false if
+    /// cancelled while waiting. The token share is a rough estimate (bytes
+    /// / 4 plus the output cap): the limiter only paces, the API counts.
+    fn wait_for_rate_limit(
+        &self,
+        request: &ChatRequest,
+        cancel: &AtomicBool,
+        observer: &mut dyn CallObserver,
+    ) -> bool {
+        let prompt_bytes: usize = request
+            .messages
+            .iter()
+            .map(|m| m.content.len())
+            .sum::<usize>()
+            + request.system.as_ref().map_or(0, String::len);
+        let tokens = prompt_bytes as u64 / 4 + u64::from(request.max_output_tokens);
+        let mut told = false;
+        loop {
+            let wait = match self.limiter.lock() {
+                Ok(mut limiter) => limiter.reserve(tokens, Instant::now()),
+                Err(_) => Duration::ZERO,
+            };
+            if wait.is_zero() {
+                return true;
+            }
+            if !told {
+                observer.rate_limited(wait);
+                told = true;
+            }
+            std::thread::sleep(wait.min(Duration::from_millis(100)));
+            if cancel.load(Ordering::SeqCst) {
+                return false;
+            }
         }
     }
 

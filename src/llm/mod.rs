@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod client;
+pub mod limiter;
 pub mod models;
 pub mod openai;
 pub mod retry;

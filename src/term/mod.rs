@@ -73,6 +73,14 @@ impl CallObserver for StreamPrinter {
         }
     }
 
+    fn rate_limited(&mut self, wait: Duration) {
+        self.clear_waiting();
+        eprintln!(
+            "confab: waiting {:.1}s for the client-side rate limit (requests/tokens per minute)",
+            wait.as_secs_f64()
+        );
+    }
+
     fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
         self.clear_waiting();
         eprintln!(
