@@ -563,3 +563,50 @@ fn the_readme_config_example_is_valid() {
         .success()
         .stdout(predicate::str::contains("localhost:11434"));
 }
+
+#[test]
+fn tool_call_deltas_are_joined_and_never_run() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_tool_call_stream(
+        "gpt-4o-mini",
+        "get_weather",
+        &["{\"ci", "ty\": \"Os", "lo\"}"],
+    )]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "weather in Oslo?"])
+        .output()
+        .expect("running confab");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("`get_weather` with {\"city\": \"Oslo\"}")
+            && stderr.contains("nothing was run"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_stream_that_stalls_after_text_is_kept_as_interrupted() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[providers.openai]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\nread_timeout_secs = 1\n",
+    );
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["started", " never finished"],
+        None,
+    )
+    .with_delay_before_part(2, Duration::from_secs(5))]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("running confab");
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "started\n");
+    assert_eq!(fake.requests().len(), 1);
+    let last = home.conversations()[0].last().cloned().expect("records");
+    assert_eq!(last["interrupted"], true);
+}

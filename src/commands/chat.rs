@@ -406,6 +406,12 @@ impl Session {
         printer.waiting(&self.resolved.model);
         let outcome = self.client.chat(&request, &self.cancel, &mut printer);
         printer.finish();
+        for call in &outcome.tool_calls {
+            eprintln!(
+                "confab: the model asked to call `{}` with {}; no tools are configured, so nothing was run",
+                call.name, call.arguments
+            );
+        }
         let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
         if !outcome.text.is_empty() {
             self.store.append(

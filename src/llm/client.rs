@@ -107,6 +107,17 @@ impl CallFailure {
     }
 }
 
+/// A tool call the model asked for, its fragments joined.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolCallRequest {
+    /// The call id the API gave.
+    pub id: Option<String>,
+    /// The function name.
+    pub name: String,
+    /// The arguments, a JSON string as the model wrote it (unvalidated).
+    pub arguments: String,
+}
+
 /// Everything known about a finished call.
 #[derive(Clone, Debug)]
 pub struct CallOutcome {
@@ -114,6 +125,8 @@ pub struct CallOutcome {
     pub text: String,
     /// Why the model stopped, as the API said.
     pub finish_reason: Option<String>,
+    /// Tool calls the model asked for, by index order.
+    pub tool_calls: Vec<ToolCallRequest>,
     /// The model the API reported.
     pub model_reported: Option<String>,
     /// Usage the API reported (the last one sent).
@@ -144,6 +157,7 @@ enum WorkerMessage {
 #[derive(Default)]
 struct WorkerResult {
     finish_reason: Option<String>,
+    tool_calls: std::collections::BTreeMap<u32, ToolCallRequest>,
     model_reported: Option<String>,
     usage: Option<Usage>,
     retries: u32,
@@ -222,6 +236,7 @@ impl Client {
             return CallOutcome {
                 text: String::new(),
                 finish_reason: None,
+                tool_calls: Vec::new(),
                 model_reported: None,
                 usage: None,
                 retries: 0,
@@ -282,6 +297,7 @@ impl Client {
         CallOutcome {
             text,
             finish_reason: result.finish_reason,
+            tool_calls: result.tool_calls.into_values().collect(),
             model_reported: result.model_reported,
             usage: result.usage,
             retries: result.retries,
@@ -611,7 +627,24 @@ impl Worker {
                 *output = true;
                 let _ = self.sender.send(WorkerMessage::Text(text));
             }
-            ChatEvent::ToolCallDelta { .. } => *output = true,
+            ChatEvent::ToolCallDelta {
+                index,
+                id,
+                name,
+                arguments,
+            } => {
+                *output = true;
+                // Fragments join by index: id and name come once, the
+                // arguments in pieces (or whole, as Ollama sends them).
+                let call = result.tool_calls.entry(index).or_default();
+                if id.is_some() {
+                    call.id = id;
+                }
+                if let Some(name) = name {
+                    call.name = name;
+                }
+                call.arguments.push_str(&arguments);
+            }
             ChatEvent::Finish(reason) => result.finish_reason = Some(reason),
             ChatEvent::Usage(usage) => result.usage = Some(usage),
             ChatEvent::Done => {}
