@@ -29,7 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
-            [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what calls cost, with budgets for CI (not implemented yet)')
+            [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -57,14 +57,15 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         }
         'confab;count-tokens' {
             [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'Count this string (repeatable)')
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate)')
-            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Count with this encoding [default: o200k_base]')
             [CompletionResult]::new('--encoding', '--encoding', [CompletionResultType]::ParameterName, 'Count with this encoding [default: o200k_base]')
             [CompletionResult]::new('--messages', '--messages', [CompletionResultType]::ParameterName, 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Exit with code 3 when the total is over N tokens')
             [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Only count files matching GLOB; `!GLOB` excludes (repeatable)')
             [CompletionResult]::new('--glob', '--glob', [CompletionResultType]::ParameterName, 'Only count files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('--output-tokens', '--output-tokens', [CompletionResultType]::ParameterName, 'With --cost: also price this many output tokens')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads to count with [default: all cores]')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads to count with [default: all cores]')
             [CompletionResult]::new('--per-file', '--per-file', [CompletionResultType]::ParameterName, 'Print a table of tokens and bytes per file, largest first, with a total')
@@ -72,6 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
             [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Include hidden files and directories')
             [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Do not honour .gitignore, .ignore and other ignore files')
+            [CompletionResult]::new('--cost', '--cost', [CompletionResultType]::ParameterName, 'Print what the counted input would cost on each --model, at today''s prices')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -115,8 +117,21 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;cost-report' {
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Read this usage log instead of confab''s own (repeatable)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only calls before: a date (that whole day included), a time, or an age')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only calls of this model')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only calls to this provider')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Only calls with this tag')
+            [CompletionResult]::new('--conversation', '--conversation', [CompletionResultType]::ParameterName, 'Only calls of this conversation')
+            [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'Only calls made by this command (chat, rag query, compaction...)')
+            [CompletionResult]::new('--group-by', '--group-by', [CompletionResultType]::ParameterName, 'Group rows by these keys (comma-separated) [default: model]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Exit with code 3 when the total cost is over USD')
+            [CompletionResult]::new('--prices', '--prices', [CompletionResultType]::ParameterName, 'Also read prices from this file (confab TOML or LiteLLM JSON)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --format json')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'confab;history' {
@@ -179,7 +194,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
-            [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what calls cost, with budgets for CI (not implemented yet)')
+            [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')

@@ -30,7 +30,7 @@ complete -c confab -n "__fish_confab_needs_command" -f -a "chat" -d 'Chat with a
 complete -c confab -n "__fish_confab_needs_command" -f -a "count-tokens" -d 'Count tokens exactly, as OpenAI\'s tokenizers do, in files, directories, stdin or text'
 complete -c confab -n "__fish_confab_needs_command" -f -a "rag" -d 'Index local docs and query them (not implemented yet)'
 complete -c confab -n "__fish_confab_needs_command" -f -a "replay" -d 'Show, re-run or price a past conversation (not implemented yet)'
-complete -c confab -n "__fish_confab_needs_command" -f -a "cost-report" -d 'Report what calls cost, with budgets for CI (not implemented yet)'
+complete -c confab -n "__fish_confab_needs_command" -f -a "cost-report" -d 'Report what the recorded calls cost, grouped, with budgets for CI'
 complete -c confab -n "__fish_confab_needs_command" -f -a "history" -d 'List, show and delete stored conversations'
 complete -c confab -n "__fish_confab_needs_command" -f -a "config" -d 'Show the effective configuration, secrets masked, and where files live'
 complete -c confab -n "__fish_confab_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -47,18 +47,20 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -s c -l continue -d 
 complete -c confab -n "__fish_confab_using_subcommand chat" -s i -l interactive -d 'Start the interactive session even when stdin is not a terminal'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l text -d 'Count this string (repeatable)' -r
-complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s m -l model -d 'Count for this model\'s tokenizer (gpt-4o, gpt-4, claude-... as an estimate)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s m -l model -d 'Count for this model\'s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s e -l encoding -d 'Count with this encoding [default: o200k_base]' -r -f -a "o200k_base\t''
 cl100k_base\t''"
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l messages -d 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l limit -d 'Exit with code 3 when the total is over N tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s g -l glob -d 'Only count files matching GLOB; `!GLOB` excludes (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l output-tokens -d 'With --cost: also price this many output tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s j -l threads -d 'Threads to count with [default: all cores]' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l per-file -d 'Print a table of tokens and bytes per file, largest first, with a total'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l lines -d 'Count each line of stdin separately: one count per output line'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l json -d 'Print JSON instead of text'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l hidden -d 'Include hidden files and directories'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l no-ignore -d 'Do not honour .gitignore, .ignore and other ignore files'
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l cost -d 'Print what the counted input would cost on each --model, at today\'s prices'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query help" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query help" -f -a "index" -d 'Chunk, embed and index local docs (not implemented yet)'
@@ -70,7 +72,30 @@ complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subco
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "query" -d 'Retrieve the chunks that answer a question (not implemented yet)'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c confab -n "__fish_confab_using_subcommand replay" -s h -l help -d 'Print help'
-complete -c confab -n "__fish_confab_using_subcommand cost-report" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l log -d 'Read this usage log instead of confab\'s own (repeatable)' -r -F
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l since -d 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l until -d 'Only calls before: a date (that whole day included), a time, or an age' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l model -d 'Only calls of this model' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l provider -d 'Only calls to this provider' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l tag -d 'Only calls with this tag' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l conversation -d 'Only calls of this conversation' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l command -d 'Only calls made by this command (chat, rag query, compaction...)' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l group-by -d 'Group rows by these keys (comma-separated) [default: model]' -r -f -a "model\t'The model (as reported by the API, else as requested)'
+provider\t'The configured provider'
+day\t'The UTC day'
+week\t'The ISO week'
+month\t'The month'
+conversation\t'The conversation id'
+command\t'The command that made the call'
+tag\t'Each `--tag` (a call with several tags counts in each)'"
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l format -d 'Output format' -r -f -a "table\t'An aligned table'
+json\t'JSON'
+csv\t'CSV, one row per group plus a total row'
+markdown\t'A Markdown table, for PR comments'"
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l budget -d 'Exit with code 3 when the total cost is over USD' -r
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l prices -d 'Also read prices from this file (confab TOML or LiteLLM JSON)' -r -F
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l json -d 'Same as --format json'
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c confab -n "__fish_confab_using_subcommand history; and not __fish_seen_subcommand_from list show delete help" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand history; and not __fish_seen_subcommand_from list show delete help" -f -a "list" -d 'List conversations, newest first'
 complete -c confab -n "__fish_confab_using_subcommand history; and not __fish_seen_subcommand_from list show delete help" -f -a "show" -d 'Print a conversation'
@@ -91,7 +116,7 @@ complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "count-tokens" -d 'Count tokens exactly, as OpenAI\'s tokenizers do, in files, directories, stdin or text'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "rag" -d 'Index local docs and query them (not implemented yet)'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "replay" -d 'Show, re-run or price a past conversation (not implemented yet)'
-complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "cost-report" -d 'Report what calls cost, with budgets for CI (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "cost-report" -d 'Report what the recorded calls cost, grouped, with budgets for CI'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "history" -d 'List, show and delete stored conversations'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "config" -d 'Show the effective configuration, secrets masked, and where files live'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "completions" -d 'Print a shell completion script'

@@ -35,8 +35,8 @@ pub enum Command {
     Rag(RagCommand),
     /// Show, re-run or price a past conversation (not implemented yet)
     Replay(commands::pending::Args),
-    /// Report what calls cost, with budgets for CI (not implemented yet)
-    CostReport(commands::pending::Args),
+    /// Report what the recorded calls cost, grouped, with budgets for CI
+    CostReport(commands::cost_report::Args),
     /// List, show and delete stored conversations
     #[command(subcommand)]
     History(commands::history::Args),

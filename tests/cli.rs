@@ -36,7 +36,6 @@ fn unbuilt_commands_exit_2_saying_so() {
         vec!["rag", "index", "docs"],
         vec!["rag", "query", "what?"],
         vec!["replay", "abc"],
-        vec!["cost-report", "--budget", "5"],
     ] {
         home.confab()
             .args(&args)

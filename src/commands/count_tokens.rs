@@ -32,9 +32,16 @@ pub struct Args {
     #[arg(long, value_name = "STRING")]
     pub text: Vec<String>,
 
-    /// Count for this model's tokenizer (gpt-4o, gpt-4, claude-... as an estimate)
-    #[arg(short, long, value_name = "MODEL", conflicts_with = "encoding")]
-    pub model: Option<String>,
+    /// Count for this model's tokenizer (gpt-4o, gpt-4, claude-... as an estimate);
+    /// several (comma-separated or repeated) with --cost
+    #[arg(
+        short,
+        long,
+        value_name = "MODEL",
+        conflicts_with = "encoding",
+        value_delimiter = ','
+    )]
+    pub model: Vec<String>,
 
     /// Count with this encoding [default: o200k_base]
     #[arg(short, long, value_name = "ENCODING", value_parser = ["o200k_base", "cl100k_base"])]
@@ -72,6 +79,14 @@ pub struct Args {
     #[arg(short, long, value_name = "GLOB")]
     pub glob: Vec<String>,
 
+    /// Print what the counted input would cost on each --model, at today's prices
+    #[arg(long, requires = "model", conflicts_with = "lines")]
+    pub cost: bool,
+
+    /// With --cost: also price this many output tokens
+    #[arg(long, value_name = "N", requires = "cost", default_value_t = 0)]
+    pub output_tokens: u64,
+
     /// Threads to count with [default: all cores]
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
@@ -85,7 +100,14 @@ struct Counter {
 
 impl Counter {
     fn resolve(args: &Args) -> Result<Counter, Failure> {
-        if let Some(model) = &args.model {
+        if args.model.len() > 1 && !args.cost {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                "several --model values only make sense with --cost",
+            )
+            .hint("pass one --model, or add --cost to compare prices"));
+        }
+        if let Some(model) = args.model.first() {
             let tokenizer = tokenizer_for_model(model).map_err(|err| {
                 Failure::new(ExitKind::Usage, err.to_string()).hint(
                     "pass --encoding o200k_base or --encoding cl100k_base to count with an encoding",
@@ -132,6 +154,9 @@ struct Counted {
     path: String,
     tokens: usize,
     bytes: usize,
+    /// Counts with the other encodings `--cost` needs.
+    #[serde(skip)]
+    other_tokens: Vec<(Encoding, usize)>,
 }
 
 /// The JSON output for counted inputs.
@@ -158,11 +183,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return run_lines(&args, &counter);
     }
     let threads = args.threads.unwrap_or(0);
-    let (counted, skipped) = count_inputs(&args, &counter, threads)?;
+    let extra = extra_encodings(&args, &counter)?;
+    let (counted, skipped) = count_inputs(&args, &counter, &extra, threads)?;
     let total_tokens: usize = counted.iter().map(|c| c.tokens).sum();
     let total_bytes: usize = counted.iter().map(|c| c.bytes).sum();
 
     let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.cost {
+        let totals = |encoding: Encoding| -> usize {
+            if encoding == counter.encoding {
+                return total_tokens;
+            }
+            counted
+                .iter()
+                .filter_map(|c| c.other_tokens.iter().find(|(e, _)| *e == encoding))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let costs = model_costs(&args, totals)?;
+        write_costs(&mut out, &costs, args.json, total_bytes)?;
+        out.flush()?;
+        return check_limit(args.limit, total_tokens);
+    }
     if args.json {
         let report = Report {
             encoding: counter.encoding.name(),
@@ -202,6 +244,7 @@ fn check_limit(limit: Option<u64>, total: usize) -> anyhow::Result<ExitCode> {
 fn count_inputs(
     args: &Args,
     counter: &Counter,
+    extra: &[Encoding],
     threads: usize,
 ) -> anyhow::Result<(Vec<Counted>, Vec<Skipped>)> {
     let encoding = counter.encoding;
@@ -217,6 +260,7 @@ fn count_inputs(
             path: label,
             tokens: encoding.count_parallel(text),
             bytes: text.len(),
+            other_tokens: extra.iter().map(|e| (*e, e.count_parallel(text))).collect(),
         });
     }
     let read_stdin = args.paths.iter().any(|p| p.as_os_str() == "-")
@@ -227,7 +271,7 @@ fn count_inputs(
             .lock()
             .read_to_end(&mut bytes)
             .context("reading stdin")?;
-        match count_bytes(encoding, "<stdin>", &bytes, threads)? {
+        match count_bytes(encoding, extra, "<stdin>", &bytes, threads)? {
             Ok(c) => counted.push(c),
             Err(s) => skipped.push(s),
         }
@@ -260,7 +304,13 @@ fn count_inputs(
 
     let count_file = |path: &PathBuf| -> anyhow::Result<Result<Counted, Skipped>> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        count_bytes(encoding, &path.display().to_string(), &bytes, threads)
+        count_bytes(
+            encoding,
+            extra,
+            &path.display().to_string(),
+            &bytes,
+            threads,
+        )
     };
     let total_bytes: u64 = list
         .files
@@ -295,6 +345,7 @@ fn with_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> anyhow
 /// Counts one input's bytes, or says why it was skipped.
 fn count_bytes(
     encoding: Encoding,
+    extra: &[Encoding],
     label: &str,
     bytes: &[u8],
     threads: usize,
@@ -311,15 +362,22 @@ fn count_bytes(
         eprintln!("warning: {label} is not valid UTF-8; invalid bytes were counted as U+FFFD");
     }
     let text = &decoded.text;
-    let tokens = if text.len() >= 2 * crate::tokens::PARALLEL_PART_BYTES && threads != 1 {
-        with_pool(threads, || encoding.count_parallel(text))?
-    } else {
-        encoding.count(text)
+    let count = |encoding: Encoding| -> anyhow::Result<usize> {
+        if text.len() >= 2 * crate::tokens::PARALLEL_PART_BYTES && threads != 1 {
+            with_pool(threads, || encoding.count_parallel(text))
+        } else {
+            Ok(encoding.count(text))
+        }
     };
+    let mut other_tokens = Vec::new();
+    for e in extra {
+        other_tokens.push((*e, count(*e)?));
+    }
     Ok(Ok(Counted {
         path: label.to_string(),
-        tokens,
+        tokens: count(encoding)?,
         bytes: bytes.len(),
+        other_tokens,
     }))
 }
 
@@ -461,4 +519,143 @@ fn run_messages(args: &Args, counter: &Counter, path: &PathBuf) -> anyhow::Resul
     }
     out.flush()?;
     check_limit(args.limit, count.tokens)
+}
+
+/// The encodings besides the main one that `--cost` needs for its models.
+fn extra_encodings(args: &Args, counter: &Counter) -> Result<Vec<Encoding>, Failure> {
+    if !args.cost {
+        return Ok(Vec::new());
+    }
+    let mut extra = Vec::new();
+    for model in &args.model {
+        let encoding = tokenizer_for_model(model)
+            .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?
+            .encoding;
+        if encoding != counter.encoding && !extra.contains(&encoding) {
+            extra.push(encoding);
+        }
+    }
+    Ok(extra)
+}
+
+/// What the counted input costs on one model.
+#[derive(Serialize)]
+struct ModelCost {
+    model: String,
+    encoding: &'static str,
+    estimate: bool,
+    input_tokens: usize,
+    output_tokens: u64,
+    /// `None` when confab has no price for the model.
+    input_cost_usd: Option<f64>,
+    output_cost_usd: Option<f64>,
+    total_cost_usd: Option<f64>,
+    price_from: Option<String>,
+}
+
+fn model_costs(
+    args: &Args,
+    total_for: impl Fn(Encoding) -> usize,
+) -> anyhow::Result<Vec<ModelCost>> {
+    let paths = crate::config::Paths::resolve()?;
+    let table = crate::usage::prices::PriceTable::load(&paths.config_dir)
+        .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let mut costs = Vec::new();
+    for model in &args.model {
+        let tokenizer = tokenizer_for_model(model)
+            .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
+        let input_tokens = total_for(tokenizer.encoding);
+        let price = table.lookup(model, &today);
+        let input_cost = price.map(|p| input_tokens as f64 * p.input / 1e6);
+        let output_cost = price.map(|p| args.output_tokens as f64 * p.output / 1e6);
+        if price.is_none() {
+            eprintln!(
+                "note: no price for {model}; add one in {}",
+                paths.config_dir.join("prices.toml").display()
+            );
+        }
+        costs.push(ModelCost {
+            model: model.clone(),
+            encoding: tokenizer.encoding.name(),
+            estimate: !tokenizer.exact,
+            input_tokens,
+            output_tokens: args.output_tokens,
+            input_cost_usd: input_cost,
+            output_cost_usd: output_cost,
+            total_cost_usd: input_cost.zip(output_cost).map(|(i, o)| i + o),
+            price_from: price.map(|p| p.from.clone()),
+        });
+    }
+    Ok(costs)
+}
+
+fn write_costs(
+    out: &mut impl Write,
+    costs: &[ModelCost],
+    json: bool,
+    total_bytes: usize,
+) -> std::io::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &serde_json::json!({
+                "total_bytes": total_bytes,
+                "models": costs,
+            }),
+        )?;
+        return writeln!(out);
+    }
+    let usd = |v: Option<f64>| v.map_or("unpriced".to_string(), |v| format!("${v:.6}"));
+    let rows: Vec<[String; 5]> = costs
+        .iter()
+        .map(|c| {
+            [
+                c.model.clone(),
+                format!("{}{}", if c.estimate { "~" } else { "" }, c.input_tokens),
+                usd(c.input_cost_usd),
+                usd(c.output_cost_usd),
+                usd(c.total_cost_usd),
+            ]
+        })
+        .collect();
+    let header = [
+        "model",
+        "input tokens",
+        "input cost",
+        "output cost",
+        "total",
+    ];
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 5]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        )
+    };
+    writeln!(out, "{}", line(header))?;
+    for r in &rows {
+        writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]))?;
+    }
+    if costs.iter().any(|c| c.estimate) {
+        writeln!(out, "~ estimated: the model's tokenizer is not public")?;
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod completions;
+pub mod cost_report;
 pub mod count_tokens;
 pub mod history;
 pub mod pending;
@@ -24,6 +25,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rag(RagCommand::Index(_)) => pending::run("rag index"),
         Command::Rag(RagCommand::Query(_)) => pending::run("rag query"),
         Command::Replay(_) => pending::run("replay"),
-        Command::CostReport(_) => pending::run("cost-report"),
+        Command::CostReport(args) => cost_report::run(args),
     }
 }

@@ -3,6 +3,9 @@
 //! `cost-report`. Append-only; see [`crate::jsonl`] for the crash and
 //! concurrency rules.
 
+pub mod prices;
+pub mod report;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

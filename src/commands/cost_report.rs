@@ -1,0 +1,410 @@
+//! `confab cost-report`: what the recorded calls cost, grouped and
+//! filtered, as a table, JSON, CSV or Markdown; `--budget` makes CI fail
+//! (exit 3) when the total is over it.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{Config, Paths, ProcessEnvironment};
+use crate::exit::{ExitKind, Failure};
+use crate::usage::prices::PriceTable;
+use crate::usage::report::{self, Filters, GroupKey, Pricing, Report, ReportRow};
+use crate::usage::{UsageLog, UsageRecord};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// An aligned table.
+    Table,
+    /// JSON.
+    Json,
+    /// CSV, one row per group plus a total row.
+    Csv,
+    /// A Markdown table, for PR comments.
+    Markdown,
+}
+
+/// Arguments of `confab cost-report`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  confab cost-report                                 by model, all time
+  confab cost-report --since 7d --group-by day,model
+  confab cost-report --tag ci --budget 5             exit 3 if CI spent over $5
+  confab cost-report --log ci-usage.jsonl --format markdown")]
+pub struct Args {
+    /// Read this usage log instead of confab's own (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub log: Vec<PathBuf>,
+
+    /// Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Only calls before: a date (that whole day included), a time, or an age
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// Only calls of this model
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Only calls to this provider
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// Only calls with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+
+    /// Only calls of this conversation
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+
+    /// Only calls made by this command (chat, rag query, compaction...)
+    #[arg(long, value_name = "NAME")]
+    pub command: Option<String>,
+
+    /// Group rows by these keys (comma-separated) [default: model]
+    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
+    pub group_by: Vec<GroupKey>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Same as --format json
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with code 3 when the total cost is over USD
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<f64>,
+
+    /// Also read prices from this file (confab TOML or LiteLLM JSON)
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+}
+
+/// Runs `confab cost-report`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let paths = Paths::resolve()?;
+    let config = Config::load(&paths, &ProcessEnvironment)
+        .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).hint("fix config.toml"))?;
+    let mut table = PriceTable::load(&paths.config_dir).map_err(price_failure)?;
+    if let Some(path) = &args.prices {
+        table.merge(PriceTable::from_file(path).map_err(price_failure)?);
+    }
+    let now = jiff::Timestamp::now();
+    let filters = Filters {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| time_bound(s, now, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| time_bound(s, now, true))
+            .transpose()?,
+        model: args.model.clone(),
+        provider: args.provider.clone(),
+        tag: args.tag.clone(),
+        conversation: args.conversation.clone(),
+        command: args.command.clone(),
+    };
+    let logs: Vec<UsageLog> = if args.log.is_empty() {
+        vec![UsageLog::in_data_dir(&paths.data_dir)]
+    } else {
+        args.log.iter().cloned().map(UsageLog::at).collect()
+    };
+    let mut records: Vec<UsageRecord> = Vec::new();
+    for log in &logs {
+        if !args.log.is_empty() && !log.path().exists() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("cannot read {}: no such file", log.path().display()),
+            )
+            .hint("check the --log path")
+            .into());
+        }
+        let read = log.read()?;
+        for warning in &read.warnings {
+            eprintln!("warning: {warning}");
+        }
+        records.extend(read.records.into_iter().map(|(_, r)| r));
+    }
+    let pricing = Pricing {
+        table: &table,
+        free_providers: config
+            .providers
+            .iter()
+            .filter(|(_, p)| p.free)
+            .map(|(n, _)| n.clone())
+            .collect::<HashSet<_>>(),
+    };
+    let group_by = if args.group_by.is_empty() {
+        vec![GroupKey::Model]
+    } else {
+        args.group_by.clone()
+    };
+    let report = report::build(&records, &filters, &group_by, &pricing);
+    let format = if args.json { Format::Json } else { args.format };
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_csv(&mut out, &report)?,
+        Format::Table => write_table(&mut out, &report, false)?,
+        Format::Markdown => write_table(&mut out, &report, true)?,
+    }
+    out.flush()?;
+    if report.total.calls == 0 {
+        eprintln!("note: no usage records matched");
+    }
+    if !report.unpriced_models.is_empty() {
+        eprintln!(
+            "note: no price for {}; their calls are shown as unpriced, not $0 \
+             (add prices in {})",
+            report.unpriced_models.join(", "),
+            paths.config_dir.join("prices.toml").display()
+        );
+    }
+    if let Some(budget) = args.budget {
+        if report.total.cost_usd > budget {
+            let mut message = format!(
+                "spent ${:.4}, over the budget of ${budget:.2}",
+                report.total.cost_usd
+            );
+            if report.total.unpriced_calls > 0 {
+                message.push_str(&format!(
+                    " (and {} unpriced calls not counted)",
+                    report.total.unpriced_calls
+                ));
+            }
+            return Err(Failure::new(ExitKind::BudgetExceeded, message)
+                .hint("see the rows above for where it went; raise --budget if this is expected")
+                .into());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn price_failure(err: crate::usage::prices::PriceError) -> Failure {
+    Failure::new(ExitKind::Usage, err.to_string())
+        .hint("prices are TOML [[price]] entries (see the README) or LiteLLM's JSON")
+}
+
+/// Turns `--since`/`--until` into a UTC `YYYY-MM-DDTHH:MM:SS` bound.
+fn time_bound(value: &str, now: jiff::Timestamp, until: bool) -> anyhow::Result<String> {
+    let bad = || {
+        Failure::new(ExitKind::Usage, format!("cannot read `{value}` as a time"))
+            .hint("use a date (2026-11-01), an RFC 3339 time (2026-11-01T12:00:00Z) or an age (30m, 24h, 7d, 2w)")
+    };
+    let format = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    if let Some((number, unit)) = value
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| value.split_at(i))
+    {
+        if let (Ok(n), Some(seconds)) = (
+            number.parse::<i64>(),
+            match unit {
+                "m" => Some(60),
+                "h" => Some(3600),
+                "d" => Some(86_400),
+                "w" => Some(604_800),
+                _ => None,
+            },
+        ) {
+            let span = jiff::SignedDuration::from_secs(n.saturating_mul(seconds));
+            return now.checked_sub(span).map(format).map_err(|_| bad().into());
+        }
+    }
+    if let Ok(date) = jiff::civil::Date::strptime("%Y-%m-%d", value) {
+        let date = if until {
+            date.tomorrow().map_err(|_| bad())?
+        } else {
+            date
+        };
+        return Ok(format!("{date}T00:00:00"));
+    }
+    value
+        .parse::<jiff::Timestamp>()
+        .map(format)
+        .map_err(|_| bad().into())
+}
+
+/// The cells of one row after the group columns.
+fn cells(row: &ReportRow) -> Vec<String> {
+    let ms = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let cost = if row.calls > 0 && row.unpriced_calls == row.calls {
+        "unpriced".to_string()
+    } else {
+        let mut cost = format!("${:.4}", row.cost_usd);
+        if row.estimated_calls > 0 {
+            cost.insert(0, '~');
+        }
+        if row.unpriced_calls > 0 {
+            cost.push_str(&format!(" +{} unpriced", row.unpriced_calls));
+        }
+        cost
+    };
+    vec![
+        row.calls.to_string(),
+        row.errors.to_string(),
+        row.input_tokens.to_string(),
+        row.cached_input_tokens.to_string(),
+        row.output_tokens.to_string(),
+        cost,
+        ms(row.latency_p50_ms),
+        ms(row.latency_p95_ms),
+        ms(row.ttft_p50_ms),
+        ms(row.ttft_p95_ms),
+    ]
+}
+
+const VALUE_HEADERS: [&str; 10] = [
+    "calls", "errors", "input", "cached", "output", "cost", "p50 ms", "p95 ms", "ttft p50",
+    "ttft p95",
+];
+
+fn write_table(out: &mut impl Write, report: &Report, markdown: bool) -> std::io::Result<()> {
+    let mut header: Vec<String> = report.group_by.clone();
+    header.extend(VALUE_HEADERS.iter().map(|h| h.to_string()));
+    let mut rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells_of_row = row.group.clone();
+            cells_of_row.extend(cells(row));
+            cells_of_row
+        })
+        .collect();
+    let mut total = vec![String::new(); report.group_by.len()];
+    if let Some(first) = total.first_mut() {
+        *first = "total".into();
+    }
+    total.extend(cells(&report.total));
+    rows.push(total);
+    let groups = report.group_by.len();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                if c < groups {
+                    format!("{cell:<width$}", width = widths[c])
+                } else {
+                    format!("{cell:>width$}", width = widths[c])
+                }
+            })
+            .collect();
+        if markdown {
+            format!("| {} |", padded.join(" | "))
+        } else {
+            padded.join("  ").trim_end().to_string()
+        }
+    };
+    writeln!(out, "{}", line(&header))?;
+    if markdown {
+        let rule: Vec<String> = widths
+            .iter()
+            .enumerate()
+            .map(|(c, w)| {
+                if c < groups {
+                    "-".repeat(*w)
+                } else {
+                    format!("{}:", "-".repeat(w.saturating_sub(1)))
+                }
+            })
+            .collect();
+        writeln!(out, "| {} |", rule.join(" | "))?;
+    }
+    for row in &rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    if report.total.estimated_calls > 0 {
+        writeln!(
+            out,
+            "~ includes {} calls whose tokens were counted locally (the server sent no usage)",
+            report.total.estimated_calls
+        )?;
+    }
+    Ok(())
+}
+
+fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut header: Vec<String> = report.group_by.clone();
+    header.extend(
+        [
+            "calls",
+            "errors",
+            "input_tokens",
+            "cached_input_tokens",
+            "cache_write_tokens",
+            "output_tokens",
+            "cost_usd",
+            "unpriced_calls",
+            "estimated_calls",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "ttft_p50_ms",
+            "ttft_p95_ms",
+        ]
+        .map(String::from),
+    );
+    writeln!(out, "{}", header.join(","))?;
+    let total_group: Vec<String> = (0..report.group_by.len())
+        .map(|i| {
+            if i == 0 {
+                "total".to_string()
+            } else {
+                String::new()
+            }
+        })
+        .collect();
+    let total = ReportRow {
+        group: total_group,
+        ..report.total.clone()
+    };
+    for row in report.rows.iter().chain([&total]) {
+        let ms = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+        let mut fields: Vec<String> = row.group.iter().map(|g| quote(g)).collect();
+        fields.extend([
+            row.calls.to_string(),
+            row.errors.to_string(),
+            row.input_tokens.to_string(),
+            row.cached_input_tokens.to_string(),
+            row.cache_write_tokens.to_string(),
+            row.output_tokens.to_string(),
+            format!("{:.6}", row.cost_usd),
+            row.unpriced_calls.to_string(),
+            row.estimated_calls.to_string(),
+            ms(row.latency_p50_ms),
+            ms(row.latency_p95_ms),
+            ms(row.ttft_p50_ms),
+            ms(row.ttft_p95_ms),
+        ]);
+        writeln!(out, "{}", fields.join(","))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! The price table: USD per million tokens for each model, with the date
+//! each price took effect, so that a call is priced at the price of its
+//! day. confab ships one (`assets/prices.toml`, embedded); users add or
+//! override prices in `prices.toml` in their config directory, and can
+//! import LiteLLM's `model_prices_and_context_window.json`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The price table shipped with confab.
+const BUILTIN_PRICES: &str = include_str!("../../assets/prices.toml");
+
+/// The `from` date given to imported prices that carry no date.
+pub const UNDATED: &str = "1970-01-01";
+
+/// One model's prices from one date on, in USD per million tokens.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Price {
+    /// The API model id.
+    pub model: String,
+    /// The vendor, for people reading the table.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The UTC date (YYYY-MM-DD) the price took effect.
+    pub from: String,
+    /// Uncached input tokens.
+    pub input: f64,
+    /// Cached input tokens (cache reads); the input price when absent.
+    #[serde(default)]
+    pub cached_input: Option<f64>,
+    /// Cache-write tokens; the input price when absent.
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+    /// Output tokens, reasoning included.
+    pub output: f64,
+    /// Where the price comes from.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Caveats.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Token counts to price.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+    /// All input tokens, cached and cache-write ones included.
+    pub input: u64,
+    /// Input tokens read from the cache.
+    pub cached_input: u64,
+    /// Input tokens written to the cache.
+    pub cache_write: u64,
+    /// Output tokens.
+    pub output: u64,
+}
+
+impl Price {
+    /// The cost in USD of `tokens` at this price.
+    pub fn cost(&self, tokens: TokenCounts) -> f64 {
+        let uncached = tokens
+            .input
+            .saturating_sub(tokens.cached_input)
+            .saturating_sub(tokens.cache_write);
+        (uncached as f64 * self.input
+            + tokens.cached_input as f64 * self.cached_input.unwrap_or(self.input)
+            + tokens.cache_write as f64 * self.cache_write.unwrap_or(self.input)
+            + tokens.output as f64 * self.output)
+            / 1_000_000.0
+    }
+}
+
+/// Errors of reading price files.
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    /// A price file is not valid.
+    #[error("{source_name} is not a valid price table: {message}")]
+    Invalid {
+        /// The file (or "the built-in table").
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A price file cannot be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+#[derive(Deserialize)]
+struct PriceFile {
+    #[serde(default)]
+    price: Vec<Price>,
+}
+
+/// Prices by model, each model's list sorted by date.
+#[derive(Clone, Debug, Default)]
+pub struct PriceTable {
+    by_model: HashMap<String, Vec<Price>>,
+}
+
+impl PriceTable {
+    /// The table shipped with confab.
+    pub fn builtin() -> Result<PriceTable, PriceError> {
+        PriceTable::from_toml(BUILTIN_PRICES, "the built-in price table")
+    }
+
+    /// The built-in table, then `prices.toml` and `litellm_prices.json`
+    /// from `config_dir` if present (later entries for the same model and
+    /// date replace earlier ones).
+    pub fn load(config_dir: &Path) -> Result<PriceTable, PriceError> {
+        let mut table = PriceTable::builtin()?;
+        for name in ["litellm_prices.json", "prices.toml"] {
+            let path = config_dir.join(name);
+            if path.exists() {
+                table.merge(PriceTable::from_file(&path)?);
+            }
+        }
+        Ok(table)
+    }
+
+    /// Reads a price file: confab's TOML, or LiteLLM's JSON (by extension).
+    pub fn from_file(path: &Path) -> Result<PriceTable, PriceError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PriceError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        if path.extension().is_some_and(|e| e == "json") {
+            PriceTable::from_litellm_json(&text, &name)
+        } else {
+            PriceTable::from_toml(&text, &name)
+        }
+    }
+
+    /// Parses confab's TOML format.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<PriceTable, PriceError> {
+        let file: PriceFile = toml::from_str(text).map_err(|err| PriceError::Invalid {
+            source_name: source_name.to_string(),
+            message: err.to_string(),
+        })?;
+        let mut table = PriceTable::default();
+        for price in file.price {
+            if jiff::civil::Date::strptime("%Y-%m-%d", &price.from).is_err() {
+                return Err(PriceError::Invalid {
+                    source_name: source_name.to_string(),
+                    message: format!(
+                        "`from = \"{}\"` of {} is not a YYYY-MM-DD date",
+                        price.from, price.model
+                    ),
+                });
+            }
+            table.insert(price);
+        }
+        Ok(table)
+    }
+
+    /// Imports LiteLLM's `model_prices_and_context_window.json` (USD per
+    /// token); its prices carry no dates and apply from [`UNDATED`].
+    pub fn from_litellm_json(text: &str, source_name: &str) -> Result<PriceTable, PriceError> {
+        #[derive(Deserialize)]
+        struct LiteLlmModel {
+            #[serde(default)]
+            input_cost_per_token: Option<f64>,
+            #[serde(default)]
+            output_cost_per_token: Option<f64>,
+            #[serde(default)]
+            cache_read_input_token_cost: Option<f64>,
+            #[serde(default)]
+            cache_creation_input_token_cost: Option<f64>,
+            #[serde(default)]
+            litellm_provider: Option<String>,
+        }
+        let models: HashMap<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|err| PriceError::Invalid {
+                source_name: source_name.to_string(),
+                message: err.to_string(),
+            })?;
+        let mut table = PriceTable::default();
+        for (model, value) in models {
+            // Entries that are not models (LiteLLM's "sample_spec") or have
+            // no token prices are skipped.
+            let Ok(entry) = serde_json::from_value::<LiteLlmModel>(value) else {
+                continue;
+            };
+            let (Some(input), Some(output)) =
+                (entry.input_cost_per_token, entry.output_cost_per_token)
+            else {
+                continue;
+            };
+            table.insert(Price {
+                model,
+                provider: entry.litellm_provider,
+                from: UNDATED.to_string(),
+                input: input * 1e6,
+                cached_input: entry.cache_read_input_token_cost.map(|c| c * 1e6),
+                cache_write: entry.cache_creation_input_token_cost.map(|c| c * 1e6),
+                output: output * 1e6,
+                source: Some(source_name.to_string()),
+                note: None,
+            });
+        }
+        Ok(table)
+    }
+
+    fn insert(&mut self, price: Price) {
+        let prices = self.by_model.entry(price.model.clone()).or_default();
+        prices.retain(|p| p.from != price.from);
+        prices.push(price);
+        prices.sort_by(|a, b| a.from.cmp(&b.from));
+    }
+
+    /// Adds `other`'s prices, replacing those for the same model and date.
+    pub fn merge(&mut self, other: PriceTable) {
+        for prices in other.by_model.into_values() {
+            for price in prices {
+                self.insert(price);
+            }
+        }
+    }
+
+    /// The price of `model` on `date` (YYYY-MM-DD): the latest price that
+    /// took effect on or before it (the earliest known one for calls
+    /// before that). Matches the id as given, then without a
+    /// `provider/` prefix, then without a date suffix (`-2024-08-06`,
+    /// `-20250929`) or `-latest`.
+    pub fn lookup(&self, model: &str, date: &str) -> Option<&Price> {
+        let prices = candidate_ids(model).find_map(|id| self.by_model.get(&id))?;
+        prices
+            .iter()
+            .rev()
+            .find(|p| p.from.as_str() <= date)
+            .or_else(|| prices.first())
+    }
+
+    /// How many models have prices.
+    pub fn model_count(&self) -> usize {
+        self.by_model.len()
+    }
+}
+
+/// The ids to try for `model`, most specific first.
+fn candidate_ids(model: &str) -> impl Iterator<Item = String> {
+    let mut ids = vec![model.to_string()];
+    let bare = model.rsplit('/').next().unwrap_or(model);
+    if bare != model {
+        ids.push(bare.to_string());
+    }
+    if let Some(stem) = strip_version_suffix(bare) {
+        ids.push(stem.to_string());
+    }
+    ids.into_iter()
+}
+
+/// `gpt-4o-2024-08-06` -> `gpt-4o`, `claude-sonnet-4-5-20250929` ->
+/// `claude-sonnet-4-5`, `o3-latest` -> `o3`.
+fn strip_version_suffix(model: &str) -> Option<&str> {
+    if let Some(stem) = model.strip_suffix("-latest") {
+        return Some(stem);
+    }
+    let bytes = model.as_bytes();
+    let is_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    // -YYYY-MM-DD
+    if bytes.len() > 11 {
+        let tail = &bytes[bytes.len() - 11..];
+        if tail[0] == b'-'
+            && is_digits(&tail[1..5])
+            && tail[5] == b'-'
+            && is_digits(&tail[6..8])
+            && tail[8] == b'-'
+            && is_digits(&tail[9..11])
+        {
+            return Some(&model[..model.len() - 11]);
+        }
+    }
+    // -YYYYMMDD
+    if bytes.len() > 9 {
+        let tail = &bytes[bytes.len() - 9..];
+        if tail[0] == b'-' && is_digits(&tail[1..]) {
+            return Some(&model[..model.len() - 9]);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = r#"
+[[price]]
+model = "gpt-4o"
+from = "2024-05-13"
+input = 5.0
+output = 15.0
+
+[[price]]
+model = "gpt-4o"
+from = "2024-10-01"
+input = 2.5
+cached_input = 1.25
+output = 10.0
+
+[[price]]
+model = "claude-sonnet-4-5"
+from = "2025-09-29"
+input = 3.0
+cached_input = 0.3
+cache_write = 3.75
+output = 15.0
+"#;
+
+    #[test]
+    fn prices_calls_at_the_price_of_their_day() {
+        let table = PriceTable::from_toml(TABLE, "test").expect("valid");
+        let tokens = TokenCounts {
+            input: 1_000_000,
+            cached_input: 0,
+            cache_write: 0,
+            output: 1_000_000,
+        };
+        let old = table
+            .lookup("gpt-4o-2024-05-13", "2024-06-01")
+            .expect("priced");
+        assert_eq!(old.cost(tokens), 20.0);
+        let new = table.lookup("gpt-4o", "2024-10-01").expect("priced");
+        assert_eq!(new.cost(tokens), 12.5);
+        assert_eq!(
+            table
+                .lookup("openai/gpt-4o-2024-08-06", "2025-01-01")
+                .map(|p| p.input),
+            Some(2.5)
+        );
+        assert!(table.lookup("gpt-4o-mini", "2025-01-01").is_none());
+        assert!(table.lookup("gpt-4o-audio-preview", "2025-01-01").is_none());
+    }
+
+    #[test]
+    fn cached_and_cache_write_tokens_have_their_own_prices() {
+        let table = PriceTable::from_toml(TABLE, "test").expect("valid");
+        let price = table
+            .lookup("claude-sonnet-4-5-20250929", "2025-10-01")
+            .expect("priced");
+        let cost = price.cost(TokenCounts {
+            input: 1_000_000 + 2_000_000 + 4_000_000,
+            cached_input: 2_000_000,
+            cache_write: 4_000_000,
+            output: 100_000,
+        });
+        // 1M x 3.00 + 2M x 0.30 + 4M x 3.75 + 0.1M x 15.00
+        assert!((cost - (3.0 + 0.6 + 15.0 + 1.5)).abs() < 1e-9, "{cost}");
+    }
+
+    #[test]
+    fn imports_litellm_prices() {
+        let json = r#"{
+          "sample_spec": {"max_tokens": "set to max"},
+          "mistral/mistral-large-latest": {"input_cost_per_token": 2e-06, "output_cost_per_token": 6e-06, "litellm_provider": "mistral", "mode": "chat"},
+          "embed-only": {"input_cost_per_token": 1e-07}
+        }"#;
+        let table = PriceTable::from_litellm_json(json, "litellm").expect("valid");
+        assert_eq!(table.model_count(), 1);
+        let price = table
+            .lookup("mistral/mistral-large-latest", "2026-01-01")
+            .expect("priced");
+        assert!((price.input - 2.0).abs() < 1e-9);
+        assert!((price.output - 6.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_builtin_table_is_valid_and_dated() {
+        let table = PriceTable::builtin().expect("the shipped table parses");
+        assert!(table.model_count() >= 20);
+        for model in [
+            "gpt-4o-mini",
+            "gpt-4.1",
+            "claude-sonnet-4-5",
+            "text-embedding-3-small",
+        ] {
+            assert!(
+                table.lookup(model, "2026-01-01").is_some(),
+                "{model} is priced"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_bad_dates() {
+        let bad = "[[price]]\nmodel = \"m\"\nfrom = \"yesterday\"\ninput = 1.0\noutput = 1.0\n";
+        assert!(PriceTable::from_toml(bad, "test").is_err());
+    }
+}
