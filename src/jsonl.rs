@@ -156,6 +156,168 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<ReadOutcome<T>, JsonlErr
     Ok(ReadOutcome { records, warnings })
 }
 
+/// A whole file in memory: mapped, or empty when there is no file.
+pub enum FileBytes {
+    /// The file, memory-mapped.
+    Mapped(memmap2::Mmap),
+    /// No file, or an empty one.
+    Empty,
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(map) => map,
+            FileBytes::Empty => &[],
+        }
+    }
+}
+
+/// The whole file, memory-mapped, for [`parse_all`] and [`fold_parallel`];
+/// a missing file is empty.
+pub fn read_bytes(path: &Path) -> Result<FileBytes, JsonlError> {
+    let io = |source| JsonlError::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(FileBytes::Empty),
+        Err(source) => return Err(io(source)),
+    };
+    if file.metadata().map_err(io)?.len() == 0 {
+        return Ok(FileBytes::Empty);
+    }
+    // SAFETY: confab's JSON-lines files are only ever appended to, and an
+    // append past the mapped length does not change the mapped bytes. A
+    // file truncated by someone else while it is read could fault, as with
+    // any mapped file (ripgrep makes the same trade for speed).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    Ok(FileBytes::Mapped(map))
+}
+
+/// Parses every line of a file already in memory, in parallel, with the
+/// same rules as [`read`]; records may borrow from `bytes`.
+pub fn parse_all<'a, T>(path: &Path, bytes: &'a [u8]) -> ReadOutcome<T>
+where
+    T: serde::Deserialize<'a> + Send,
+{
+    let (records, warnings) = fold_parallel(
+        path,
+        bytes,
+        |line| serde_json::from_slice::<T>(line).map_err(|e| e.to_string()),
+        Vec::new,
+        |records: &mut Vec<(usize, T)>, line, record| records.push((line, record)),
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    );
+    ReadOutcome { records, warnings }
+}
+
+/// Folds every record of a file already in memory into an accumulator,
+/// on all cores, without keeping the records: each part of the file is
+/// parsed (`parse`, one line at a time) into its own accumulator (`make`,
+/// then `add` with each record and its 1-based line number) and the parts'
+/// accumulators are combined in file order with `merge`. Broken lines are
+/// skipped with warnings as in [`read`]. This is how `cost-report` reads a
+/// million records quickly.
+pub fn fold_parallel<'a, T, A>(
+    path: &Path,
+    bytes: &'a [u8],
+    parse: impl Fn(&'a [u8]) -> Result<T, String> + Sync,
+    make: impl Fn() -> A + Sync,
+    add: impl Fn(&mut A, usize, T) + Sync,
+    merge: impl Fn(A, A) -> A,
+) -> (A, Vec<String>)
+where
+    A: Send,
+{
+    use rayon::prelude::*;
+    // Cut into parts at line starts.
+    const PART: usize = 4 << 20;
+    let mut parts: Vec<&'a [u8]> = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let mut end = (start + PART).min(bytes.len());
+        match memchr::memchr(b'\n', &bytes[end..]) {
+            Some(newline) => end += newline + 1,
+            None => end = bytes.len(),
+        }
+        parts.push(&bytes[start..end]);
+        start = end;
+    }
+    /// A skipped line: its index in the part, whether it ended with a newline, the error.
+    type Skip = (usize, bool, String);
+    let line_counts: Vec<usize> = parts
+        .iter()
+        .map(|part| {
+            part.iter().filter(|&&b| b == b'\n').count() + usize::from(part.last() != Some(&b'\n'))
+        })
+        .collect();
+    let mut first_lines = Vec::with_capacity(parts.len());
+    let mut next = 1;
+    for count in &line_counts {
+        first_lines.push(next);
+        next += count;
+    }
+    let folded: Vec<(A, Vec<Skip>, usize)> = parts
+        .par_iter()
+        .zip(first_lines.par_iter())
+        .map(|(part, &first_line)| {
+            let mut acc = make();
+            let mut skipped = Vec::new();
+            let mut line_start = 0;
+            let mut next_index = 0;
+            while line_start < part.len() {
+                let (text, complete, next) = match memchr::memchr(b'\n', &part[line_start..]) {
+                    Some(at) => (
+                        &part[line_start..line_start + at],
+                        true,
+                        line_start + at + 1,
+                    ),
+                    None => (&part[line_start..], false, part.len()),
+                };
+                let index = next_index;
+                next_index += 1;
+                line_start = next;
+                if text.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match parse(text) {
+                    Ok(record) => add(&mut acc, first_line + index, record),
+                    Err(err) => skipped.push((index, complete, err)),
+                }
+            }
+            (acc, skipped, first_line)
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    let mut result: Option<A> = None;
+    for (acc, skipped, first_line) in folded {
+        for (index, complete, err) in skipped {
+            let what = if complete {
+                "skipped a line that is not a valid record"
+            } else {
+                "skipped a truncated last line (an interrupted write)"
+            };
+            warnings.push(format!(
+                "{}:{}: {what}: {err}",
+                path.display(),
+                first_line + index
+            ));
+        }
+        result = Some(match result {
+            Some(so_far) => merge(so_far, acc),
+            None => acc,
+        });
+    }
+    (result.unwrap_or_else(make), warnings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +377,33 @@ mod tests {
         let outcome = read::<serde_json::Value>(&path).expect("read");
         assert_eq!(outcome.records.len(), 100);
         assert!(outcome.warnings.is_empty());
+    }
+
+    #[test]
+    fn parallel_parsing_matches_the_line_reader() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log.jsonl");
+        for n in 0..50_000 {
+            append(&path, &Record { n }).expect("append");
+        }
+        let mut file = OpenOptions::new().append(true).open(&path).expect("open");
+        file.write_all(b"not json\n{\"n\": 9").expect("write");
+        drop(file);
+        let bytes = read_bytes(&path).expect("read");
+        let fast = parse_all::<Record>(&path, &bytes);
+        let slow = read::<Record>(&path).expect("read");
+        assert_eq!(fast.records, slow.records);
+        assert_eq!(fast.warnings.len(), 2);
+        assert!(
+            fast.warnings[0].contains(":50001: skipped a line"),
+            "{:?}",
+            fast.warnings
+        );
+        assert!(
+            fast.warnings[1].contains(":50002: skipped a truncated"),
+            "{:?}",
+            fast.warnings
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use crate::config::{Config, Paths, ProcessEnvironment};
 use crate::exit::{ExitKind, Failure};
 use crate::usage::prices::PriceTable;
-use crate::usage::report::{self, Filters, GroupKey, Pricing, Report, ReportRow};
-use crate::usage::{UsageLog, UsageRecord};
+use crate::usage::report::{Filters, GroupKey, Pricing, Report, ReportBuilder, ReportRow};
+use crate::usage::UsageLog;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -119,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.log.iter().cloned().map(UsageLog::at).collect()
     };
-    let mut records: Vec<UsageRecord> = Vec::new();
+    let mut contents = Vec::new();
     for log in &logs {
         if !args.log.is_empty() && !log.path().exists() {
             return Err(Failure::new(
@@ -129,11 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .hint("check the --log path")
             .into());
         }
-        let read = log.read()?;
-        for warning in &read.warnings {
-            eprintln!("warning: {warning}");
-        }
-        records.extend(read.records.into_iter().map(|(_, r)| r));
+        contents.push(log.read_bytes()?);
     }
     let pricing = Pricing {
         table: &table,
@@ -149,7 +145,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.group_by.clone()
     };
-    let report = report::build(&records, &filters, &group_by, &pricing);
+    let mut builder = ReportBuilder::new(&filters, &group_by, &pricing);
+    for (log, bytes) in logs.iter().zip(&contents) {
+        let (part, warnings) = log.fold_views(
+            bytes,
+            || ReportBuilder::new(&filters, &group_by, &pricing),
+            |builder, view| builder.add(&view),
+            ReportBuilder::merge,
+        );
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        builder = builder.merge(part);
+    }
+    let report = builder.finish();
     let format = if args.json { Format::Json } else { args.format };
     let mut out = std::io::stdout().lock();
     match format {

@@ -3,9 +3,11 @@
 //! `cost-report`. Append-only; see [`crate::jsonl`] for the crash and
 //! concurrency rules.
 
+mod fast_view;
 pub mod prices;
 pub mod report;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -101,6 +103,65 @@ pub struct UsageRecord {
     pub prompt: Option<String>,
 }
 
+/// The parts of a usage record a report needs, borrowed from the log's
+/// bytes where possible: reading a million records this way is several
+/// times faster than building [`UsageRecord`]s. Fields a report does not
+/// use are skipped.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct UsageView<'a> {
+    /// When the call started, RFC 3339 in UTC.
+    #[serde(borrow)]
+    pub ts: Cow<'a, str>,
+    /// The conversation the call belongs to, if any.
+    #[serde(borrow, default)]
+    pub conversation_id: Option<Cow<'a, str>>,
+    /// The command that made it.
+    #[serde(borrow)]
+    pub command: Cow<'a, str>,
+    /// The configured provider name.
+    #[serde(borrow)]
+    pub provider: Cow<'a, str>,
+    /// The model confab asked for.
+    #[serde(borrow)]
+    pub model_requested: Cow<'a, str>,
+    /// The model the API said it used.
+    #[serde(borrow, default)]
+    pub model_reported: Option<Cow<'a, str>>,
+    /// Prompt tokens, cached ones included.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    /// Prompt tokens written to the provider's cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Whether the counts came from the API.
+    pub usage_source: UsageSource,
+    /// Wall time of the call, ms.
+    pub latency_ms: u64,
+    /// Time to first token, ms.
+    #[serde(default)]
+    pub ttft_ms: Option<u64>,
+    /// How the call ended.
+    pub outcome: CallOutcome,
+    /// `--tag` values.
+    #[serde(borrow, default)]
+    pub tags: Vec<Cow<'a, str>>,
+}
+
+impl UsageView<'_> {
+    /// The model to show and price: the one the API reported, else the one asked for.
+    pub fn model(&self) -> &str {
+        self.model_reported
+            .as_deref()
+            .unwrap_or(&self.model_requested)
+    }
+}
+
 /// The usage log of one data directory.
 #[derive(Clone, Debug)]
 pub struct UsageLog {
@@ -133,6 +194,38 @@ impl UsageLog {
     /// Reads every record, skipping broken lines with warnings.
     pub fn read(&self) -> Result<ReadOutcome<UsageRecord>, JsonlError> {
         jsonl::read(&self.path)
+    }
+
+    /// The log's bytes, for [`UsageLog::views`] (empty if there is no log yet).
+    pub fn read_bytes(&self) -> Result<jsonl::FileBytes, JsonlError> {
+        jsonl::read_bytes(&self.path)
+    }
+
+    /// Parses `bytes` (from [`UsageLog::read_bytes`]) into views, in parallel.
+    pub fn views<'a>(&self, bytes: &'a [u8]) -> ReadOutcome<UsageView<'a>> {
+        jsonl::parse_all(&self.path, bytes)
+    }
+
+    /// Folds the views of `bytes` into accumulators on all cores (see
+    /// [`jsonl::fold_parallel`]); returns the result and the warnings.
+    pub fn fold_views<'a, A: Send>(
+        &self,
+        bytes: &'a [u8],
+        make: impl Fn() -> A + Sync,
+        add: impl Fn(&mut A, UsageView<'a>) + Sync,
+        merge: impl Fn(A, A) -> A,
+    ) -> (A, Vec<String>) {
+        jsonl::fold_parallel(
+            &self.path,
+            bytes,
+            |line| match fast_view::parse(line) {
+                Some(view) => Ok(view),
+                None => serde_json::from_slice(line).map_err(|e| e.to_string()),
+            },
+            make,
+            |acc, _, view| add(acc, view),
+            merge,
+        )
     }
 }
 

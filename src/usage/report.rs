@@ -4,12 +4,14 @@
 //! latency percentiles. Calls without a price are counted as unpriced,
 //! never as $0; calls whose tokens were counted locally are marked estimated.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
-use crate::usage::prices::{PriceTable, TokenCounts};
-use crate::usage::{CallOutcome, UsageRecord, UsageSource};
+use crate::usage::prices::{Price, PriceTable, TokenCounts};
+use crate::usage::{CallOutcome, UsageSource, UsageView};
 
 /// A grouping dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -70,7 +72,7 @@ pub struct Filters {
 
 impl Filters {
     /// Whether `record` passes every filter.
-    pub fn accepts(&self, record: &UsageRecord) -> bool {
+    pub fn accepts(&self, record: &UsageView<'_>) -> bool {
         let ts = seconds_prefix(&record.ts);
         self.since.as_deref().is_none_or(|s| ts >= s)
             && self.until.as_deref().is_none_or(|u| ts < u)
@@ -153,7 +155,7 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn add(&mut self, record: &UsageRecord, cost: Option<f64>) {
+    fn add(&mut self, record: &UsageView<'_>, cost: Option<f64>) {
         let row = &mut self.row;
         row.calls += 1;
         if record.outcome == CallOutcome::Error {
@@ -174,6 +176,21 @@ impl Accumulator {
         if let Some(ttft) = record.ttft_ms {
             self.ttfts.push(ttft);
         }
+    }
+
+    fn merge(&mut self, other: Accumulator) {
+        let (a, b) = (&mut self.row, other.row);
+        a.calls += b.calls;
+        a.errors += b.errors;
+        a.input_tokens += b.input_tokens;
+        a.cached_input_tokens += b.cached_input_tokens;
+        a.cache_write_tokens += b.cache_write_tokens;
+        a.output_tokens += b.output_tokens;
+        a.cost_usd += b.cost_usd;
+        a.unpriced_calls += b.unpriced_calls;
+        a.estimated_calls += b.estimated_calls;
+        self.latencies.extend(other.latencies);
+        self.ttfts.extend(other.ttfts);
     }
 
     fn finish(mut self, group: Vec<String>) -> ReportRow {
@@ -205,18 +222,28 @@ pub struct Pricing<'a> {
     pub free_providers: HashSet<String>,
 }
 
-impl Pricing<'_> {
-    /// The cost of one call, or `None` when its model has no price.
-    pub fn cost(&self, record: &UsageRecord) -> Option<f64> {
-        if self.free_providers.contains(&record.provider) {
-            return Some(0.0);
-        }
+impl<'a> Pricing<'a> {
+    /// The price of a call's model on its day, or `None` when it has none.
+    fn price(&self, record: &UsageView<'_>) -> Option<&'a Price> {
         let day = record.ts.get(..10).unwrap_or(&record.ts);
-        let price = record
+        record
             .model_reported
             .as_deref()
             .and_then(|m| self.table.lookup(m, day))
-            .or_else(|| self.table.lookup(&record.model_requested, day))?;
+            .or_else(|| self.table.lookup(&record.model_requested, day))
+    }
+
+    /// The cost of one call, or `None` when its model has no price.
+    pub fn cost(&self, record: &UsageView<'_>) -> Option<f64> {
+        self.cost_with(record, self.price(record))
+    }
+
+    fn cost_with(&self, record: &UsageView<'_>, price: Option<&Price>) -> Option<f64> {
+        if !self.free_providers.is_empty() && self.free_providers.contains(record.provider.as_ref())
+        {
+            return Some(0.0);
+        }
+        let price = price?;
         Some(price.cost(TokenCounts {
             input: record.input_tokens,
             cached_input: record.cached_input_tokens,
@@ -226,121 +253,212 @@ impl Pricing<'_> {
     }
 }
 
-/// The values of `key` for a record (several for tags).
-fn group_values(record: &UsageRecord, key: GroupKey) -> Vec<String> {
-    let day = record.ts.get(..10).unwrap_or(&record.ts);
-    match key {
-        GroupKey::Model => vec![record
-            .model_reported
-            .clone()
-            .unwrap_or_else(|| record.model_requested.clone())],
-        GroupKey::Provider => vec![record.provider.clone()],
-        GroupKey::Day => vec![day.to_string()],
-        GroupKey::Month => vec![day.get(..7).unwrap_or(day).to_string()],
-        GroupKey::Week => vec![jiff::civil::Date::strptime("%Y-%m-%d", day)
-            .map(|d| {
-                let week = d.iso_week_date();
-                format!("{}-W{:02}", week.year(), week.week())
-            })
-            .unwrap_or_else(|_| day.to_string())],
-        GroupKey::Conversation => vec![record
-            .conversation_id
-            .clone()
-            .unwrap_or_else(|| "(none)".into())],
-        GroupKey::Command => vec![record.command.clone()],
-        GroupKey::Tag if record.tags.is_empty() => vec!["(none)".into()],
-        GroupKey::Tag => record.tags.clone(),
-    }
+/// The ISO week of a `YYYY-MM-DD` day, as `2026-W48`.
+fn iso_week(day: &str) -> String {
+    jiff::civil::Date::strptime("%Y-%m-%d", day)
+        .map(|d| {
+            let week = d.iso_week_date();
+            format!("{}-W{:02}", week.year(), week.week())
+        })
+        .unwrap_or_else(|_| day.to_string())
 }
 
-/// Every combination of the record's group values (tags multiply).
-fn group_keys(record: &UsageRecord, keys: &[GroupKey]) -> Vec<Vec<String>> {
-    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
-    for &key in keys {
-        let values = group_values(record, key);
-        combos = combos
+/// Separates group values inside a map key.
+const KEY_SEPARATOR: char = '\u{1f}';
+
+/// Builds a report one record at a time; builders for parts of a log can
+/// be merged, so a large log is reported on all cores without keeping its
+/// records in memory.
+pub struct ReportBuilder<'p> {
+    filters: &'p Filters,
+    group_by: &'p [GroupKey],
+    pricing: &'p Pricing<'p>,
+    /// Accumulators by group values joined with [`KEY_SEPARATOR`].
+    groups: HashMap<String, Accumulator>,
+    total: Accumulator,
+    unpriced: BTreeSet<String>,
+    /// Prices by `model` + separator + `day`, looked up once each.
+    prices: HashMap<String, Option<&'p Price>>,
+    weeks: HashMap<String, String>,
+    /// Reused buffers, so the common path allocates nothing.
+    key: String,
+    keys: Vec<String>,
+}
+
+impl<'p> ReportBuilder<'p> {
+    /// An empty builder.
+    pub fn new(filters: &'p Filters, group_by: &'p [GroupKey], pricing: &'p Pricing<'p>) -> Self {
+        ReportBuilder {
+            filters,
+            group_by,
+            pricing,
+            groups: HashMap::default(),
+            total: Accumulator::default(),
+            unpriced: BTreeSet::new(),
+            prices: HashMap::default(),
+            weeks: HashMap::default(),
+            key: String::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// Adds one call, if the filters let it through.
+    pub fn add(&mut self, record: &UsageView<'_>) {
+        if !self.filters.accepts(record) {
+            return;
+        }
+        let day = record.ts.get(..10).unwrap_or(&record.ts);
+        self.key.clear();
+        self.key.push_str(record.model());
+        self.key.push(KEY_SEPARATOR);
+        self.key.push_str(day);
+        let price = match self.prices.get(self.key.as_str()) {
+            Some(price) => *price,
+            None => {
+                let price = self.pricing.price(record);
+                self.prices.insert(self.key.clone(), price);
+                price
+            }
+        };
+        let cost = self.pricing.cost_with(record, price);
+        if cost.is_none() && !self.unpriced.contains(record.model()) {
+            self.unpriced.insert(record.model().to_string());
+        }
+        self.total.add(record, cost);
+        self.group_keys(record);
+        for key in &self.keys {
+            match self.groups.get_mut(key.as_str()) {
+                Some(acc) => acc.add(record, cost),
+                None => {
+                    let mut acc = Accumulator::default();
+                    acc.add(record, cost);
+                    self.groups.insert(key.clone(), acc);
+                }
+            }
+        }
+    }
+
+    /// Fills `self.keys` with the record's group keys (tags multiply).
+    fn group_keys(&mut self, record: &UsageView<'_>) {
+        self.keys.clear();
+        self.keys.push(String::new());
+        for (position, &key) in self.group_by.iter().enumerate() {
+            let day = record.ts.get(..10).unwrap_or(&record.ts);
+            let single: &str = match key {
+                GroupKey::Model => record.model(),
+                GroupKey::Provider => &record.provider,
+                GroupKey::Day => day,
+                GroupKey::Month => day.get(..7).unwrap_or(day),
+                GroupKey::Week => self
+                    .weeks
+                    .entry(day.to_string())
+                    .or_insert_with(|| iso_week(day)),
+                GroupKey::Conversation => record.conversation_id.as_deref().unwrap_or("(none)"),
+                GroupKey::Command => &record.command,
+                GroupKey::Tag if record.tags.is_empty() => "(none)",
+                GroupKey::Tag => {
+                    let mut next = Vec::with_capacity(self.keys.len() * record.tags.len());
+                    for prefix in &self.keys {
+                        for tag in &record.tags {
+                            let mut key = prefix.clone();
+                            if position > 0 {
+                                key.push(KEY_SEPARATOR);
+                            }
+                            key.push_str(tag);
+                            next.push(key);
+                        }
+                    }
+                    self.keys = next;
+                    continue;
+                }
+            };
+            for prefix in &mut self.keys {
+                if position > 0 {
+                    prefix.push(KEY_SEPARATOR);
+                }
+                prefix.push_str(single);
+            }
+        }
+    }
+
+    /// Combines two builders (of different parts of the records).
+    pub fn merge(mut self, other: ReportBuilder<'p>) -> Self {
+        self.total.merge(other.total);
+        for (key, acc) in other.groups {
+            match self.groups.get_mut(&key) {
+                Some(mine) => mine.merge(acc),
+                None => {
+                    self.groups.insert(key, acc);
+                }
+            }
+        }
+        self.unpriced.extend(other.unpriced);
+        self
+    }
+
+    /// The finished report, rows sorted by their group values.
+    pub fn finish(self) -> Report {
+        let mut rows: Vec<ReportRow> = self
+            .groups
             .into_iter()
-            .flat_map(|prefix| {
-                values.iter().map(move |v| {
-                    let mut next = prefix.clone();
-                    next.push(v.clone());
-                    next
-                })
-            })
+            .map(|(key, acc)| acc.finish(key.split(KEY_SEPARATOR).map(str::to_string).collect()))
             .collect();
+        rows.sort_by(|a, b| a.group.cmp(&b.group));
+        Report {
+            group_by: self
+                .group_by
+                .iter()
+                .map(|k| k.title().to_string())
+                .collect(),
+            rows,
+            total: self.total.finish(Vec::new()),
+            unpriced_models: self.unpriced.into_iter().collect(),
+        }
     }
-    combos
 }
 
-/// Builds a report over `records`.
-pub fn build<'r>(
-    records: impl IntoIterator<Item = &'r UsageRecord>,
+/// Builds a report over `records` (one thread; see [`ReportBuilder`]).
+pub fn build<'r, 'a: 'r>(
+    records: impl IntoIterator<Item = &'r UsageView<'a>>,
     filters: &Filters,
     group_by: &[GroupKey],
     pricing: &Pricing<'_>,
 ) -> Report {
-    let mut groups: BTreeMap<Vec<String>, Accumulator> = BTreeMap::new();
-    let mut total = Accumulator::default();
-    let mut unpriced = std::collections::BTreeSet::new();
+    let mut builder = ReportBuilder::new(filters, group_by, pricing);
     for record in records {
-        if !filters.accepts(record) {
-            continue;
-        }
-        let cost = pricing.cost(record);
-        if cost.is_none() {
-            unpriced.insert(
-                record
-                    .model_reported
-                    .clone()
-                    .unwrap_or_else(|| record.model_requested.clone()),
-            );
-        }
-        total.add(record, cost);
-        for key in group_keys(record, group_by) {
-            groups.entry(key).or_default().add(record, cost);
-        }
+        builder.add(record);
     }
-    Report {
-        group_by: group_by.iter().map(|k| k.title().to_string()).collect(),
-        rows: groups
-            .into_iter()
-            .map(|(group, acc)| acc.finish(group))
-            .collect(),
-        total: total.finish(Vec::new()),
-        unpriced_models: unpriced.into_iter().collect(),
-    }
+    builder.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::RECORD_VERSION;
+    use std::borrow::Cow;
 
-    fn record(ts: &str, model: &str, input: u64, output: u64, tags: &[&str]) -> UsageRecord {
-        UsageRecord {
-            v: RECORD_VERSION,
+    fn record(
+        ts: &'static str,
+        model: &'static str,
+        input: u64,
+        output: u64,
+        tags: &[&'static str],
+    ) -> UsageView<'static> {
+        UsageView {
             ts: ts.into(),
-            call_id: "c".into(),
             conversation_id: None,
             command: "chat".into(),
             provider: "openai".into(),
-            host: "h".into(),
             model_requested: model.into(),
             model_reported: None,
             input_tokens: input,
             cached_input_tokens: 0,
             cache_write_tokens: 0,
             output_tokens: output,
-            reasoning_tokens: 0,
             usage_source: UsageSource::Api,
             latency_ms: input,
             ttft_ms: None,
-            retries: 0,
-            status: Some(200),
-            error_kind: None,
             outcome: CallOutcome::Ok,
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            prompt: None,
+            tags: tags.iter().map(|t| Cow::Borrowed(*t)).collect(),
         }
     }
 
