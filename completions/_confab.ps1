@@ -28,7 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively, streamed, history kept on disk')
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
-            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
@@ -112,6 +112,12 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;replay' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Re-send the conversation to this model (with --dry-run: several, comma-separated)')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Re-send the conversation to this model (with --dry-run: several, comma-separated)')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Output cap for the re-run''s requests')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --model: estimate the cost on each model without calling anything')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('--markdown', '--markdown', [CompletionResultType]::ParameterName, 'Print Markdown')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -193,7 +199,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively, streamed, history kept on disk')
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
-            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show, re-run or price a past conversation (not implemented yet)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')

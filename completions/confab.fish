@@ -29,7 +29,7 @@ complete -c confab -n "__fish_confab_needs_command" -s V -l version -d 'Print ve
 complete -c confab -n "__fish_confab_needs_command" -f -a "chat" -d 'Chat with a model, one-shot or interactively, streamed, history kept on disk'
 complete -c confab -n "__fish_confab_needs_command" -f -a "count-tokens" -d 'Count tokens exactly, as OpenAI\'s tokenizers do, in files, directories, stdin or text'
 complete -c confab -n "__fish_confab_needs_command" -f -a "rag" -d 'Index local docs and query them (not implemented yet)'
-complete -c confab -n "__fish_confab_needs_command" -f -a "replay" -d 'Show, re-run or price a past conversation (not implemented yet)'
+complete -c confab -n "__fish_confab_needs_command" -f -a "replay" -d 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
 complete -c confab -n "__fish_confab_needs_command" -f -a "cost-report" -d 'Report what the recorded calls cost, grouped, with budgets for CI'
 complete -c confab -n "__fish_confab_needs_command" -f -a "history" -d 'List, show and delete stored conversations'
 complete -c confab -n "__fish_confab_needs_command" -f -a "config" -d 'Show the effective configuration, secrets masked, and where files live'
@@ -71,6 +71,11 @@ complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subco
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "index" -d 'Chunk, embed and index local docs (not implemented yet)'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "query" -d 'Retrieve the chunks that answer a question (not implemented yet)'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand replay" -s m -l model -d 'Re-send the conversation to this model (with --dry-run: several, comma-separated)' -r
+complete -c confab -n "__fish_confab_using_subcommand replay" -l max-tokens -d 'Output cap for the re-run\'s requests' -r
+complete -c confab -n "__fish_confab_using_subcommand replay" -l dry-run -d 'With --model: estimate the cost on each model without calling anything'
+complete -c confab -n "__fish_confab_using_subcommand replay" -l json -d 'Print JSON'
+complete -c confab -n "__fish_confab_using_subcommand replay" -l markdown -d 'Print Markdown'
 complete -c confab -n "__fish_confab_using_subcommand replay" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand cost-report" -l log -d 'Read this usage log instead of confab\'s own (repeatable)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand cost-report" -l since -d 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)' -r
@@ -115,7 +120,7 @@ complete -c confab -n "__fish_confab_using_subcommand completions" -s h -l help 
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "chat" -d 'Chat with a model, one-shot or interactively, streamed, history kept on disk'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "count-tokens" -d 'Count tokens exactly, as OpenAI\'s tokenizers do, in files, directories, stdin or text'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "rag" -d 'Index local docs and query them (not implemented yet)'
-complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "replay" -d 'Show, re-run or price a past conversation (not implemented yet)'
+complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "replay" -d 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "cost-report" -d 'Report what the recorded calls cost, grouped, with budgets for CI'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "history" -d 'List, show and delete stored conversations'
 complete -c confab -n "__fish_confab_using_subcommand help; and not __fish_seen_subcommand_from chat count-tokens rag replay cost-report history config completions help" -f -a "config" -d 'Show the effective configuration, secrets masked, and where files live'

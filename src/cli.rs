@@ -33,8 +33,8 @@ pub enum Command {
     /// Index local docs and query them (not implemented yet)
     #[command(subcommand)]
     Rag(RagCommand),
-    /// Show, re-run or price a past conversation (not implemented yet)
-    Replay(commands::pending::Args),
+    /// Show a past conversation with its costs, re-run it on another model, or price a re-run
+    Replay(commands::replay::Args),
     /// Report what the recorded calls cost, grouped, with budgets for CI
     CostReport(commands::cost_report::Args),
     /// List, show and delete stored conversations

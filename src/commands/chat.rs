@@ -99,28 +99,48 @@ pub struct Session {
     pub history: Vec<Message>,
     cancel: Arc<AtomicBool>,
     args: Args,
+    /// The command recorded in the usage log (`chat`, `replay`).
+    command: &'static str,
+    /// The conversation a new conversation replays, for its header.
+    replay_of: Option<String>,
 }
 
 /// The result of one turn, for `--json` and exit codes.
 #[derive(Debug, Serialize)]
 pub struct TurnReport {
-    conversation_id: String,
-    provider: String,
-    model_requested: String,
-    model_reported: Option<String>,
-    text: String,
-    finish_reason: Option<String>,
-    interrupted: bool,
-    input_tokens: u64,
-    cached_input_tokens: u64,
-    output_tokens: u64,
-    reasoning_tokens: u64,
-    usage_source: UsageSource,
-    latency_ms: u64,
-    ttft_ms: Option<u64>,
-    retries: u32,
+    /// The conversation the turn was appended to.
+    pub conversation_id: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The model asked for.
+    pub model_requested: String,
+    /// The model the API reported.
+    pub model_reported: Option<String>,
+    /// The reply text (partial if interrupted).
+    pub text: String,
+    /// Why the model stopped.
+    pub finish_reason: Option<String>,
+    /// Whether the reply stopped part-way.
+    pub interrupted: bool,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Cached prompt tokens.
+    pub cached_input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// Where the counts came from.
+    pub usage_source: UsageSource,
+    /// Wall time, ms.
+    pub latency_ms: u64,
+    /// Time to first token, ms.
+    pub ttft_ms: Option<u64>,
+    /// Retries taken.
+    pub retries: u32,
+    /// How the call ended.
     #[serde(skip)]
-    end: Option<CallEnd>,
+    pub end: Option<CallEnd>,
 }
 
 /// Runs `confab chat`.
@@ -283,7 +303,21 @@ impl Session {
             history,
             cancel,
             args: args.clone(),
+            command: "chat",
+            replay_of: None,
         })
+    }
+
+    /// Records calls as `replay` and links the new conversation to `original`.
+    pub fn for_replay(mut self, original: &str) -> Session {
+        self.command = "replay";
+        self.replay_of = Some(original.to_string());
+        self
+    }
+
+    /// The usage log the calls are recorded in.
+    pub fn usage_log(&self) -> &UsageLog {
+        &self.usage_log
     }
 
     /// Switches to another model (the REPL's `/model`).
@@ -479,6 +513,7 @@ impl Session {
                 title,
                 model: format!("{}:{}", self.resolved.provider_name, self.resolved.model),
                 system: self.system.clone(),
+                replay_of: self.replay_of.clone(),
             },
         )?;
         self.conversation_id = Some(id.clone());
@@ -521,7 +556,7 @@ impl Session {
             ts,
             call_id: call_id.to_string(),
             conversation_id: Some(conversation_id.to_string()),
-            command: "chat".into(),
+            command: self.command.into(),
             provider: self.resolved.provider_name.clone(),
             host: self.client.host(),
             model_requested: self.resolved.model.clone(),

@@ -8,6 +8,7 @@ pub mod count_tokens;
 pub mod history;
 pub mod pending;
 pub mod repl;
+pub mod replay;
 pub mod show_config;
 
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(args) => show_config::run(args),
         Command::Rag(RagCommand::Index(_)) => pending::run("rag index"),
         Command::Rag(RagCommand::Query(_)) => pending::run("rag query"),
-        Command::Replay(_) => pending::run("replay"),
+        Command::Replay(args) => replay::run(args),
         Command::CostReport(args) => cost_report::run(args),
     }
 }

@@ -43,6 +43,9 @@ pub enum ConversationRecord {
         /// The system prompt, if any.
         #[serde(default)]
         system: Option<String>,
+        /// The conversation this one replays on another model, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replay_of: Option<String>,
     },
     /// A message.
     Message {
@@ -232,7 +235,78 @@ impl ConversationStore {
     }
 }
 
+/// One exchange: a user message and the reply to it, if one was recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Turn {
+    /// What the user sent.
+    pub user: String,
+    /// The reply, if any.
+    pub reply: Option<Reply>,
+}
+
+/// An assistant reply as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// The text.
+    pub content: String,
+    /// The model that wrote it.
+    pub model: Option<String>,
+    /// The usage-log call that produced it.
+    pub call_id: Option<String>,
+    /// Whether it stopped part-way.
+    pub interrupted: bool,
+}
+
 impl Conversation {
+    /// The conversation as turns: each user message with the assistant
+    /// message that follows it (none when the call failed).
+    pub fn turns(&self) -> Vec<Turn> {
+        let mut turns: Vec<Turn> = Vec::new();
+        for record in &self.records {
+            if let ConversationRecord::Message {
+                role,
+                content,
+                model,
+                call_id,
+                interrupted,
+                ..
+            } = record
+            {
+                match role {
+                    Role::User => turns.push(Turn {
+                        user: content.clone(),
+                        reply: None,
+                    }),
+                    Role::Assistant => {
+                        if let Some(turn) = turns.last_mut().filter(|t| t.reply.is_none()) {
+                            turn.reply = Some(Reply {
+                                content: content.clone(),
+                                model: model.clone(),
+                                call_id: call_id.clone(),
+                                interrupted: *interrupted,
+                            });
+                        }
+                    }
+                    Role::System => {}
+                }
+            }
+        }
+        turns
+    }
+
+    /// The header's title, creation time and the conversation it replays.
+    pub fn header_details(&self) -> (&str, &str, Option<&str>) {
+        match self.records.first() {
+            Some(ConversationRecord::Header {
+                title,
+                created,
+                replay_of,
+                ..
+            }) => (title.as_str(), created.as_str(), replay_of.as_deref()),
+            _ => ("", "", None),
+        }
+    }
+
     /// The header's system prompt and model.
     pub fn header(&self) -> (Option<&str>, &str) {
         match self.records.first() {
@@ -285,6 +359,7 @@ mod tests {
             title: "test".into(),
             model: "gpt-4o".into(),
             system: Some("be brief".into()),
+            replay_of: None,
         };
         let message = ConversationRecord::Message {
             v: RECORD_VERSION,

@@ -1,0 +1,545 @@
+//! `confab replay`: show a stored conversation with what each turn cost,
+//! re-run it turn by turn on another model and compare, or estimate what a
+//! re-run would cost on several models without calling any.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::commands::chat::{self, Session};
+use crate::config::Paths;
+use crate::conversation::{Conversation, ConversationStore, Turn};
+use crate::exit::{ExitKind, Failure};
+use crate::llm::client::CallEnd;
+use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
+use crate::tokens::models::tokenizer_for_model;
+use crate::usage::prices::{PriceTable, TokenCounts};
+use crate::usage::{UsageLog, UsageRecord};
+
+/// Arguments of `confab replay`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  confab replay 20261127-101500-3fa2                  show it, with per-turn cost
+  confab replay 20261127-101500-3fa2 --markdown       as Markdown
+  confab replay 20261127-101500-3fa2 --model anthropic:claude-sonnet-4-5
+  confab replay 20261127-101500-3fa2 --dry-run --model gpt-4o,gpt-4.1-mini")]
+pub struct Args {
+    /// The conversation id (`confab history list`), or `last`
+    #[arg(value_name = "CONVERSATION")]
+    pub conversation: String,
+
+    /// Re-send the conversation to this model (with --dry-run: several, comma-separated)
+    #[arg(short, long, value_name = "MODEL", value_delimiter = ',')]
+    pub model: Vec<String>,
+
+    /// With --model: estimate the cost on each model without calling anything
+    #[arg(long, requires = "model")]
+    pub dry_run: bool,
+
+    /// Print JSON
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+
+    /// Print Markdown
+    #[arg(long)]
+    pub markdown: bool,
+
+    /// Output cap for the re-run's requests
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+}
+
+/// One turn of the original, with its recorded call.
+#[derive(Debug, Serialize)]
+struct RenderedTurn {
+    turn: usize,
+    user: String,
+    assistant: Option<String>,
+    interrupted: bool,
+    model: Option<String>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    latency_ms: Option<u64>,
+    cost_usd: Option<f64>,
+}
+
+/// Runs `confab replay`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let paths = Paths::resolve()?;
+    let store = ConversationStore::in_data_dir(&paths.data_dir);
+    let id = if args.conversation == "last" {
+        store.latest_id()?.ok_or_else(|| {
+            Failure::new(ExitKind::Usage, "there are no conversations yet")
+                .hint("start one with `confab chat \"...\"`")
+        })?
+    } else {
+        args.conversation.clone()
+    };
+    let conversation = store.read(&id).map_err(|err| {
+        Failure::new(ExitKind::Usage, err.to_string())
+            .hint("`confab history list` shows the conversation ids")
+    })?;
+    for warning in &conversation.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let turns = conversation.turns();
+    if turns.is_empty() {
+        return Err(Failure::new(
+            ExitKind::Usage,
+            format!("conversation {id} has no turns to replay"),
+        )
+        .into());
+    }
+    for (n, turn) in turns.iter().enumerate() {
+        match &turn.reply {
+            None => eprintln!("note: turn {} has no reply (the call failed)", n + 1),
+            Some(reply) if reply.interrupted => eprintln!(
+                "note: turn {}'s reply was interrupted; it is compared as it was kept",
+                n + 1
+            ),
+            _ => {}
+        }
+    }
+    let prices = PriceTable::load(&paths.config_dir)
+        .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
+    let calls = recorded_calls(&UsageLog::in_data_dir(&paths.data_dir))?;
+    let rendered = render_turns(&turns, &calls, &prices);
+    if args.model.is_empty() {
+        return show(&args, &id, &conversation, &rendered);
+    }
+    if args.dry_run {
+        return dry_run(&args, &conversation, &turns, &prices);
+    }
+    if args.model.len() > 1 {
+        return Err(Failure::new(ExitKind::Usage, "a re-run takes one --model")
+            .hint("use --dry-run to compare several models without calling them")
+            .into());
+    }
+    rerun(&args, &id, &conversation, &rendered, &prices)
+}
+
+/// The usage records by call id.
+fn recorded_calls(log: &UsageLog) -> anyhow::Result<HashMap<String, UsageRecord>> {
+    let read = log.read()?;
+    Ok(read
+        .records
+        .into_iter()
+        .map(|(_, r)| (r.call_id.clone(), r))
+        .collect())
+}
+
+fn cost_of(
+    prices: &PriceTable,
+    model: &str,
+    day: &str,
+    input: u64,
+    cached: u64,
+    output: u64,
+) -> Option<f64> {
+    prices.lookup(model, day).map(|p| {
+        p.cost(TokenCounts {
+            input,
+            cached_input: cached,
+            cache_write: 0,
+            output,
+        })
+    })
+}
+
+fn render_turns(
+    turns: &[Turn],
+    calls: &HashMap<String, UsageRecord>,
+    prices: &PriceTable,
+) -> Vec<RenderedTurn> {
+    turns
+        .iter()
+        .enumerate()
+        .map(|(n, turn)| {
+            let reply = turn.reply.as_ref();
+            let call = reply
+                .and_then(|r| r.call_id.as_ref())
+                .and_then(|id| calls.get(id));
+            RenderedTurn {
+                turn: n + 1,
+                user: turn.user.clone(),
+                assistant: reply.map(|r| r.content.clone()),
+                interrupted: reply.is_some_and(|r| r.interrupted),
+                model: reply.and_then(|r| r.model.clone()),
+                input_tokens: call.map(|c| c.input_tokens),
+                output_tokens: call.map(|c| c.output_tokens),
+                latency_ms: call.map(|c| c.latency_ms),
+                cost_usd: call.and_then(|c| {
+                    let model = c.model_reported.as_deref().unwrap_or(&c.model_requested);
+                    cost_of(
+                        prices,
+                        model,
+                        c.ts.get(..10).unwrap_or(&c.ts),
+                        c.input_tokens,
+                        c.cached_input_tokens,
+                        c.output_tokens,
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+fn usd(value: Option<f64>) -> String {
+    value.map_or("unpriced".into(), |v| format!("${v:.6}"))
+}
+
+fn show(
+    args: &Args,
+    id: &str,
+    conversation: &Conversation,
+    turns: &[RenderedTurn],
+) -> anyhow::Result<ExitCode> {
+    let (system, model) = conversation.header();
+    let (title, created, replay_of) = conversation.header_details();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "id": id, "title": title, "created": created, "model": model,
+                "system": system, "replay_of": replay_of, "turns": turns,
+            }),
+        )?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let md = args.markdown;
+    writeln!(out, "{}{id}: {title}", if md { "# " } else { "" })?;
+    writeln!(
+        out,
+        "{}model {model}, created {created}",
+        if md { "\n" } else { "" }
+    )?;
+    if let Some(original) = replay_of {
+        writeln!(out, "replay of {original}")?;
+    }
+    if let Some(system) = system {
+        writeln!(out, "{}system: {system}", if md { "\n" } else { "" })?;
+    }
+    for turn in turns {
+        let stats = format!(
+            "{}, {} in / {} out, {} ms, {}",
+            turn.model.as_deref().unwrap_or("?"),
+            turn.input_tokens.map_or("?".into(), |v| v.to_string()),
+            turn.output_tokens.map_or("?".into(), |v| v.to_string()),
+            turn.latency_ms.map_or("?".into(), |v| v.to_string()),
+            usd(turn.cost_usd)
+        );
+        if md {
+            writeln!(
+                out,
+                "\n## Turn {}\n\n**user**\n\n{}\n",
+                turn.turn, turn.user
+            )?;
+        } else {
+            writeln!(out, "\n--- turn {} ---\nuser: {}", turn.turn, turn.user)?;
+        }
+        match &turn.assistant {
+            Some(text) => {
+                let mark = if turn.interrupted {
+                    " [interrupted]"
+                } else {
+                    ""
+                };
+                if md {
+                    writeln!(out, "**assistant** ({stats}){mark}\n\n{text}")?;
+                } else {
+                    writeln!(out, "assistant ({stats}){mark}: {text}")?;
+                }
+            }
+            None => writeln!(out, "(no reply: the call failed)")?,
+        }
+    }
+    let total: f64 = turns.iter().filter_map(|t| t.cost_usd).sum();
+    writeln!(
+        out,
+        "\n{}total cost: ${total:.6}",
+        if md { "**" } else { "" }
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The estimate for one model.
+#[derive(Debug, Serialize)]
+struct Estimate {
+    model: String,
+    estimate: bool,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: Option<f64>,
+}
+
+/// `--dry-run`: input counted exactly per turn (the history resent each
+/// time), output assumed as long as the original replies.
+fn dry_run(
+    args: &Args,
+    conversation: &Conversation,
+    turns: &[Turn],
+    prices: &PriceTable,
+) -> anyhow::Result<ExitCode> {
+    let (system, _) = conversation.header();
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let mut estimates = Vec::new();
+    for spec in &args.model {
+        let bare = spec.rsplit(':').next().unwrap_or(spec);
+        let tokenizer = tokenizer_for_model(bare).map_err(|err| {
+            Failure::new(ExitKind::Usage, err.to_string()).hint(
+                "name the model without a provider alias, such as gpt-4o or claude-sonnet-4-5",
+            )
+        })?;
+        let text = |role: &str, content: &str| ChatMessage {
+            role: role.into(),
+            content: Some(MessageContent::Text(content.into())),
+            name: None,
+        };
+        let mut history: Vec<ChatMessage> =
+            system.map(|s| vec![text("system", s)]).unwrap_or_default();
+        let (mut input, mut output) = (0u64, 0u64);
+        for turn in turns {
+            history.push(text("user", &turn.user));
+            input += count_messages(&tokenizer, &history).tokens as u64;
+            let reply = turn.reply.as_ref().map_or("", |r| r.content.as_str());
+            output += tokenizer.encoding.count(reply) as u64;
+            history.push(text("assistant", reply));
+        }
+        estimates.push(Estimate {
+            model: spec.clone(),
+            estimate: !tokenizer.exact,
+            input_tokens: input,
+            output_tokens: output,
+            cost_usd: cost_of(prices, bare, &today, input, 0, output),
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &estimates)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:<28} {:>12} {:>12} {:>14}",
+            "model", "input", "output", "cost"
+        )?;
+        for e in &estimates {
+            let mark = if e.estimate { "~" } else { "" };
+            writeln!(
+                out,
+                "{:<28} {:>12} {:>12} {:>14}",
+                e.model,
+                format!("{mark}{}", e.input_tokens),
+                format!("{mark}{}", e.output_tokens),
+                usd(e.cost_usd)
+            )?;
+        }
+        writeln!(
+            out,
+            "input counted per turn with the history resent; output assumed as long as the original replies"
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One turn of a re-run next to the original.
+#[derive(Debug, Serialize)]
+struct Compared {
+    turn: usize,
+    original_input_tokens: Option<u64>,
+    original_output_tokens: Option<u64>,
+    original_latency_ms: Option<u64>,
+    original_cost_usd: Option<f64>,
+    input_tokens: u64,
+    output_tokens: u64,
+    latency_ms: u64,
+    cost_usd: Option<f64>,
+    similarity: f64,
+    reply: String,
+}
+
+fn rerun(
+    args: &Args,
+    id: &str,
+    conversation: &Conversation,
+    original: &[RenderedTurn],
+    prices: &PriceTable,
+) -> anyhow::Result<ExitCode> {
+    let (system, _) = conversation.header();
+    let chat_args = chat::Args {
+        message: Vec::new(),
+        model: args.model.first().cloned(),
+        system: system.map(str::to_string),
+        max_tokens: args.max_tokens,
+        temperature: None,
+        no_stream: false,
+        json: true,
+        r#continue: false,
+        conversation: None,
+        interactive: false,
+        tag: vec![format!("replay:{id}")],
+    };
+    let mut session = Session::open(&chat_args, chat_args.model.as_deref())?.for_replay(id);
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let mut compared = Vec::new();
+    let mut new_id = String::new();
+    for turn in original {
+        eprintln!("turn {}/{}...", turn.turn, original.len());
+        let report = session.turn(&turn.user)?;
+        new_id = report.conversation_id.clone();
+        let model = report
+            .model_reported
+            .clone()
+            .unwrap_or_else(|| report.model_requested.clone());
+        compared.push(Compared {
+            turn: turn.turn,
+            original_input_tokens: turn.input_tokens,
+            original_output_tokens: turn.output_tokens,
+            original_latency_ms: turn.latency_ms,
+            original_cost_usd: turn.cost_usd,
+            input_tokens: report.input_tokens,
+            output_tokens: report.output_tokens,
+            latency_ms: report.latency_ms,
+            cost_usd: cost_of(
+                prices,
+                &model,
+                &today,
+                report.input_tokens,
+                report.cached_input_tokens,
+                report.output_tokens,
+            ),
+            similarity: similarity(turn.assistant.as_deref().unwrap_or(""), &report.text),
+            reply: report.text.clone(),
+        });
+        if !matches!(report.end, None | Some(CallEnd::Complete)) {
+            eprintln!("confab: the re-run stopped at turn {}", turn.turn);
+            print_comparison(args, id, &new_id, &compared)?;
+            return chat::report_end(&report);
+        }
+    }
+    print_comparison(args, id, &new_id, &compared)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_comparison(args: &Args, id: &str, new_id: &str, turns: &[Compared]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let sum = |f: &dyn Fn(&Compared) -> Option<f64>| -> Option<f64> {
+        turns.iter().map(f).sum::<Option<f64>>()
+    };
+    let original_cost = sum(&|t| t.original_cost_usd);
+    let new_cost = sum(&|t| t.cost_usd);
+    let mean_similarity = if turns.is_empty() {
+        0.0
+    } else {
+        turns.iter().map(|t| t.similarity).sum::<f64>() / turns.len() as f64
+    };
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "original": id, "replay": new_id, "model": args.model.first(),
+                "turns": turns,
+                "total": {
+                    "original_cost_usd": original_cost, "cost_usd": new_cost,
+                    "original_input_tokens": turns.iter().filter_map(|t| t.original_input_tokens).sum::<u64>(),
+                    "original_output_tokens": turns.iter().filter_map(|t| t.original_output_tokens).sum::<u64>(),
+                    "input_tokens": turns.iter().map(|t| t.input_tokens).sum::<u64>(),
+                    "output_tokens": turns.iter().map(|t| t.output_tokens).sum::<u64>(),
+                    "mean_similarity": mean_similarity,
+                },
+            }),
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+    writeln!(
+        out,
+        "replay of {id} on {} -> {new_id}",
+        args.model.first().map_or("", String::as_str)
+    )?;
+    writeln!(
+        out,
+        "{:>4}  {:>15}  {:>15}  {:>13}  {:>13}  {:>12}  {:>12}  {:>10}",
+        "turn",
+        "orig in/out",
+        "new in/out",
+        "orig ms",
+        "new ms",
+        "orig cost",
+        "new cost",
+        "similarity"
+    )?;
+    for t in turns {
+        writeln!(
+            out,
+            "{:>4}  {:>15}  {:>15}  {:>13}  {:>13}  {:>12}  {:>12}  {:>10.2}",
+            t.turn,
+            format!(
+                "{}/{}",
+                opt(t.original_input_tokens),
+                opt(t.original_output_tokens)
+            ),
+            format!("{}/{}", t.input_tokens, t.output_tokens),
+            opt(t.original_latency_ms),
+            t.latency_ms,
+            usd(t.original_cost_usd),
+            usd(t.cost_usd),
+            t.similarity
+        )?;
+    }
+    writeln!(
+        out,
+        "total: original {}, replay {}, mean similarity {mean_similarity:.2}",
+        usd(original_cost),
+        usd(new_cost)
+    )?;
+    Ok(())
+}
+
+/// How alike two answers are: cosine similarity of their word counts
+/// (lowercased words), 1.0 for the same words in any order, 0.0 for none
+/// in common.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    fn words(text: &str) -> HashMap<String, f64> {
+        let mut counts = HashMap::new();
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            *counts.entry(word.to_lowercase()).or_insert(0.0) += 1.0;
+        }
+        counts
+    }
+    let (a, b) = (words(a), words(b));
+    let dot: f64 = a.iter().filter_map(|(w, x)| b.get(w).map(|y| x * y)).sum();
+    let norm = |m: &HashMap<String, f64>| m.values().map(|v| v * v).sum::<f64>().sqrt();
+    let denominator = norm(&a) * norm(&b);
+    if denominator == 0.0 {
+        if a.is_empty() && b.is_empty() {
+            1.0
+        } else {
+            0.0
+        }
+    } else {
+        dot / denominator
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_of_answers() {
+        assert!((similarity("The cat sat", "the CAT sat") - 1.0).abs() < 1e-9);
+        assert_eq!(similarity("alpha beta", "gamma delta"), 0.0);
+        let partial = similarity("Paris is the capital", "The capital is Paris, France");
+        assert!(partial > 0.8 && partial < 1.0, "{partial}");
+        assert_eq!(similarity("", ""), 1.0);
+    }
+}
