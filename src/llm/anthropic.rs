@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, Usage};
+use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, StreamError, Usage};
 
 /// The JSON body of a Messages request.
 #[derive(Debug, Serialize)]
@@ -106,18 +106,6 @@ pub struct StreamState {
     /// Content block index to the `index` of its [`ChatEvent::ToolCallDelta`]s,
     /// for the client `tool_use` blocks only.
     tool_calls: HashMap<u32, u32>,
-}
-
-/// Why a stream event could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// The server reported an error inside the stream (HTTP 200).
-    #[error("the server reported an error mid-stream: {0}")]
-    Api(ApiError),
-    /// The event's data is not what its name promises, or it came before
-    /// `message_start`.
-    #[error("malformed stream event: {0}")]
-    Malformed(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -466,16 +454,7 @@ struct ErrorBody {
 pub fn parse_error_body(status: u16, body: &str) -> ApiError {
     match serde_json::from_str::<ErrorBody>(body) {
         Ok(ErrorBody { error: Some(error) }) => error.into_api_error(Some(status)),
-        _ => ApiError {
-            status: Some(status),
-            kind: None,
-            code: None,
-            message: if body.trim().is_empty() {
-                format!("HTTP {status} with an empty body")
-            } else {
-                body.trim().chars().take(500).collect()
-            },
-        },
+        _ => ApiError::from_raw_body(status, body),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::config::{Environment, ProviderConfig, ProviderKind};
 use crate::llm::limiter::RateLimiter;
 use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
 use crate::llm::sse::{SseDecoder, SseEvent};
-use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, Usage};
+use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, StreamError, Usage};
 
 /// The Anthropic API version confab speaks.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -519,9 +519,9 @@ impl Worker {
                 .read_to_string(&mut text)
                 .map_err(|err| transport_failure(&err.to_string()))?;
             let events = match self.kind {
-                ProviderKind::Openai => openai::parse_chunk(&text).map_err(openai_error),
+                ProviderKind::Openai => openai::parse_chunk(&text).map_err(CallFailure::from),
                 ProviderKind::Anthropic => {
-                    anthropic::parse_response(&text).map_err(anthropic_error)
+                    anthropic::parse_response(&text).map_err(CallFailure::from)
                 }
             };
             let events = events.map_err(|failure| {
@@ -574,10 +574,12 @@ impl Worker {
             }
             for event in events.drain(..) {
                 let parsed = match self.kind {
-                    ProviderKind::Openai => openai::parse_chunk(&event.data).map_err(openai_error),
+                    ProviderKind::Openai => {
+                        openai::parse_chunk(&event.data).map_err(CallFailure::from)
+                    }
                     ProviderKind::Anthropic => {
                         anthropic::parse_event(&event.event, &event.data, &mut anthropic_state)
-                            .map_err(anthropic_error)
+                            .map_err(CallFailure::from)
                     }
                 };
                 let parsed = parsed.map_err(|failure| {
@@ -668,17 +670,12 @@ fn after_output(message: &str) -> Box<FailedAttempt> {
     })
 }
 
-fn openai_error(err: openai::StreamError) -> CallFailure {
-    match err {
-        openai::StreamError::Api(e) => CallFailure::Api(e),
-        openai::StreamError::Malformed(m) => CallFailure::Malformed(m),
-    }
-}
-
-fn anthropic_error(err: anthropic::StreamError) -> CallFailure {
-    match err {
-        anthropic::StreamError::Api(e) => CallFailure::Api(e),
-        anthropic::StreamError::Malformed(m) => CallFailure::Malformed(m),
+impl From<StreamError> for CallFailure {
+    fn from(err: StreamError) -> CallFailure {
+        match err {
+            StreamError::Api(e) => CallFailure::Api(e),
+            StreamError::Malformed(m) => CallFailure::Malformed(m),
+        }
     }
 }
 

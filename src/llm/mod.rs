@@ -95,3 +95,33 @@ pub struct ApiError {
     /// The message for people.
     pub message: String,
 }
+
+impl ApiError {
+    /// The error for a response body that is not in the provider's error
+    /// shape (an HTML page from a proxy, plain text, nothing): its text,
+    /// trimmed to 500 characters, becomes the message.
+    pub fn from_raw_body(status: u16, body: &str) -> ApiError {
+        ApiError {
+            status: Some(status),
+            kind: None,
+            code: None,
+            message: if body.trim().is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                body.trim().chars().take(500).collect()
+            },
+        }
+    }
+}
+
+/// Why a streamed event (or a whole response) could not be used; shared
+/// by the provider adapters.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The server reported an error inside the stream (HTTP 200).
+    #[error("the server reported an error mid-stream: {0}")]
+    Api(ApiError),
+    /// The event's data is not what the wire format promises.
+    #[error("malformed stream event: {0}")]
+    Malformed(String),
+}

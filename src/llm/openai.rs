@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, Usage};
+use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, StreamError, Usage};
 
 /// The JSON body of a Chat Completions request.
 #[derive(Debug, Serialize)]
@@ -202,17 +202,6 @@ impl From<WireUsage> for Usage {
     }
 }
 
-/// Why a stream event could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// The server reported an error inside the stream (HTTP 200).
-    #[error("the server reported an error mid-stream: {0}")]
-    Api(ApiError),
-    /// The event's data is not a chunk.
-    #[error("malformed stream event: {0}")]
-    Malformed(String),
-}
-
 /// Turns the `data` of one streamed event (or a whole non-streaming
 /// response body) into events. Checks for a top-level `error` first.
 pub fn parse_chunk(data: &str) -> Result<Vec<ChatEvent>, StreamError> {
@@ -289,16 +278,7 @@ pub fn parse_error_body(status: u16, body: &str) -> ApiError {
             code: None,
             message,
         },
-        _ => ApiError {
-            status: Some(status),
-            kind: None,
-            code: None,
-            message: if body.trim().is_empty() {
-                format!("HTTP {status} with an empty body")
-            } else {
-                body.trim().chars().take(500).collect()
-            },
-        },
+        _ => ApiError::from_raw_body(status, body),
     }
 }
 
