@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively, streamed, history kept on disk')
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
-            [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
+            [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them, offline by default')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
@@ -81,24 +81,72 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;rag' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index local docs (not implemented yet)')
-            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question (not implemented yet)')
+            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index files and directories (incremental)')
+            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question, optionally a grounded answer')
+            [CompletionResult]::new('eval', 'eval', [CompletionResultType]::ParameterValue, 'Measure retrieval quality on labelled queries, per mode')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the indexes')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Sizes and settings of an index')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete an index')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'confab;rag;index' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
+            [CompletionResult]::new('--chunk-tokens', '--chunk-tokens', [CompletionResultType]::ParameterName, 'Chunk size in tokens')
+            [CompletionResult]::new('--overlap', '--overlap', [CompletionResultType]::ParameterName, 'Share of each chunk repeated at the start of the next')
+            [CompletionResult]::new('--embedder', '--embedder', [CompletionResultType]::ParameterName, 'Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Only index files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('--glob', '--glob', [CompletionResultType]::ParameterName, 'Only index files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Include hidden files and directories')
+            [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Do not honour .gitignore, .ignore and other ignore files')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'confab;rag;query' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'How many chunks')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Retrieval mode')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model for --answer')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model for --answer')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('--answer', '--answer', [CompletionResultType]::ParameterName, 'Send the chunks and the question to a chat model for an answer that cites them')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'confab;rag;eval' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;rag;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;rag;stats' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;rag;rm' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'confab;rag;help' {
-            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index local docs (not implemented yet)')
-            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question (not implemented yet)')
+            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index files and directories (incremental)')
+            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question, optionally a grounded answer')
+            [CompletionResult]::new('eval', 'eval', [CompletionResultType]::ParameterValue, 'Measure retrieval quality on labelled queries, per mode')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the indexes')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Sizes and settings of an index')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete an index')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -106,6 +154,18 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;rag;help;query' {
+            break
+        }
+        'confab;rag;help;eval' {
+            break
+        }
+        'confab;rag;help;list' {
+            break
+        }
+        'confab;rag;help;stats' {
+            break
+        }
+        'confab;rag;help;rm' {
             break
         }
         'confab;rag;help;help' {
@@ -198,7 +258,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;help' {
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat with a model, one-shot or interactively, streamed, history kept on disk')
             [CompletionResult]::new('count-tokens', 'count-tokens', [CompletionResultType]::ParameterValue, 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text')
-            [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them (not implemented yet)')
+            [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them, offline by default')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
@@ -214,14 +274,30 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;rag' {
-            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index local docs (not implemented yet)')
-            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question (not implemented yet)')
+            [CompletionResult]::new('index', 'index', [CompletionResultType]::ParameterValue, 'Chunk, embed and index files and directories (incremental)')
+            [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Retrieve the chunks that answer a question, optionally a grounded answer')
+            [CompletionResult]::new('eval', 'eval', [CompletionResultType]::ParameterValue, 'Measure retrieval quality on labelled queries, per mode')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the indexes')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Sizes and settings of an index')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete an index')
             break
         }
         'confab;help;rag;index' {
             break
         }
         'confab;help;rag;query' {
+            break
+        }
+        'confab;help;rag;eval' {
+            break
+        }
+        'confab;help;rag;list' {
+            break
+        }
+        'confab;help;rag;stats' {
+            break
+        }
+        'confab;help;rag;rm' {
             break
         }
         'confab;help;replay' {

@@ -79,11 +79,23 @@ _confab() {
             confab__subcmd__help__subcmd__history,show)
                 cmd="confab__subcmd__help__subcmd__history__subcmd__show"
                 ;;
+            confab__subcmd__help__subcmd__rag,eval)
+                cmd="confab__subcmd__help__subcmd__rag__subcmd__eval"
+                ;;
             confab__subcmd__help__subcmd__rag,index)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__index"
                 ;;
+            confab__subcmd__help__subcmd__rag,list)
+                cmd="confab__subcmd__help__subcmd__rag__subcmd__list"
+                ;;
             confab__subcmd__help__subcmd__rag,query)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__query"
+                ;;
+            confab__subcmd__help__subcmd__rag,rm)
+                cmd="confab__subcmd__help__subcmd__rag__subcmd__rm"
+                ;;
+            confab__subcmd__help__subcmd__rag,stats)
+                cmd="confab__subcmd__help__subcmd__rag__subcmd__stats"
                 ;;
             confab__subcmd__history,delete)
                 cmd="confab__subcmd__history__subcmd__delete"
@@ -109,14 +121,29 @@ _confab() {
             confab__subcmd__history__subcmd__help,show)
                 cmd="confab__subcmd__history__subcmd__help__subcmd__show"
                 ;;
+            confab__subcmd__rag,eval)
+                cmd="confab__subcmd__rag__subcmd__eval"
+                ;;
             confab__subcmd__rag,help)
                 cmd="confab__subcmd__rag__subcmd__help"
                 ;;
             confab__subcmd__rag,index)
                 cmd="confab__subcmd__rag__subcmd__index"
                 ;;
+            confab__subcmd__rag,list)
+                cmd="confab__subcmd__rag__subcmd__list"
+                ;;
             confab__subcmd__rag,query)
                 cmd="confab__subcmd__rag__subcmd__query"
+                ;;
+            confab__subcmd__rag,rm)
+                cmd="confab__subcmd__rag__subcmd__rm"
+                ;;
+            confab__subcmd__rag,stats)
+                cmd="confab__subcmd__rag__subcmd__stats"
+                ;;
+            confab__subcmd__rag__subcmd__help,eval)
+                cmd="confab__subcmd__rag__subcmd__help__subcmd__eval"
                 ;;
             confab__subcmd__rag__subcmd__help,help)
                 cmd="confab__subcmd__rag__subcmd__help__subcmd__help"
@@ -124,8 +151,17 @@ _confab() {
             confab__subcmd__rag__subcmd__help,index)
                 cmd="confab__subcmd__rag__subcmd__help__subcmd__index"
                 ;;
+            confab__subcmd__rag__subcmd__help,list)
+                cmd="confab__subcmd__rag__subcmd__help__subcmd__list"
+                ;;
             confab__subcmd__rag__subcmd__help,query)
                 cmd="confab__subcmd__rag__subcmd__help__subcmd__query"
+                ;;
+            confab__subcmd__rag__subcmd__help,rm)
+                cmd="confab__subcmd__rag__subcmd__help__subcmd__rm"
+                ;;
+            confab__subcmd__rag__subcmd__help,stats)
+                cmd="confab__subcmd__rag__subcmd__help__subcmd__stats"
                 ;;
             *)
                 ;;
@@ -500,8 +536,22 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__rag)
-            opts="index query"
+            opts="index query eval list stats rm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__rag__subcmd__eval)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -527,7 +577,49 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__help__subcmd__rag__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__help__subcmd__rag__subcmd__query)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__rag__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__rag__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -682,7 +774,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag)
-            opts="-h --help index query help"
+            opts="-h --help index query eval list stats rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -695,9 +787,41 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        confab__subcmd__rag__subcmd__help)
-            opts="index query help"
+        confab__subcmd__rag__subcmd__eval)
+            opts="-h --name --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__rag__subcmd__help)
+            opts="index query eval list stats rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__rag__subcmd__help__subcmd__eval)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -737,6 +861,20 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__rag__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__rag__subcmd__help__subcmd__query)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -751,8 +889,74 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__rag__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__rag__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__rag__subcmd__index)
-            opts="-h --help"
+            opts="-g -h --name --chunk-tokens --overlap --embedder --hidden --no-ignore --glob --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-tokens)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --overlap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --embedder)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__rag__subcmd__list)
+            opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,7 +970,55 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__query)
+            opts="-k -m -h --name --mode --json --answer --model --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "hybrid vector bm25" -- "${cur}"))
+                    return 0
+                    ;;
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__rag__subcmd__rm)
             opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__rag__subcmd__stats)
+            opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -30,9 +30,9 @@ pub enum Command {
     Chat(commands::chat::Args),
     /// Count tokens exactly, as OpenAI's tokenizers do, in files, directories, stdin or text
     CountTokens(commands::count_tokens::Args),
-    /// Index local docs and query them (not implemented yet)
+    /// Index local docs and query them, offline by default
     #[command(subcommand)]
-    Rag(RagCommand),
+    Rag(commands::rag::Command),
     /// Show a past conversation with its costs, re-run it on another model, or price a re-run
     Replay(commands::replay::Args),
     /// Report what the recorded calls cost, grouped, with budgets for CI
@@ -44,15 +44,6 @@ pub enum Command {
     Config(commands::show_config::Args),
     /// Print a shell completion script
     Completions(commands::completions::Args),
-}
-
-/// `confab rag` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum RagCommand {
-    /// Chunk, embed and index local docs (not implemented yet)
-    Index(commands::pending::Args),
-    /// Retrieve the chunks that answer a question (not implemented yet)
-    Query(commands::pending::Args),
 }
 
 /// The clap command, for generating completions and the man page.

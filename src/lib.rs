@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod exit;
 pub mod jsonl;
 pub mod llm;
+pub mod rag;
 pub mod term;
 pub mod tokens;
 pub mod usage;

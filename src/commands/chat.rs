@@ -308,6 +308,12 @@ impl Session {
         })
     }
 
+    /// Records calls under another command name (`rag query`).
+    pub fn with_command(mut self, command: &'static str) -> Session {
+        self.command = command;
+        self
+    }
+
     /// Records calls as `replay` and links the new conversation to `original`.
     pub fn for_replay(mut self, original: &str) -> Session {
         self.command = "replay";

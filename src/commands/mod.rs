@@ -6,14 +6,14 @@ pub mod completions;
 pub mod cost_report;
 pub mod count_tokens;
 pub mod history;
-pub mod pending;
+pub mod rag;
 pub mod repl;
 pub mod replay;
 pub mod show_config;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, RagCommand};
+use crate::cli::{Cli, Command};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -23,8 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Chat(args) => chat::run(args),
         Command::History(args) => history::run(args),
         Command::Config(args) => show_config::run(args),
-        Command::Rag(RagCommand::Index(_)) => pending::run("rag index"),
-        Command::Rag(RagCommand::Query(_)) => pending::run("rag query"),
+        Command::Rag(command) => rag::run(command),
         Command::Replay(args) => replay::run(args),
         Command::CostReport(args) => cost_report::run(args),
     }

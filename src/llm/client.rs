@@ -354,6 +354,137 @@ impl Client {
     }
 }
 
+/// A finished embeddings call.
+#[derive(Clone, Debug)]
+pub struct EmbedOutcome {
+    /// One vector per input, or the failure.
+    pub result: Result<openai::EmbeddingResponse, CallFailure>,
+    /// Retries taken.
+    pub retries: u32,
+    /// The last HTTP status.
+    pub status: Option<u16>,
+    /// Wall time of the call.
+    pub latency: Duration,
+}
+
+impl Client {
+    /// Embeds `inputs` with an OpenAI-compatible `/embeddings` endpoint,
+    /// with the same retries and rate limits as chat calls.
+    pub fn embed(&self, model: &str, inputs: &[String]) -> EmbedOutcome {
+        let started = Instant::now();
+        let body = serde_json::to_vec(&openai::EmbeddingRequest {
+            model,
+            input: inputs,
+            encoding_format: "float",
+        })
+        .unwrap_or_default();
+        let estimate: u64 = inputs.iter().map(|i| i.len() as u64 / 4 + 1).sum();
+        if let Ok(mut limiter) = self.limiter.lock() {
+            limiter.acquire(estimate);
+        }
+        let url = format!("{}/embeddings", self.base_url);
+        let mut retries = 0;
+        let mut status = None;
+        loop {
+            let mut request = self
+                .agent
+                .post(&url)
+                .header("content-type", "application/json");
+            if let Some(key) = &self.api_key {
+                request = request.header("authorization", &format!("Bearer {key}"));
+            }
+            let (failure, retry_after) = match request.send(&body[..]) {
+                Err(err) => (
+                    (
+                        AttemptFailure::Connection,
+                        CallFailure::Transport(err.to_string()),
+                    ),
+                    RetryAfterHeaders::default(),
+                ),
+                Ok(response) => {
+                    let code = response.status().as_u16();
+                    status = Some(code);
+                    let header = |name: &str| {
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    let retry_after = RetryAfterHeaders {
+                        retry_after_ms: header("retry-after-ms"),
+                        retry_after: header("retry-after"),
+                    };
+                    let should_retry_header = header("x-should-retry").map(|v| v == "true");
+                    let text = response
+                        .into_body()
+                        .with_config()
+                        .limit(1 << 30)
+                        .read_to_string();
+                    match (code, text) {
+                        (200..=299, Ok(text)) => {
+                            return EmbedOutcome {
+                                result: openai::parse_embedding_response(&text, inputs.len())
+                                    .map_err(CallFailure::from),
+                                retries,
+                                status,
+                                latency: started.elapsed(),
+                            }
+                        }
+                        (200..=299, Err(err)) => (
+                            (
+                                AttemptFailure::Connection,
+                                CallFailure::Transport(err.to_string()),
+                            ),
+                            retry_after,
+                        ),
+                        (_, text) => {
+                            let error = openai::parse_error_body(code, &text.unwrap_or_default());
+                            (
+                                (
+                                    AttemptFailure::Status {
+                                        status: code,
+                                        should_retry_header,
+                                        error_code: error.code.clone(),
+                                    },
+                                    CallFailure::Api(error),
+                                ),
+                                retry_after,
+                            )
+                        }
+                    }
+                }
+            };
+            let (attempt, call_failure) = failure;
+            match self.policy.next_delay(
+                &attempt,
+                retries,
+                &retry_after,
+                SystemTime::now(),
+                fastrand::f64(),
+            ) {
+                Some(delay) => {
+                    retries += 1;
+                    eprintln!(
+                        "confab: {}; retry {retries} in {:.1}s",
+                        call_failure.message(),
+                        delay.as_secs_f64()
+                    );
+                    std::thread::sleep(delay);
+                }
+                None => {
+                    return EmbedOutcome {
+                        result: Err(call_failure),
+                        retries,
+                        status,
+                        latency: started.elapsed(),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Finds the API key: the environment variable (`api_key_env`), else the
 /// key command, else a key in the file; none at all is fine for local
 /// servers that need none.

@@ -386,3 +386,70 @@ mod tests {
         );
     }
 }
+
+/// The body of an embeddings request.
+#[derive(Debug, Serialize)]
+pub struct EmbeddingRequest<'a> {
+    /// The embedding model.
+    pub model: &'a str,
+    /// The texts (1 to 2048, none empty).
+    pub input: &'a [String],
+    /// Always `float`.
+    pub encoding_format: &'static str,
+}
+
+/// A parsed embeddings response.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EmbeddingResponse {
+    /// One vector per input, in input order.
+    pub vectors: Vec<Vec<f32>>,
+    /// The model the API reported.
+    pub model: Option<String>,
+    /// Tokens billed.
+    pub prompt_tokens: Option<u64>,
+}
+
+/// Parses an embeddings response, ordering vectors by their `index`.
+pub fn parse_embedding_response(
+    body: &str,
+    inputs: usize,
+) -> Result<EmbeddingResponse, StreamError> {
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        data: Vec<Item>,
+        #[serde(default)]
+        model: Option<String>,
+        #[serde(default)]
+        usage: Option<EmbeddingUsage>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        index: usize,
+        embedding: Vec<f32>,
+    }
+    #[derive(Deserialize)]
+    struct EmbeddingUsage {
+        #[serde(default)]
+        prompt_tokens: Option<u64>,
+    }
+    let body: Body = serde_json::from_str(body)
+        .map_err(|err| StreamError::Malformed(format!("embeddings response: {err}")))?;
+    let mut vectors = vec![Vec::new(); inputs];
+    for item in body.data {
+        let slot = vectors.get_mut(item.index).ok_or_else(|| {
+            StreamError::Malformed(format!("embedding index {} out of range", item.index))
+        })?;
+        *slot = item.embedding;
+    }
+    if vectors.iter().any(Vec::is_empty) {
+        return Err(StreamError::Malformed(
+            "the response is missing embeddings for some inputs".into(),
+        ));
+    }
+    Ok(EmbeddingResponse {
+        vectors,
+        model: body.model,
+        prompt_tokens: body.usage.and_then(|u| u.prompt_tokens),
+    })
+}

@@ -1,0 +1,171 @@
+//! Embedders: the built-in static model (offline, the default) and any
+//! OpenAI-compatible `/v1/embeddings` endpoint through the provider layer
+//! (batched, retried, rate limited, each call in the usage log). An index
+//! records which embedder built it, by [`Embedder::id`].
+
+use crate::llm::client::Client;
+use crate::rag::static_embedder::StaticEmbedder;
+use crate::usage::{self, CallOutcome, UsageLog, UsageRecord, UsageSource};
+
+/// Errors of embedding.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The embeddings API failed.
+    #[error("the embeddings call failed: {0}")]
+    Api(String),
+}
+
+/// Something that turns texts into unit vectors.
+pub trait Embedder {
+    /// A stable id: two indexes built with the same id have comparable vectors.
+    fn id(&self) -> String;
+    /// Vector dimensions.
+    fn dim(&self) -> Option<usize>;
+    /// Embeds texts, one unit vector each.
+    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// The built-in static embedder.
+pub struct BuiltinEmbedder;
+
+impl Embedder for BuiltinEmbedder {
+    fn id(&self) -> String {
+        format!("builtin:{}", StaticEmbedder::builtin().name())
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(StaticEmbedder::builtin().dim())
+    }
+    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        use rayon::prelude::*;
+        let model = StaticEmbedder::builtin();
+        Ok(texts.par_iter().map(|t| model.embed(t)).collect())
+    }
+}
+
+/// An OpenAI-compatible embeddings endpoint.
+pub struct ApiEmbedder {
+    /// The client of the configured provider.
+    pub client: Client,
+    /// The provider's name, for ids and the usage log.
+    pub provider: String,
+    /// The embedding model.
+    pub model: String,
+    /// Inputs per request.
+    pub batch: usize,
+    /// Where calls are recorded.
+    pub usage_log: UsageLog,
+    /// The command recorded (`rag index`, `rag query`).
+    pub command: String,
+    dim: Option<usize>,
+}
+
+impl ApiEmbedder {
+    /// An embedder for `model` on a provider.
+    pub fn new(
+        client: Client,
+        provider: &str,
+        model: &str,
+        usage_log: UsageLog,
+        command: &str,
+    ) -> ApiEmbedder {
+        ApiEmbedder {
+            client,
+            provider: provider.to_string(),
+            model: model.to_string(),
+            batch: 128,
+            usage_log,
+            command: command.to_string(),
+            dim: None,
+        }
+    }
+}
+
+fn normalize(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+impl Embedder for ApiEmbedder {
+    fn id(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
+    }
+    fn dim(&self) -> Option<usize> {
+        self.dim
+    }
+    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut vectors = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(self.batch.max(1)) {
+            // The API refuses empty strings.
+            let inputs: Vec<String> = batch
+                .iter()
+                .map(|t| {
+                    if t.trim().is_empty() {
+                        " ".to_string()
+                    } else {
+                        t.clone()
+                    }
+                })
+                .collect();
+            let ts = usage::now_rfc3339();
+            let outcome = self.client.embed(&self.model, &inputs);
+            let (tokens, model, end, error) = match &outcome.result {
+                Ok(response) => (
+                    response.prompt_tokens,
+                    response.model.clone(),
+                    CallOutcome::Ok,
+                    None,
+                ),
+                Err(failure) => (None, None, CallOutcome::Error, Some(failure.kind())),
+            };
+            let local_tokens: u64 = inputs
+                .iter()
+                .map(|t| crate::tokens::Encoding::Cl100kBase.count(t) as u64)
+                .sum();
+            let record = UsageRecord {
+                v: usage::RECORD_VERSION,
+                ts,
+                call_id: usage::new_call_id(),
+                conversation_id: None,
+                command: self.command.clone(),
+                provider: self.provider.clone(),
+                host: self.client.host(),
+                model_requested: self.model.clone(),
+                model_reported: model,
+                input_tokens: tokens.unwrap_or(local_tokens),
+                cached_input_tokens: 0,
+                cache_write_tokens: 0,
+                output_tokens: 0,
+                reasoning_tokens: 0,
+                usage_source: if tokens.is_some() {
+                    UsageSource::Api
+                } else {
+                    UsageSource::Local
+                },
+                latency_ms: outcome.latency.as_millis() as u64,
+                ttft_ms: None,
+                retries: outcome.retries,
+                status: outcome.status,
+                error_kind: error,
+                outcome: end,
+                tags: Vec::new(),
+                prompt: None,
+            };
+            if let Err(err) = self.usage_log.append(&record) {
+                eprintln!("warning: the usage record was not written: {err}");
+            }
+            match outcome.result {
+                Ok(response) => {
+                    for v in response.vectors {
+                        self.dim.get_or_insert(v.len());
+                        vectors.push(normalize(v));
+                    }
+                }
+                Err(failure) => return Err(EmbedError::Api(failure.message())),
+            }
+        }
+        Ok(vectors)
+    }
+}
