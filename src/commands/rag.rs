@@ -252,68 +252,67 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let update = index.update().map_err(store_failure)?;
+    let known = update.file_hashes().map_err(store_failure)?;
     let mut seen = std::collections::HashSet::new();
-    for path in &list.files {
-        progress.inc(1);
-        let label = path.display().to_string();
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                progress.suspend(|| eprintln!("confab: skipping {label}: {err}"));
-                summary.files_skipped += 1;
-                continue;
+    // Files are read, hashed and chunked on all cores a batch at a time,
+    // embedded a batch at a time, then written in order.
+    for batch in list.files.chunks(64) {
+        let prepared: Vec<Prepared> = {
+            use rayon::prelude::*;
+            batch
+                .par_iter()
+                .map(|path| prepare(path, &known, &chunk_options))
+                .collect()
+        };
+        let mut texts = Vec::new();
+        for file in &prepared {
+            if let Prepared::Changed { texts: t, .. } = file {
+                texts.extend(t.iter().cloned());
             }
-        };
-        if walk::looks_binary(&bytes) {
-            progress.suspend(|| eprintln!("confab: skipping binary file {label}"));
-            summary.files_skipped += 1;
-            continue;
         }
-        seen.insert(label.clone());
-        summary.bytes_read += bytes.len();
-        let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes));
-        // Unchanged files keep their chunks (the hash is recorded per file).
-        let previous = index_hash(&update, &label)?;
-        if previous.as_deref() == Some(hash.as_str()) {
-            summary.files_unchanged += 1;
-            continue;
-        }
-        let decoded = walk::decode(&bytes);
-        let lower = label.to_ascii_lowercase();
-        let (text, kind) = if lower.ends_with(".html") || lower.ends_with(".htm") {
-            // HTML headings come out of the conversion as Markdown ones.
-            (html_to_text(&decoded.text), DocKind::Markdown)
-        } else {
-            (decoded.text.into_owned(), DocKind::for_path(&label))
-        };
-        let chunks = chunk_document(&text, kind, &chunk_options);
-        let texts: Vec<String> = chunks
-            .iter()
-            .map(|c| {
-                if c.heading.is_empty() {
-                    c.text.clone()
-                } else {
-                    format!("{}\n{}", c.heading, c.text)
-                }
-            })
-            .collect();
-        let vectors = embedder
+        let mut vectors = embedder
             .embed(&texts)
-            .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?;
-        let new: Vec<NewChunk<'_>> = chunks
-            .iter()
-            .zip(&vectors)
-            .map(|(chunk, vector)| NewChunk {
-                path: &label,
-                chunk,
-                vector,
-            })
-            .collect();
-        update
-            .put_file(&label, &hash, bytes.len(), &new)
-            .map_err(store_failure)?;
-        summary.files_indexed += 1;
-        summary.chunks_written += new.len();
+            .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?
+            .into_iter();
+        for file in prepared {
+            progress.inc(1);
+            match file {
+                Prepared::Skipped { note } => {
+                    progress.suspend(|| eprintln!("confab: {note}"));
+                    summary.files_skipped += 1;
+                }
+                Prepared::Unchanged { label, bytes } => {
+                    seen.insert(label);
+                    summary.bytes_read += bytes;
+                    summary.files_unchanged += 1;
+                }
+                Prepared::Changed {
+                    label,
+                    hash,
+                    bytes,
+                    chunks,
+                    ..
+                } => {
+                    let file_vectors: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
+                    let new: Vec<NewChunk<'_>> = chunks
+                        .iter()
+                        .zip(&file_vectors)
+                        .map(|(chunk, vector)| NewChunk {
+                            path: &label,
+                            chunk,
+                            vector,
+                        })
+                        .collect();
+                    update
+                        .put_file(&label, &hash, bytes, &new)
+                        .map_err(store_failure)?;
+                    summary.files_indexed += 1;
+                    summary.chunks_written += new.len();
+                    summary.bytes_read += bytes;
+                    seen.insert(label);
+                }
+            }
+        }
         progress.set_message(format!("{} chunks", summary.chunks_written));
     }
     progress.finish_and_clear();
@@ -359,8 +358,76 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn index_hash(update: &store::Update<'_>, path: &str) -> anyhow::Result<Option<String>> {
-    update.file_hash(path).map_err(store_failure)
+/// A file after reading and chunking, before embedding.
+enum Prepared {
+    /// Not indexed (binary, unreadable), with the note for stderr.
+    Skipped { note: String },
+    /// Same content as last time.
+    Unchanged { label: String, bytes: usize },
+    /// New or changed: its chunks and the texts to embed.
+    Changed {
+        label: String,
+        hash: String,
+        bytes: usize,
+        chunks: Vec<crate::rag::chunk::Chunk>,
+        texts: Vec<String>,
+    },
+}
+
+/// Reads, hashes and (if it changed) chunks one file.
+fn prepare(
+    path: &std::path::Path,
+    known: &std::collections::HashMap<String, String>,
+    options: &ChunkOptions,
+) -> Prepared {
+    let label = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return Prepared::Skipped {
+                note: format!("skipping {label}: {err}"),
+            }
+        }
+    };
+    if walk::looks_binary(&bytes) {
+        return Prepared::Skipped {
+            note: format!("skipping binary file {label}"),
+        };
+    }
+    let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes));
+    if known.get(&label) == Some(&hash) {
+        return Prepared::Unchanged {
+            label,
+            bytes: bytes.len(),
+        };
+    }
+    let decoded = walk::decode(&bytes);
+    let lower = label.to_ascii_lowercase();
+    let (text, kind) = if lower.ends_with(".html") || lower.ends_with(".htm") {
+        // HTML headings come out of the conversion as Markdown ones.
+        (html_to_text(&decoded.text), DocKind::Markdown)
+    } else {
+        (decoded.text.into_owned(), DocKind::for_path(&label))
+    };
+    let chunks = chunk_document(&text, kind, options);
+    // The heading path is embedded with the text: it says what the chunk is about.
+    let texts = chunks
+        .iter()
+        .map(|c| {
+            if c.heading.is_empty() {
+                c.text.clone()
+            } else {
+                format!("{}\n{}", c.heading, c.text)
+            }
+        })
+        .collect();
+    Prepared::Changed {
+        label,
+        hash,
+        bytes: bytes.len(),
+        chunks,
+        texts,
+    }
 }
 
 fn index_paths(update: &store::Update<'_>) -> anyhow::Result<Vec<String>> {

@@ -299,8 +299,11 @@ pub fn chunk_document(text: &str, kind: DocKind, options: &ChunkOptions) -> Vec<
         if text.is_empty() {
             return;
         }
+        // The units were counted already; a separator between two units
+        // is about one token more each.
+        let tokens = current.iter().map(|u| u.4).sum::<usize>() + current.len() - 1;
         chunks.push(Chunk {
-            tokens: count(&text),
+            tokens,
             text,
             start_line: current[0].1,
             end_line: current[current.len() - 1].2,

@@ -182,14 +182,7 @@ impl Index {
              CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
                  text, heading, path, content='chunks', content_rowid='id',
                  tokenize='unicode61 remove_diacritics 2');
-             CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-                 INSERT INTO chunks_fts(rowid, text, heading, path)
-                 VALUES (new.id, new.text, new.heading, new.path);
-             END;
-             CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-                 INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, path)
-                 VALUES ('delete', old.id, old.text, old.heading, old.path);
-             END;",
+",
         )
         .map_err(sql)?;
         Ok(Index { conn, path })
@@ -377,6 +370,18 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
+    /// Every indexed path with its content hash, as the transaction sees it.
+    pub fn file_hashes(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut statement = self
+            .tx
+            .prepare("SELECT path, hash FROM files")
+            .map_err(|e| self.sql(e))?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
     /// Every indexed path, as the transaction sees it.
     pub fn paths(&self) -> Result<Vec<String>, StoreError> {
         let mut statement = self
@@ -390,8 +395,18 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
-    /// Removes a file and its chunks.
+    /// Removes a file and its chunks. The full-text index is kept in step
+    /// with one statement per file, not per chunk: FTS5 flushes its pending
+    /// terms at every statement, which per chunk costs more than the rest of
+    /// indexing together.
     pub fn remove_file(&self, path: &str) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, path)
+                 SELECT 'delete', id, text, heading, path FROM chunks WHERE path = ?1",
+                [path],
+            )
+            .map_err(|e| self.sql(e))?;
         self.tx
             .execute("DELETE FROM chunks WHERE path = ?1", [path])
             .map_err(|e| self.sql(e))?;
@@ -430,6 +445,13 @@ impl Update<'_> {
                 ])
                 .map_err(|e| self.sql(e))?;
         }
+        self.tx
+            .execute(
+                "INSERT INTO chunks_fts(rowid, text, heading, path)
+                 SELECT id, text, heading, path FROM chunks WHERE path = ?1",
+                [path],
+            )
+            .map_err(|e| self.sql(e))?;
         self.tx
             .execute(
                 "INSERT INTO files (path, hash, bytes, chunks) VALUES (?1, ?2, ?3, ?4)",
