@@ -360,3 +360,33 @@ fn eval_reports_metrics_per_mode_and_hybrid_wins() {
         "{metrics}"
     );
 }
+
+#[test]
+fn chat_with_rag_sends_retrieved_chunks_each_turn() {
+    let home = TempHome::new();
+    write_docs(&home);
+    home.confab()
+        .args(["rag", "index", "docs"])
+        .assert()
+        .success();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["Use hq token create [1]."],
+        Some((300, 9)),
+    )]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "--rag", "default", "how do I create an API token?"])
+        .assert()
+        .success()
+        .stdout("Use hq token create [1].\n");
+    let body = fake.requests()[0].json();
+    let sent = body["messages"][0]["content"].as_str().expect("content");
+    assert!(
+        sent.contains("<document index=\"1\" source=\"docs/auth.md:"),
+        "{sent}"
+    );
+    assert!(sent.ends_with("Question: how do I create an API token?"));
+    // The conversation keeps what the user wrote.
+    let records = &home.conversations()[0];
+    assert_eq!(records[1]["content"], "how do I create an API token?");
+}

@@ -76,6 +76,10 @@ pub struct Args {
     /// Tag the usage records of this run, for cost reports (repeatable)
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,
+
+    /// Retrieve from this RAG index for every message and send the chunks along
+    #[arg(long, value_name = "INDEX")]
+    pub rag: Option<String>,
 }
 
 /// Everything a turn needs, loaded once per run.
@@ -400,8 +404,24 @@ impl Session {
     /// One turn: check the budget, record the user message, call the model,
     /// record the reply and the usage.
     pub fn turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
+        // With --rag, the retrieved chunks go with this request only; the
+        // conversation keeps what the user wrote.
+        let sent = match &self.args.rag {
+            Some(index) => {
+                let hits = crate::commands::rag::retrieve(
+                    &self.paths,
+                    index,
+                    message,
+                    crate::rag::search::Mode::Hybrid,
+                    4,
+                    "chat",
+                )?;
+                crate::commands::rag::fenced_prompt(&hits, message)
+            }
+            None => message.to_string(),
+        };
         let cap = self.output_cap();
-        let prompt_tokens = self.prompt_tokens(Some(message));
+        let prompt_tokens = self.prompt_tokens(Some(&sent));
         if prompt_tokens + cap > self.info.context_window {
             return Err(Failure::new(
                 ExitKind::BudgetExceeded,
@@ -431,10 +451,14 @@ impl Session {
             role: Role::User,
             content: message.to_string(),
         });
+        let mut messages = self.history.clone();
+        if let Some(last) = messages.last_mut() {
+            last.content = sent;
+        }
         let request = ChatRequest {
             model: self.resolved.model.clone(),
             system: self.system.clone(),
-            messages: self.history.clone(),
+            messages,
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.args.temperature,
             stream: !self.args.no_stream,

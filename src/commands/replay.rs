@@ -382,6 +382,7 @@ fn rerun(
         conversation: None,
         interactive: false,
         tag: vec![format!("replay:{id}")],
+        rag: None,
     };
     let mut session = Session::open(&chat_args, chat_args.model.as_deref())?.for_replay(id);
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
