@@ -339,6 +339,11 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
         .set_meta("version", store::FORMAT_VERSION)
         .map_err(store_failure)?;
     update.commit().map_err(store_failure)?;
+    if let Err(err) = index.write_vector_cache() {
+        eprintln!(
+            "warning: the vector cache was not written ({err}); queries read the database instead"
+        );
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     if args.json {
         let mut out = std::io::stdout().lock();

@@ -239,8 +239,50 @@ impl Index {
         Ok(Update { tx, path })
     }
 
-    /// Every vector, for a scan.
+    /// The vector cache beside the database: all vectors in one flat file,
+    /// so a query reads them in one go instead of row by row.
+    fn cache_path(&self) -> PathBuf {
+        self.path.with_file_name("vectors.bin")
+    }
+
+    /// Every vector, for a scan: from the cache when it matches the
+    /// database's generation, else from the database.
     pub fn vectors(&self) -> Result<VectorSet, StoreError> {
+        let generation = self.meta("generation")?.unwrap_or_default();
+        if let Some(set) = read_cache(&self.cache_path(), &generation) {
+            return Ok(set);
+        }
+        self.vectors_from_database()
+    }
+
+    /// Rewrites the vector cache (temp file, then rename) for the current generation.
+    pub fn write_vector_cache(&self) -> Result<(), StoreError> {
+        let generation = self.meta("generation")?.unwrap_or_default();
+        let set = self.vectors_from_database()?;
+        let mut bytes = Vec::with_capacity(32 + set.ids.len() * (12 + set.dim));
+        bytes.extend_from_slice(CACHE_MAGIC);
+        bytes.extend_from_slice(&(generation.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(generation.as_bytes());
+        bytes.extend_from_slice(&(set.dim as u32).to_le_bytes());
+        bytes.extend_from_slice(&(set.ids.len() as u64).to_le_bytes());
+        for id in &set.ids {
+            bytes.extend_from_slice(&id.to_le_bytes());
+        }
+        for scale in &set.scales {
+            bytes.extend_from_slice(&scale.to_le_bytes());
+        }
+        bytes.extend(set.values.iter().map(|&v| v as u8));
+        let path = self.cache_path();
+        let temp = path.with_extension("bin.tmp");
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&temp, &bytes).map_err(io)?;
+        std::fs::rename(&temp, &path).map_err(io)
+    }
+
+    fn vectors_from_database(&self) -> Result<VectorSet, StoreError> {
         let dim: usize = self.meta("dim")?.and_then(|d| d.parse().ok()).unwrap_or(0);
         let mut set = VectorSet {
             ids: Vec::new(),
@@ -461,13 +503,64 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
-    /// Makes the run's changes visible, all at once.
+    /// Makes the run's changes visible, all at once (with a new generation,
+    /// which makes the old vector cache stale).
     pub fn commit(self) -> Result<(), StoreError> {
+        let generation = format!(
+            "{}-{:08x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+            fastrand::u32(..)
+        );
+        self.set_meta("generation", &generation)?;
         let path = self.path.clone();
         self.tx
             .commit()
             .map_err(|source| StoreError::Sqlite { path, source })
     }
+}
+
+/// The first bytes of a vector cache file.
+const CACHE_MAGIC: &[u8; 8] = b"CFVEC01\0";
+
+/// Reads a vector cache if it is whole and of `generation`.
+fn read_cache(path: &Path, generation: &str) -> Option<VectorSet> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut at = 0;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let slice = bytes.get(at..at + n)?;
+        at += n;
+        Some(slice)
+    };
+    if take(8)? != CACHE_MAGIC {
+        return None;
+    }
+    let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+    if take(len)? != generation.as_bytes() {
+        return None;
+    }
+    let dim = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+    let count = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
+    let ids = take(count.checked_mul(8)?)?
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    let scales = take(count.checked_mul(4)?)?
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    let values = take(count.checked_mul(dim)?)?
+        .iter()
+        .map(|&b| b as i8)
+        .collect();
+    Some(VectorSet {
+        ids,
+        scales,
+        values,
+        dim,
+    })
 }
 
 /// A vector as stored: a little-endian f32 scale, then int8 values.
