@@ -404,18 +404,7 @@ impl Client {
                 Ok(response) => {
                     let code = response.status().as_u16();
                     status = Some(code);
-                    let header = |name: &str| {
-                        response
-                            .headers()
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
-                    };
-                    let retry_after = RetryAfterHeaders {
-                        retry_after_ms: header("retry-after-ms"),
-                        retry_after: header("retry-after"),
-                    };
-                    let should_retry_header = header("x-should-retry").map(|v| v == "true");
+                    let (retry_after, should_retry_header) = retry_headers(&response);
                     let text = response
                         .into_body()
                         .with_config()
@@ -608,18 +597,7 @@ impl Worker {
             .map_err(|err| transport_failure(&err.to_string()))?;
         let status = response.status().as_u16();
         result.status = Some(status);
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let retry_after = RetryAfterHeaders {
-            retry_after_ms: header("retry-after-ms"),
-            retry_after: header("retry-after"),
-        };
-        let should_retry_header = header("x-should-retry").map(|v| v == "true");
+        let (retry_after, should_retry_header) = retry_headers(&response);
         let mut body = response.into_body();
         if !(200..300).contains(&status) {
             let text = body
@@ -783,6 +761,25 @@ impl Worker {
             ChatEvent::Done => {}
         }
     }
+}
+
+/// The headers that steer retries: `retry-after-ms` / `retry-after`, and
+/// `x-should-retry` (which overrides the status rules).
+fn retry_headers(response: &ureq::http::Response<ureq::Body>) -> (RetryAfterHeaders, Option<bool>) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    (
+        RetryAfterHeaders {
+            retry_after_ms: header("retry-after-ms"),
+            retry_after: header("retry-after"),
+        },
+        header("x-should-retry").map(|v| v == "true"),
+    )
 }
 
 fn transport_failure(message: &str) -> Box<FailedAttempt> {

@@ -203,29 +203,6 @@ impl Index {
             .map_err(|e| self.sql(e))
     }
 
-    /// The content hash recorded for `path`.
-    pub fn file_hash(&self, path: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row("SELECT hash FROM files WHERE path = ?1", [path], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.sql(e))
-    }
-
-    /// Every indexed path.
-    pub fn paths(&self) -> Result<Vec<String>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT path FROM files ORDER BY path")
-            .map_err(|e| self.sql(e))?;
-        let rows = statement
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
-        rows.collect::<Result<Vec<String>, _>>()
-            .map_err(|e| self.sql(e))
-    }
-
     /// Starts an indexing run: everything until [`Update::commit`] is one transaction.
     pub fn update(&mut self) -> Result<Update<'_>, StoreError> {
         let path = self.path.clone();
@@ -399,16 +376,6 @@ impl Update<'_> {
                 [key, value],
             )
             .map(drop)
-            .map_err(|e| self.sql(e))
-    }
-
-    /// The content hash recorded for `path`, as the transaction sees it.
-    pub fn file_hash(&self, path: &str) -> Result<Option<String>, StoreError> {
-        self.tx
-            .query_row("SELECT hash FROM files WHERE path = ?1", [path], |r| {
-                r.get(0)
-            })
-            .optional()
             .map_err(|e| self.sql(e))
     }
 
