@@ -112,12 +112,14 @@ pub fn search(
             .map(|(id, s)| Hit { id, score: -s })
             .collect(),
         Mode::Hybrid => {
-            let by_vector: Vec<i64> = vector_hits().into_iter().map(|(id, _)| id).collect();
-            let by_bm25: Vec<i64> = index
-                .bm25(query_text, depth)?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect();
+            // The vector scan runs on another core while SQLite answers BM25.
+            let (by_vector, by_bm25) = std::thread::scope(|scope| {
+                let scan = scope.spawn(vector_hits);
+                let by_bm25 = index.bm25(query_text, depth);
+                (scan.join().unwrap_or_default(), by_bm25)
+            });
+            let by_vector: Vec<i64> = by_vector.into_iter().map(|(id, _)| id).collect();
+            let by_bm25: Vec<i64> = by_bm25?.into_iter().map(|(id, _)| id).collect();
             fuse(&[by_vector, by_bm25], k)
         }
     })
