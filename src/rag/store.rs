@@ -290,11 +290,20 @@ impl Index {
     /// BM25 full-text search: chunk ids, best first, with FTS5's score
     /// (lower is better).
     pub fn bm25(&self, query: &str, limit: usize) -> Result<Vec<(i64, f64)>, StoreError> {
-        let terms: Vec<String> = query
+        let words: Vec<String> = query
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(|w| format!("\"{}\"", w.to_lowercase()))
+            .map(str::to_lowercase)
             .collect();
+        // Stop words match nearly every chunk and add little to BM25, but
+        // make FTS5 score them all; they are dropped unless nothing else is left.
+        let content: Vec<&String> = words.iter().filter(|w| !is_stop_word(w)).collect();
+        let chosen: Vec<&String> = if content.is_empty() {
+            words.iter().collect()
+        } else {
+            content
+        };
+        let terms: Vec<String> = chosen.iter().map(|w| format!("\"{w}\"")).collect();
         if terms.is_empty() {
             return Ok(Vec::new());
         }
@@ -487,6 +496,18 @@ impl Update<'_> {
             .commit()
             .map_err(|source| StoreError::Sqlite { path, source })
     }
+}
+
+/// Common English words left out of BM25 queries.
+fn is_stop_word(word: &str) -> bool {
+    const STOP_WORDS: &[&str] = &[
+        "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "by", "can",
+        "could", "do", "does", "for", "from", "get", "has", "have", "how", "i", "if", "in", "into",
+        "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the",
+        "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where",
+        "which", "who", "why", "will", "with", "would", "you", "your",
+    ];
+    STOP_WORDS.binary_search(&word).is_ok()
 }
 
 /// The first bytes of a vector cache file.
