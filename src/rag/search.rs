@@ -43,18 +43,34 @@ pub fn vector_top_k(set: &VectorSet, query: &[f32], k: usize) -> Vec<(i64, f32)>
         .iter()
         .map(|v| (v / query_scale).round().clamp(-127.0, 127.0) as i16)
         .collect();
-    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-    let mut floor = f32::NEG_INFINITY;
-    for (row, values) in set.values.chunks_exact(set.dim).enumerate() {
-        let dot = dot_i8_i16(values, &quantized);
-        let score = dot as f32 * set.scales[row] * query_scale;
-        if best.len() < k || score > floor {
-            let at = best.partition_point(|(s, _)| *s >= score);
-            best.insert(at, (score, row));
-            best.truncate(k);
-            floor = best.last().map_or(f32::NEG_INFINITY, |(s, _)| *s);
-        }
-    }
+    // Rows are scanned in parts on all cores; each part keeps its own top k.
+    use rayon::prelude::*;
+    const ROWS_PER_PART: usize = 16_384;
+    let values = set.values();
+    let parts: Vec<Vec<(f32, usize)>> = values
+        .par_chunks(set.dim * ROWS_PER_PART)
+        .enumerate()
+        .map(|(part, rows)| {
+            let first_row = part * ROWS_PER_PART;
+            let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+            let mut floor = f32::NEG_INFINITY;
+            for (offset, row_values) in rows.chunks_exact(set.dim).enumerate() {
+                let row = first_row + offset;
+                let dot = dot_i8_i16(row_values, &quantized);
+                let score = dot as f32 * set.scales[row] * query_scale;
+                if best.len() < k || score > floor {
+                    let at = best.partition_point(|(s, _)| *s >= score);
+                    best.insert(at, (score, row));
+                    best.truncate(k);
+                    floor = best.last().map_or(f32::NEG_INFINITY, |(s, _)| *s);
+                }
+            }
+            best
+        })
+        .collect();
+    let mut best: Vec<(f32, usize)> = parts.into_iter().flatten().collect();
+    best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    best.truncate(k);
     best.into_iter().map(|(s, row)| (set.ids[row], s)).collect()
 }
 
@@ -128,7 +144,7 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::store::quantize;
+    use crate::rag::store::{quantize, VectorValues};
 
     #[test]
     fn exact_scan_finds_the_nearest() {
@@ -141,15 +157,17 @@ mod tests {
         let mut set = VectorSet {
             ids: vec![10, 11, 12, 13],
             scales: Vec::new(),
-            values: Vec::new(),
+            values: VectorValues::Owned(Vec::new()),
             dim: 3,
         };
+        let mut values = Vec::new();
         for row in &rows {
             let q = quantize(row);
             set.scales
                 .push(f32::from_le_bytes([q[0], q[1], q[2], q[3]]));
-            set.values.extend(q[4..].iter().map(|&b| b as i8));
+            values.extend(q[4..].iter().map(|&b| b as i8));
         }
+        set.values = VectorValues::Owned(values);
         let hits = vector_top_k(&set, &[0.8, 0.6, 0.0], 2);
         let ids: Vec<i64> = hits.iter().map(|h| h.0).collect();
         assert_eq!(ids, [12, 10]);

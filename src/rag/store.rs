@@ -73,9 +73,37 @@ pub struct VectorSet {
     /// Per-row scales.
     pub scales: Vec<f32>,
     /// Rows of `dim` int8 values, concatenated.
-    pub values: Vec<i8>,
+    pub values: VectorValues,
     /// Dimensions.
     pub dim: usize,
+}
+
+/// The int8 values of a vector set: read from the database, or mapped
+/// straight from the cache file (no copy).
+pub enum VectorValues {
+    /// Values in memory.
+    Owned(Vec<i8>),
+    /// Values in a mapped cache file, from `start`, `len` bytes.
+    Mapped {
+        /// The mapped file.
+        map: memmap2::Mmap,
+        /// Where the values start.
+        start: usize,
+        /// How many bytes.
+        len: usize,
+    },
+}
+
+impl VectorSet {
+    /// The values, row after row.
+    pub fn values(&self) -> &[i8] {
+        match &self.values {
+            VectorValues::Owned(values) => values,
+            VectorValues::Mapped { map, start, len } => {
+                bytemuck::cast_slice(&map[*start..*start + *len])
+            }
+        }
+    }
 }
 
 /// Sizes for `rag stats`.
@@ -248,7 +276,7 @@ impl Index {
         for scale in &set.scales {
             bytes.extend_from_slice(&scale.to_le_bytes());
         }
-        bytes.extend(set.values.iter().map(|&v| v as u8));
+        bytes.extend(set.values().iter().map(|&v| v as u8));
         let path = self.cache_path();
         let temp = path.with_extension("bin.tmp");
         let io = |source| StoreError::Io {
@@ -264,9 +292,10 @@ impl Index {
         let mut set = VectorSet {
             ids: Vec::new(),
             scales: Vec::new(),
-            values: Vec::new(),
+            values: VectorValues::Owned(Vec::new()),
             dim,
         };
+        let mut values = Vec::new();
         let mut statement = self
             .conn
             .prepare("SELECT id, vector FROM chunks")
@@ -282,8 +311,9 @@ impl Index {
             set.ids.push(id);
             set.scales
                 .push(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-            set.values.extend(bytes[4..].iter().map(|&b| b as i8));
+            values.extend(bytes[4..].iter().map(|&b| b as i8));
         }
+        set.values = VectorValues::Owned(values);
         Ok(set)
     }
 
@@ -513,12 +543,18 @@ fn is_stop_word(word: &str) -> bool {
 /// The first bytes of a vector cache file.
 const CACHE_MAGIC: &[u8; 8] = b"CFVEC01\0";
 
-/// Reads a vector cache if it is whole and of `generation`.
+/// Reads a vector cache if it is whole and of `generation`. The values
+/// stay in the mapped file.
 fn read_cache(path: &Path, generation: &str) -> Option<VectorSet> {
-    let bytes = std::fs::read(path).ok()?;
-    let mut at = 0;
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: the cache is only ever replaced by renaming a new file over
+    // it, never written in place, so the mapped bytes do not change while
+    // mapped.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let mut at: usize = 0;
+    let bytes: &[u8] = &map;
     let mut take = |n: usize| -> Option<&[u8]> {
-        let slice = bytes.get(at..at + n)?;
+        let slice = bytes.get(at..at.checked_add(n)?)?;
         at += n;
         Some(slice)
     };
@@ -539,14 +575,17 @@ fn read_cache(path: &Path, generation: &str) -> Option<VectorSet> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()))
         .collect();
-    let values = take(count.checked_mul(dim)?)?
-        .iter()
-        .map(|&b| b as i8)
-        .collect();
+    let values_len = count.checked_mul(dim)?;
+    take(values_len)?;
+    let start = at - values_len;
     Some(VectorSet {
         ids,
         scales,
-        values,
+        values: VectorValues::Mapped {
+            map,
+            start,
+            len: values_len,
+        },
         dim,
     })
 }
