@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod conversation;
 pub mod exit;
+pub mod guard;
 pub mod jsonl;
 pub mod llm;
 pub mod rag;

@@ -1,0 +1,194 @@
+//! Secret detection: API keys and credentials in text about to be sent to
+//! a model (OWASP LLM02, sensitive information disclosure). Finds provider
+//! keys by their documented shapes, private key blocks, and high-entropy
+//! values assigned to names that say they are secrets; reports where they
+//! are, and can redact them.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// One secret found in a text.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SecretMatch {
+    /// What kind of secret (`openai_key`, `aws_access_key`...).
+    pub kind: &'static str,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// Byte range of the secret value in the text.
+    #[serde(skip)]
+    pub range: std::ops::Range<usize>,
+}
+
+/// The patterns, each with its kind; the capture group `secret` (or the
+/// whole match) is the secret itself.
+fn patterns() -> &'static [(&'static str, Regex)] {
+    static PATTERNS: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let table: [(&'static str, &str); 9] = [
+            ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
+            ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+            ("aws_access_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+            ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+            ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+            ("google_api_key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+            (
+                "private_key",
+                r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )?PRIVATE KEY-----",
+            ),
+            (
+                "aws_secret_key",
+                r#"(?i)aws_?secret_?access_?key\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9/+=]{40})"#,
+            ),
+            (
+                "assigned_secret",
+                r#"(?i)\b[A-Za-z0-9_.\-]*(?:secret|token|passw(?:or)?d|api_?key|access_?key|private_?key|credential)[A-Za-z0-9_.\-]*\s*[:=]\s*["']?(?P<secret>[^\s"'`;,]{16,})"#,
+            ),
+        ];
+        table
+            .into_iter()
+            .filter_map(|(kind, pattern)| Regex::new(pattern).ok().map(|r| (kind, r)))
+            .collect()
+    })
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(value: &str) -> f64 {
+    let mut counts = [0usize; 256];
+    for b in value.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = value.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether a value assigned to a secret-sounding name looks like a real
+/// secret rather than a placeholder or a word (`${TOKEN}`, `changeme`).
+fn looks_random(value: &str) -> bool {
+    let has_digit = value.bytes().any(|b| b.is_ascii_digit());
+    let has_letter = value.bytes().any(|b| b.is_ascii_alphabetic());
+    has_digit && has_letter && entropy(value) >= 3.5
+}
+
+/// Every secret in `text`, in order, without overlaps.
+pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
+    let mut found: Vec<SecretMatch> = Vec::new();
+    for (kind, regex) in patterns() {
+        for captures in regex.captures_iter(text) {
+            let Some(m) = captures.name("secret").or_else(|| captures.get(0)) else {
+                continue;
+            };
+            if *kind == "assigned_secret" && !looks_random(m.as_str()) {
+                continue;
+            }
+            if found
+                .iter()
+                .any(|f| f.range.start < m.end() && m.start() < f.range.end)
+            {
+                continue;
+            }
+            let before = &text[..m.start()];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            found.push(SecretMatch {
+                kind,
+                line,
+                column,
+                range: m.range(),
+            });
+        }
+    }
+    found.sort_by_key(|f| f.range.start);
+    found
+}
+
+/// `text` with every secret replaced by `[REDACTED:<kind>]`.
+pub fn redact(text: &str) -> (String, Vec<SecretMatch>) {
+    let found = find_secrets(text);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for secret in &found {
+        out.push_str(&text[at..secret.range.start]);
+        out.push_str(&format!("[REDACTED:{}]", secret.kind));
+        at = secret.range.end;
+    }
+    out.push_str(&text[at..]);
+    (out, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<&'static str> {
+        find_secrets(text).into_iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn finds_provider_keys_by_shape() {
+        assert_eq!(
+            kinds("key: sk-proj-AbCdEf0123456789GhIjKlMnOp"),
+            ["openai_key"]
+        );
+        assert_eq!(
+            kinds("ANTHROPIC=sk-ant-api03-AbCdEf0123456789_GhIjKl-MnOp"),
+            ["anthropic_key"]
+        );
+        assert_eq!(kinds("id AKIAIOSFODNN7EXAMPLE here"), ["aws_access_key"]);
+        assert_eq!(
+            kinds("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            ["aws_secret_key"]
+        );
+        assert_eq!(
+            kinds("token ghp_0123456789abcdefghijABCDEFGHIJ012345"),
+            ["github_token"]
+        );
+        assert_eq!(kinds("xoxb-123456789012-abcdefABCDEF"), ["slack_token"]);
+        assert_eq!(
+            kinds("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"),
+            ["private_key"]
+        );
+        assert_eq!(
+            kinds("DB_PASSWORD=\"x9T!kq2Lz8Wm4Rv7Bn\""),
+            ["assigned_secret"]
+        );
+    }
+
+    #[test]
+    fn leaves_ordinary_developer_text_alone() {
+        for benign in [
+            "let token = tokenizer.next_token();",
+            "password = \"changeme\"",
+            "API_KEY=${OPENAI_API_KEY}",
+            "export OPENAI_API_KEY=your-key-here",
+            "the skeleton key opened the sk-8 door",
+            "commit 3f2a9c1d0b7e6f5a4c3b2a1908f7e6d5c4b3a291",
+            "SELECT * FROM secret_table WHERE id = 42;",
+        ] {
+            assert!(kinds(benign).is_empty(), "{benign}: {:?}", kinds(benign));
+        }
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(patterns().len(), 9);
+    }
+
+    #[test]
+    fn reports_locations_and_redacts() {
+        let text = "line one\n  key=sk-proj-AbCdEf0123456789GhIjKlMnOp done";
+        let (redacted, found) = redact(text);
+        assert_eq!(found[0].line, 2);
+        assert_eq!(found[0].column, 7);
+        assert_eq!(redacted, "line one\n  key=[REDACTED:openai_key] done");
+    }
+}
