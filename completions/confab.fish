@@ -53,7 +53,7 @@ complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s e -l enco
 cl100k_base\t''"
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l messages -d 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l limit -d 'Exit with code 3 when the total is over N tokens' -r
-complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s g -l glob -d 'Only count files matching GLOB; `!GLOB` excludes (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s g -l glob -d 'Only include files matching GLOB; `!GLOB` excludes (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l output-tokens -d 'With --cost: also price this many output tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s j -l threads -d 'Threads to count with [default: all cores]' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l per-file -d 'Print a table of tokens and bytes per file, largest first, with a total'
@@ -75,7 +75,7 @@ complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subco
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l chunk-tokens -d 'Chunk size in tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l overlap -d 'Share of each chunk repeated at the start of the next' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l embedder -d 'Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API' -r
-complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -s g -l glob -d 'Only index files matching GLOB; `!GLOB` excludes (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -s g -l glob -d 'Only include files matching GLOB; `!GLOB` excludes (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l hidden -d 'Include hidden files and directories'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l no-ignore -d 'Do not honour .gitignore, .ignore and other ignore files'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l json -d 'Print the summary as JSON'

@@ -8,11 +8,7 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 use support::fake_provider::{FakeProvider, Reply};
-use support::TempHome;
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use support::{stderr_of, TempHome};
 
 #[test]
 fn one_shot_streams_the_reply_and_records_everything() {
@@ -95,7 +91,7 @@ fn piped_stdin_is_added_as_context_and_json_reports_the_call() {
         .write_stdin("--- a/x\n+++ b/x\n")
         .output()
         .expect("running confab");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    support::assert_success(&output);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["text"], "Looks good.");
     assert_eq!(report["input_tokens"], 40);
@@ -159,7 +155,7 @@ fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
         .args(["chat", "hi"])
         .output()
         .expect("running confab");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    support::assert_success(&output);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "ok\n");
     let stderr = stderr_of(&output);
     assert!(
@@ -259,7 +255,7 @@ fn connection_failures_before_any_text_are_retried() {
         .args(["chat", "hi"])
         .output()
         .expect("running confab");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    support::assert_success(&output);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "back\n");
     assert_eq!(fake.requests().len(), 3);
 }
@@ -281,7 +277,7 @@ fn a_stalled_response_times_out_and_is_retried() {
         .args(["chat", "hi"])
         .output()
         .expect("running confab");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    support::assert_success(&output);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "on time\n");
     assert_eq!(home.usage_records()[0]["retries"], 1);
 }
@@ -465,7 +461,7 @@ fn interactive_session_reads_commands_and_turns_from_stdin() {
         .write_stdin("/help\nhello\n/tokens\nline one \\\nline two\n/new\n/exit\n")
         .output()
         .expect("running confab");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    support::assert_success(&output);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("/tokens"), "help was shown: {stdout}");
     assert!(
@@ -577,7 +573,7 @@ fn tool_call_deltas_are_joined_and_never_run() {
         .args(["chat", "weather in Oslo?"])
         .output()
         .expect("running confab");
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    support::assert_success(&output);
     let stderr = stderr_of(&output);
     assert!(
         stderr.contains("`get_weather` with {\"city\": \"Oslo\"}")

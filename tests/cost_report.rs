@@ -58,12 +58,7 @@ fn json_report(home: &TempHome, args: &[&str]) -> serde_json::Value {
         .args(args)
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON report")
+    support::success_json(&output)
 }
 
 fn close(a: &serde_json::Value, b: f64) -> bool {
@@ -247,11 +242,7 @@ fn free_providers_cost_nothing_and_litellm_prices_import() {
         .arg(&litellm)
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::assert_success(&output);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["total"]["unpriced_calls"], 0);
     assert!(close(&report["total"]["cost_usd"], 2.0));
@@ -321,11 +312,7 @@ fn count_tokens_estimates_cost_before_spending() {
         ])
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::assert_success(&output);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let gpt4o = &json["models"][0];
     assert_eq!(gpt4o["input_tokens"], 2);

@@ -6,7 +6,7 @@ mod support;
 
 use predicates::prelude::*;
 use support::fake_provider::{FakeProvider, Reply};
-use support::TempHome;
+use support::{success_json, TempHome};
 
 fn write_docs(home: &TempHome) {
     home.write(
@@ -24,15 +24,6 @@ fn write_docs(home: &TempHome) {
     home.write("docs/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR");
 }
 
-fn json(output: &std::process::Output) -> serde_json::Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
-}
-
 #[test]
 fn indexes_and_queries_offline() {
     let home = TempHome::new();
@@ -42,7 +33,7 @@ fn indexes_and_queries_offline() {
         .args(["rag", "index", "docs", "--json"])
         .output()
         .expect("running confab");
-    let summary = json(&output);
+    let summary = success_json(&output);
     assert_eq!(summary["files_indexed"], 3);
     assert_eq!(summary["files_skipped"], 1);
     assert!(summary["embedder"]
@@ -58,7 +49,7 @@ fn indexes_and_queries_offline() {
         ("when do API tokens expire", "docs/auth.md"),
         ("storage.segment_bytes", "docs/tuning.rst"),
     ] {
-        let hits = json(
+        let hits = success_json(
             &home
                 .confab()
                 .args(["rag", "query", question, "--json", "-k", "2"])
@@ -86,7 +77,7 @@ fn incremental_runs_skip_update_and_remove() {
         .args(["rag", "index", "docs"])
         .assert()
         .success();
-    let again = json(
+    let again = success_json(
         &home
             .confab()
             .args(["rag", "index", "docs", "--json"])
@@ -100,7 +91,7 @@ fn incremental_runs_skip_update_and_remove() {
         "# Authentication\n\nTokens now use OAuth device flow.\n",
     );
     std::fs::remove_file(home.path().join("docs/backups.md")).expect("remove");
-    let changed = json(
+    let changed = success_json(
         &home
             .confab()
             .args(["rag", "index", "docs", "--json"])
@@ -109,7 +100,7 @@ fn incremental_runs_skip_update_and_remove() {
     );
     assert_eq!(changed["files_indexed"], 1);
     assert_eq!(changed["files_removed"], 1);
-    let stats = json(
+    let stats = success_json(
         &home
             .confab()
             .args(["rag", "stats", "--json"])
@@ -117,7 +108,7 @@ fn incremental_runs_skip_update_and_remove() {
             .expect("running confab"),
     );
     assert_eq!(stats["files"], 2);
-    let hits = json(
+    let hits = success_json(
         &home
             .confab()
             .args([
@@ -213,7 +204,7 @@ fn embedding_apis_are_batched_recorded_and_runs_are_all_or_nothing() {
         .assert()
         .code(4)
         .stderr(predicate::str::contains("input too long"));
-    let hits = json(
+    let hits = success_json(
         &home
             .confab()
             .args([
@@ -264,11 +255,7 @@ fn answers_cite_fenced_untrusted_sources() {
         ])
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::assert_success(&output);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with("Run `hq restore` [1]."), "{stdout}");
     assert!(
@@ -332,12 +319,8 @@ fn eval_reports_metrics_per_mode_and_hybrid_wins() {
         .args(["rag", "index", "docs"])
         .output()
         .expect("running confab");
-    assert!(
-        index.status.success(),
-        "{}",
-        String::from_utf8_lossy(&index.stderr)
-    );
-    let metrics = json(
+    support::assert_success(&index);
+    let metrics = success_json(
         &home
             .confab()
             .current_dir(&data)

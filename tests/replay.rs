@@ -52,11 +52,7 @@ fn renders_turns_with_tokens_latency_model_and_cost() {
         .args(["replay", &id, "--json"])
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::assert_success(&output);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(json["system"], "be brief");
     let turns = json["turns"].as_array().expect("turns");
@@ -106,11 +102,7 @@ fn reruns_on_another_model_and_compares() {
         .args(["replay", &id, "--model", "gpt-4.1", "--json"])
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::assert_success(&output);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(json["original"], id.as_str());
     let turns = json["turns"].as_array().expect("turns");
@@ -168,11 +160,7 @@ fn dry_run_estimates_without_calling() {
         ])
         .output()
         .expect("running confab");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::assert_success(&output);
     assert!(fake.requests().is_empty());
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     // Turn 1: system + user; turn 2: system, user, reply, user; 3 tokens per

@@ -26,7 +26,7 @@ use crate::tokens::models::ModelTokenizer;
 use crate::usage::{self, CallOutcome as UsageOutcome, UsageLog, UsageRecord, UsageSource};
 
 /// Arguments of `confab chat`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 #[command(after_help = "Examples:
   confab chat \"what is a monad?\"             one-shot, streamed
   git diff | confab chat \"review this\"       piped stdin is added as context

@@ -13,7 +13,7 @@ use crate::exit::{ExitKind, Failure};
 use crate::tokens::chat::{count_messages, ChatMessage};
 use crate::tokens::models::{tokenizer_for_model, ModelTokenizer};
 use crate::tokens::Encoding;
-use crate::walk::{self, Skipped, WalkOptions};
+use crate::walk::{self, Skipped};
 
 /// Arguments of `confab count-tokens`.
 #[derive(Debug, clap::Args)]
@@ -67,17 +67,9 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
 
-    /// Include hidden files and directories
-    #[arg(long)]
-    pub hidden: bool,
-
-    /// Do not honour .gitignore, .ignore and other ignore files
-    #[arg(long)]
-    pub no_ignore: bool,
-
-    /// Only count files matching GLOB; `!GLOB` excludes (repeatable)
-    #[arg(short, long, value_name = "GLOB")]
-    pub glob: Vec<String>,
+    /// How directories are walked.
+    #[command(flatten)]
+    pub walk: super::WalkFlags,
 
     /// Print what the counted input would cost on each --model, at today's prices
     #[arg(long, requires = "model", conflicts_with = "lines")]
@@ -285,12 +277,7 @@ fn count_inputs(
     if paths.is_empty() {
         return Ok((counted, skipped));
     }
-    let options = WalkOptions {
-        hidden: args.hidden,
-        no_ignore: args.no_ignore,
-        globs: args.glob.clone(),
-    };
-    let list = walk::list_files(&paths, &options).map_err(|err| {
+    let list = walk::list_files(&paths, &args.walk.options()).map_err(|err| {
         let hint = match &err {
             walk::WalkError::Path { .. } => "check the path, or pass `-` to read stdin",
             walk::WalkError::Glob { .. } => "see `confab count-tokens --help` for glob syntax",
@@ -560,7 +547,7 @@ fn model_costs(
     let paths = crate::config::Paths::resolve()?;
     let table = crate::usage::prices::PriceTable::load(&paths.config_dir)
         .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
-    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let today = crate::usage::today();
     let mut costs = Vec::new();
     for model in &args.model {
         let tokenizer = tokenizer_for_model(model)

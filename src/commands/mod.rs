@@ -14,6 +14,7 @@ pub mod show_config;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::walk::WalkOptions;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -26,5 +27,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rag(command) => rag::run(command),
         Command::Replay(args) => replay::run(args),
         Command::CostReport(args) => cost_report::run(args),
+    }
+}
+
+/// The directory-walking flags that `count-tokens` and `rag index` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WalkFlags {
+    /// Include hidden files and directories
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Do not honour .gitignore, .ignore and other ignore files
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Only include files matching GLOB; `!GLOB` excludes (repeatable)
+    #[arg(short, long, value_name = "GLOB")]
+    pub glob: Vec<String>,
+}
+
+impl WalkFlags {
+    /// The walk options these flags ask for.
+    pub fn options(&self) -> WalkOptions {
+        WalkOptions {
+            hidden: self.hidden,
+            no_ignore: self.no_ignore,
+            globs: self.glob.clone(),
+        }
     }
 }

@@ -285,7 +285,7 @@ fn dry_run(
     prices: &PriceTable,
 ) -> anyhow::Result<ExitCode> {
     let (system, _) = conversation.header();
-    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let today = crate::usage::today();
     let mut estimates = Vec::new();
     for spec in &args.model {
         let bare = spec.rsplit(':').next().unwrap_or(spec);
@@ -371,21 +371,15 @@ fn rerun(
 ) -> anyhow::Result<ExitCode> {
     let (system, _) = conversation.header();
     let chat_args = chat::Args {
-        message: Vec::new(),
         model: args.model.first().cloned(),
         system: system.map(str::to_string),
         max_tokens: args.max_tokens,
-        temperature: None,
-        no_stream: false,
         json: true,
-        r#continue: false,
-        conversation: None,
-        interactive: false,
         tag: vec![format!("replay:{id}")],
-        rag: None,
+        ..Default::default()
     };
     let mut session = Session::open(&chat_args, chat_args.model.as_deref())?.for_replay(id);
-    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let today = crate::usage::today();
     let mut compared = Vec::new();
     let mut new_id = String::new();
     for turn in original {

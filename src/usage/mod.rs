@@ -234,6 +234,11 @@ pub fn now_rfc3339() -> String {
     jiff::Timestamp::now().to_string()
 }
 
+/// Today's UTC date as `YYYY-MM-DD`, for looking up today's prices.
+pub fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}
+
 /// A new random id of 16 hex digits.
 pub fn new_call_id() -> String {
     format!("{:016x}", fastrand::u64(..))

@@ -89,3 +89,26 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
 }
+
+/// Asserts that a run of confab succeeded, showing its stderr if not.
+#[track_caller]
+pub fn assert_success(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "confab failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts success and parses stdout as JSON.
+#[track_caller]
+pub fn success_json(output: &std::process::Output) -> serde_json::Value {
+    assert_success(output);
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// A run's stderr as text.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
