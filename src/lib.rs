@@ -3,6 +3,7 @@
 //! The library is the core every subcommand shares; `src/main.rs` only
 //! parses arguments, runs a command and maps its error to an exit code.
 
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -14,5 +15,6 @@ pub mod llm;
 pub mod rag;
 pub mod term;
 pub mod tokens;
+pub mod tools;
 pub mod usage;
 pub mod walk;

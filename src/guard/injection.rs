@@ -1,0 +1,1 @@
+//! Prompt-injection screening of user input and retrieved text (issue #7).
