@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--conversation', '--conversation', [CompletionResultType]::ParameterName, 'Continue the conversation with this id')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tag the usage records of this run, for cost reports (repeatable)')
             [CompletionResult]::new('--rag', '--rag', [CompletionResultType]::ParameterName, 'Retrieve from this RAG index for every message and send the chunks along')
+            [CompletionResult]::new('--compact-at', '--compact-at', [CompletionResultType]::ParameterName, 'Compact this conversation when the prompt passes this fraction of the context window minus the output cap [default: config, else 0.75]')
             [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Wait for the whole reply instead of streaming it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (reply, usage, ids) instead of the streamed text')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')

@@ -184,7 +184,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__chat)
-            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --help"
+            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +223,10 @@ _confab() {
                     return 0
                     ;;
                 --rag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compact-at)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

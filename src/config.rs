@@ -168,6 +168,9 @@ pub struct ModelOverride {
     /// Encoding used to count its tokens (`o200k_base` or `cl100k_base`).
     #[serde(default)]
     pub encoding: Option<String>,
+    /// Compaction threshold for this model, overriding `[compaction] threshold`.
+    #[serde(default)]
+    pub compact_at: Option<f32>,
 }
 
 /// `config.toml`, typed. Every field has a default, so an empty file is valid.
@@ -192,6 +195,9 @@ pub struct Config {
     /// Keep prompt text in the usage log.
     #[serde(default)]
     pub log_prompts: bool,
+    /// Rolling compaction of long conversations.
+    #[serde(default)]
+    pub compaction: crate::conversation::compaction::CompactionSettings,
 }
 
 /// Errors of loading the configuration.

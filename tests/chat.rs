@@ -468,7 +468,7 @@ fn interactive_session_reads_commands_and_turns_from_stdin() {
         stdout.contains("first answer") && stdout.contains("second answer"),
         "{stdout}"
     );
-    assert!(stdout.contains("prompt tokens in 2 messages"), "{stdout}");
+    assert!(stdout.contains("(2 sent verbatim)"), "{stdout}");
     let second = fake.requests()[1].json();
     let messages = second["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 3, "history resent");

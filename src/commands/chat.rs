@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::config::{Config, Paths, ProcessEnvironment, ResolveError, ResolvedModel};
+use crate::conversation::compaction::{self, Summary};
 use crate::conversation::{
     new_conversation_id, ConversationRecord, ConversationStore, Role, RECORD_VERSION,
 };
@@ -80,6 +81,20 @@ pub struct Args {
     /// Retrieve from this RAG index for every message and send the chunks along
     #[arg(long, value_name = "INDEX")]
     pub rag: Option<String>,
+
+    /// Compact this conversation when the prompt passes this fraction of the
+    /// context window minus the output cap [default: config, else 0.75]
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
+    pub compact_at: Option<f32>,
+}
+
+fn parse_fraction(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(f) if (0.05..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "`{text}` is not a fraction between 0.05 and 1.0, such as 0.75"
+        )),
+    }
 }
 
 /// Everything a turn needs, loaded once per run.
@@ -99,8 +114,12 @@ pub struct Session {
     pub conversation_id: Option<String>,
     /// The system prompt of the current conversation.
     pub system: Option<String>,
-    /// The conversation so far.
+    /// The conversation so far, every message (compacted ones too).
     pub history: Vec<Message>,
+    /// The summary that stands for the oldest messages, once compacted.
+    pub summary: Option<Summary>,
+    /// The conversation's own compaction threshold, if it has one.
+    compact_at: Option<f32>,
     cancel: Arc<AtomicBool>,
     args: Args,
     /// The command recorded in the usage log (`chat`, `replay`).
@@ -145,6 +164,31 @@ pub struct TurnReport {
     /// How the call ended.
     #[serde(skip)]
     pub end: Option<CallEnd>,
+}
+
+/// How the next request's context is spent (the REPL's `/tokens`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ContextBreakdown {
+    /// Tokens of the system prompt.
+    pub system_tokens: u64,
+    /// Tokens of the running summary.
+    pub summary_tokens: u64,
+    /// Messages the summary stands for.
+    pub summarised_messages: usize,
+    /// Messages sent verbatim.
+    pub verbatim_messages: usize,
+    /// Tokens of the verbatim messages (with per-message overhead).
+    pub verbatim_tokens: u64,
+    /// The whole prompt.
+    pub prompt_tokens: u64,
+    /// The output cap.
+    pub output_cap: u64,
+    /// The prompt size past which the conversation is compacted.
+    pub compact_threshold: u64,
+    /// The model's context window.
+    pub context_window: u64,
+    /// Whether the counts are exact (else estimates).
+    pub exact: bool,
 }
 
 /// Runs `confab chat`.
@@ -256,6 +300,8 @@ impl Session {
         }
         let mut system = args.system.clone();
         let mut history = Vec::new();
+        let mut summary = None;
+        let mut compact_at = args.compact_at;
         let mut conversation_model = None;
         if let Some(id) = &conversation_id {
             let conversation = store.read(id).map_err(|err| {
@@ -271,6 +317,8 @@ impl Session {
             }
             conversation_model = Some(header_model.to_string());
             history = conversation.messages();
+            summary = conversation.latest_summary();
+            compact_at = compact_at.or(conversation.compact_at());
         }
         let spec = model_spec.map(str::to_string).or(conversation_model);
         let resolved = config
@@ -305,6 +353,8 @@ impl Session {
             conversation_id,
             system,
             history,
+            summary,
+            compact_at,
             cancel,
             args: args.clone(),
             command: "chat",
@@ -348,6 +398,8 @@ impl Session {
     pub fn new_conversation(&mut self, system: Option<String>) {
         self.conversation_id = None;
         self.history.clear();
+        self.summary = None;
+        self.compact_at = self.args.compact_at;
         self.system = system;
     }
 
@@ -367,9 +419,40 @@ impl Session {
         wanted.min(self.info.max_output_tokens)
     }
 
-    /// Prompt tokens of the current context plus `next` (if any), counted
-    /// with the model's tokenizer (an estimate for models without a public one).
+    /// Prompt tokens of what the next request would send: the system
+    /// prompt, the summary, the verbatim messages (without the oldest
+    /// `skip`) and `next` (if any). Counted with the model's tokenizer (an
+    /// estimate for models without a public one).
     pub fn prompt_tokens(&self, next: Option<&str>) -> u64 {
+        self.context_tokens(next, 0)
+    }
+
+    fn context_tokens(&self, next: Option<&str>, skip: usize) -> u64 {
+        let messages = self.request_messages(next, skip);
+        self.count_request(self.system.as_deref(), &messages)
+    }
+
+    /// The messages the next request sends: the summary in front of the
+    /// messages it does not cover, without the oldest `skip` of those, and
+    /// `next` last.
+    fn request_messages(&self, next: Option<&str>, skip: usize) -> Vec<Message> {
+        let mut verbatim: Vec<Message> = self.verbatim().iter().skip(skip).cloned().collect();
+        if let Some(next) = next {
+            verbatim.push(Message {
+                role: Role::User,
+                content: next.to_string(),
+            });
+        }
+        compaction::with_summary(self.summary.as_ref(), &verbatim)
+    }
+
+    /// The messages the summary does not cover.
+    fn verbatim(&self) -> &[Message] {
+        let covered = self.summary.as_ref().map_or(0, |s| s.covers);
+        &self.history[covered.min(self.history.len())..]
+    }
+
+    fn count_request(&self, system: Option<&str>, messages: &[Message]) -> u64 {
         let tokenizer = ModelTokenizer {
             encoding: self.info.encoding,
             exact: self.info.exact_count,
@@ -378,27 +461,250 @@ impl Session {
             tokens_per_name: 1,
             reply_priming: 3,
         };
-        let mut messages: Vec<ChatMessage> = Vec::new();
         let to_chat = |role: &str, content: &str| ChatMessage {
             role: role.to_string(),
             content: Some(MessageContent::Text(content.to_string())),
             name: None,
         };
-        if let Some(system) = &self.system {
-            messages.push(to_chat("system", system));
+        let mut chat: Vec<ChatMessage> = Vec::with_capacity(messages.len() + 1);
+        if let Some(system) = system {
+            chat.push(to_chat("system", system));
         }
-        for m in &self.history {
+        for m in messages {
             let role = match m.role {
                 Role::System => "system",
                 Role::User => "user",
                 Role::Assistant => "assistant",
             };
-            messages.push(to_chat(role, &m.content));
+            chat.push(to_chat(role, &m.content));
         }
-        if let Some(next) = next {
-            messages.push(to_chat("user", next));
+        count_messages(&tokenizer, &chat).tokens as u64
+    }
+
+    /// The compaction threshold as a fraction: `--compact-at` or the
+    /// conversation's own, else the model's, else `[compaction]`'s.
+    pub fn compact_fraction(&self) -> f32 {
+        self.compact_at
+            .or_else(|| {
+                self.config
+                    .models
+                    .get(&self.resolved.model)
+                    .and_then(|m| m.compact_at)
+            })
+            .unwrap_or(self.config.compaction.threshold)
+    }
+
+    /// The prompt size past which the conversation is compacted.
+    pub fn compact_threshold(&self) -> u64 {
+        compaction::threshold_tokens(
+            self.info.context_window,
+            self.output_cap(),
+            self.compact_fraction(),
+        )
+    }
+
+    /// How the next request's context is spent, for `/tokens`.
+    pub fn context_breakdown(&self) -> ContextBreakdown {
+        let system = self
+            .system
+            .as_deref()
+            .map_or(0, |s| self.count_request(Some(s), &[]));
+        let total = self.prompt_tokens(None);
+        let summary = self.summary.as_ref().map_or(0, |s| {
+            self.count_request(
+                None,
+                &[Message {
+                    role: Role::User,
+                    content: s.text.clone(),
+                }],
+            )
+        });
+        ContextBreakdown {
+            system_tokens: system,
+            summary_tokens: summary,
+            summarised_messages: self.summary.as_ref().map_or(0, |s| s.covers),
+            verbatim_messages: self.verbatim().len(),
+            verbatim_tokens: total.saturating_sub(system + summary),
+            prompt_tokens: total,
+            output_cap: self.output_cap(),
+            compact_threshold: self.compact_threshold(),
+            context_window: self.info.context_window,
+            exact: self.info.exact_count,
         }
-        count_messages(&tokenizer, &messages).tokens as u64
+    }
+
+    /// Summarises the messages before the last `keep_last` into the running
+    /// summary, in as many calls as the window needs, writing a compaction
+    /// record after each. Returns how many messages were newly covered (0
+    /// when there was nothing to compact).
+    pub fn compact(&mut self) -> anyhow::Result<usize> {
+        let Some(id) = self.conversation_id.clone() else {
+            return Ok(0);
+        };
+        let from = self.summary.as_ref().map_or(0, |s| s.covers);
+        let keep_last = self.config.compaction.keep_last;
+        let Some(end) = compaction::split_point(&self.history, from, keep_last) else {
+            return Ok(0);
+        };
+        // A summary may take at most a quarter of the window.
+        let summary_cap = u64::from(self.config.compaction.summary_max_tokens)
+            .min(self.info.max_output_tokens)
+            .min(self.info.context_window / 4)
+            .max(1);
+        // What a summary call may send: the window less its output cap, a
+        // margin for the instructions, and a tenth for estimation error.
+        let budget = (self.info.context_window.saturating_sub(summary_cap + 256)) * 9 / 10;
+        let mut start = from;
+        while start < end {
+            let previous = self.summary.as_ref().map(|s| s.text.clone());
+            let mut stop = start + 1;
+            let mut batch = vec![self.clip(&self.history[start], budget)];
+            while stop < end {
+                batch.push(self.history[stop].clone());
+                let request = compaction::summary_request(
+                    &self.resolved.model,
+                    previous.as_deref(),
+                    &batch,
+                    summary_cap as u32,
+                );
+                if self.count_request(request.system.as_deref(), &request.messages) > budget {
+                    batch.pop();
+                    break;
+                }
+                stop += 1;
+            }
+            let request = compaction::summary_request(
+                &self.resolved.model,
+                previous.as_deref(),
+                &batch,
+                summary_cap as u32,
+            );
+            let (text, call_id, model) = self.summary_call(&request, &id)?;
+            self.store.append(
+                &id,
+                &ConversationRecord::Compaction {
+                    v: RECORD_VERSION,
+                    ts: usage::now_rfc3339(),
+                    covers: stop,
+                    summary: text.clone(),
+                    model: Some(model),
+                    call_id: Some(call_id),
+                },
+            )?;
+            self.summary = Some(Summary { text, covers: stop });
+            start = stop;
+        }
+        Ok(end - from)
+    }
+
+    /// A message cut to fit `budget` tokens (a single message bigger than a
+    /// summary call can take is summarised from its beginning and end).
+    fn clip(&self, message: &Message, budget: u64) -> Message {
+        let tokens = self.info.encoding.count(&message.content) as u64;
+        if tokens <= budget / 2 {
+            return message.clone();
+        }
+        let keep_chars = (message.content.chars().count() as u64 * budget / 2 / tokens) as usize;
+        let head: String = message.content.chars().take(keep_chars / 2).collect();
+        let tail: Vec<char> = message.content.chars().rev().take(keep_chars / 2).collect();
+        let tail: String = tail.into_iter().rev().collect();
+        Message {
+            role: message.role,
+            content: format!("{head}\n[... cut by confab to fit the summary call ...]\n{tail}"),
+        }
+    }
+
+    /// Makes one summary call, recorded in the usage log as `compaction`.
+    /// Returns the summary, the call id and the model that wrote it.
+    fn summary_call(
+        &mut self,
+        request: &ChatRequest,
+        conversation_id: &str,
+    ) -> anyhow::Result<(String, String, String)> {
+        let started_at = usage::now_rfc3339();
+        let call_id = usage::new_call_id();
+        let prompt_tokens = self.count_request(request.system.as_deref(), &request.messages);
+        self.cancel.store(false, Ordering::SeqCst);
+        let mut quiet = StreamPrinter::new(false);
+        let outcome = self.client.chat(request, &self.cancel, &mut quiet);
+        let record = self.usage_record(
+            &outcome,
+            "compaction",
+            conversation_id,
+            &call_id,
+            started_at,
+            prompt_tokens,
+            "",
+        );
+        if let Err(err) = self.usage_log.append(&record) {
+            eprintln!("warning: the usage record was not written: {err}");
+        }
+        match &outcome.end {
+            CallEnd::Complete if !outcome.text.trim().is_empty() => Ok((
+                outcome.text.trim().to_string(),
+                call_id,
+                outcome
+                    .model_reported
+                    .clone()
+                    .unwrap_or_else(|| self.resolved.model.clone()),
+            )),
+            CallEnd::Complete => anyhow::bail!("the summary call returned no text"),
+            CallEnd::Cancelled => anyhow::bail!("the summary call was interrupted"),
+            CallEnd::Broken(reason) => anyhow::bail!("the summary call broke off: {reason}"),
+            CallEnd::Failed(failure) => {
+                anyhow::bail!("the summary call failed: {}", failure.message())
+            }
+        }
+    }
+
+    /// Makes room for `sent` before it goes out: compacts when the prompt
+    /// would pass the threshold, and when compaction fails or is not
+    /// enough, leaves the oldest verbatim messages out of this request (they
+    /// stay in the file). Returns how many were left out; fails with exit 3
+    /// only when the new message does not fit even alone.
+    fn make_room(&mut self, sent: &str, cap: u64) -> anyhow::Result<usize> {
+        let threshold = self.compact_threshold();
+        let window = self.info.context_window;
+        let mut target = window.saturating_sub(cap);
+        if self.context_tokens(Some(sent), 0) > threshold {
+            match self.compact() {
+                Ok(covered) if covered > 0 => eprintln!(
+                    "confab: compacted the conversation: the summary now stands for its first {} messages (`confab history show {}` has them all)",
+                    self.summary.as_ref().map_or(0, |s| s.covers),
+                    self.conversation_id.as_deref().unwrap_or("")
+                ),
+                Ok(_) => {}
+                Err(err) => {
+                    eprintln!("warning: could not summarise the older messages ({err:#})");
+                    target = threshold;
+                }
+            }
+        }
+        let verbatim = self.verbatim().len();
+        let mut skip = 0;
+        while skip < verbatim && self.context_tokens(Some(sent), skip) > target {
+            skip += 1;
+        }
+        let prompt_tokens = self.context_tokens(Some(sent), skip);
+        if prompt_tokens + cap > window {
+            return Err(Failure::new(
+                ExitKind::BudgetExceeded,
+                format!(
+                    "the prompt is {prompt_tokens} tokens and the output cap {cap}: together over {}'s \
+                     context window of {window} tokens",
+                    self.resolved.model
+                ),
+            )
+            .hint("shorten the input, lower --max-tokens, or start a new conversation")
+            .into());
+        }
+        if skip > 0 {
+            eprintln!(
+                "warning: sending without the oldest {skip} messages to stay within the context window; \
+                 they stay in the conversation file"
+            );
+        }
+        Ok(skip)
     }
 
     /// One turn: check the budget, record the user message, call the model,
@@ -421,19 +727,8 @@ impl Session {
             None => message.to_string(),
         };
         let cap = self.output_cap();
-        let prompt_tokens = self.prompt_tokens(Some(&sent));
-        if prompt_tokens + cap > self.info.context_window {
-            return Err(Failure::new(
-                ExitKind::BudgetExceeded,
-                format!(
-                    "the prompt is {prompt_tokens} tokens and the output cap {cap}: together over {}'s \
-                     context window of {} tokens",
-                    self.resolved.model, self.info.context_window
-                ),
-            )
-            .hint("shorten the input, lower --max-tokens, or start a new conversation")
-            .into());
-        }
+        let skip = self.make_room(&sent, cap)?;
+        let prompt_tokens = self.context_tokens(Some(&sent), skip);
         let id = self.ensure_conversation(message)?;
         self.store.append(
             &id,
@@ -447,14 +742,11 @@ impl Session {
                 interrupted: false,
             },
         )?;
+        let messages = self.request_messages(Some(&sent), skip);
         self.history.push(Message {
             role: Role::User,
             content: message.to_string(),
         });
-        let mut messages = self.history.clone();
-        if let Some(last) = messages.last_mut() {
-            last.content = sent;
-        }
         let request = ChatRequest {
             model: self.resolved.model.clone(),
             system: self.system.clone(),
@@ -498,7 +790,15 @@ impl Session {
                 content: outcome.text.clone(),
             });
         }
-        let record = self.usage_record(&outcome, &id, &call_id, started_at, prompt_tokens, message);
+        let record = self.usage_record(
+            &outcome,
+            self.command,
+            &id,
+            &call_id,
+            started_at,
+            prompt_tokens,
+            message,
+        );
         if let Err(err) = self.usage_log.append(&record) {
             eprintln!("warning: the usage record was not written: {err}");
         }
@@ -544,15 +844,18 @@ impl Session {
                 model: format!("{}:{}", self.resolved.provider_name, self.resolved.model),
                 system: self.system.clone(),
                 replay_of: self.replay_of.clone(),
+                compact_at: self.compact_at,
             },
         )?;
         self.conversation_id = Some(id.clone());
         Ok(id)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn usage_record(
         &self,
         outcome: &CallOutcome,
+        command: &str,
         conversation_id: &str,
         call_id: &str,
         ts: String,
@@ -586,7 +889,7 @@ impl Session {
             ts,
             call_id: call_id.to_string(),
             conversation_id: Some(conversation_id.to_string()),
-            command: self.command.into(),
+            command: command.into(),
             provider: self.resolved.provider_name.clone(),
             host: self.client.host(),
             model_requested: self.resolved.model.clone(),
@@ -604,7 +907,7 @@ impl Session {
             error_kind,
             outcome: result,
             tags: self.args.tag.clone(),
-            prompt: self.config.log_prompts.then(|| message.to_string()),
+            prompt: (self.config.log_prompts && !message.is_empty()).then(|| message.to_string()),
         }
     }
 }

@@ -87,6 +87,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let mark = if *interrupted { " [interrupted]" } else { "" };
                         writeln!(out, "\n{role:?}{mark}:\n{content}")?;
                     }
+                    ConversationRecord::Compaction {
+                        covers, summary, ..
+                    } => {
+                        writeln!(
+                            out,
+                            "\n--- compacted: from here on, requests send this summary in place of the first {covers} messages ---\n{summary}\n---"
+                        )?;
+                    }
                 }
             }
         }

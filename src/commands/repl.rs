@@ -14,7 +14,8 @@ const HELP: &str = "\
 /help            this help
 /model [MODEL]   show the model, or switch to another (provider:model, alias...)
 /system [TEXT]   show the system prompt, or start a new conversation with this one
-/tokens          how many tokens the conversation takes, against the context window
+/tokens          how the context is spent: system prompt, summary, messages, output cap
+/compact         summarise the older messages now (the last few stay verbatim)
 /new             start a new conversation
 /history         the most recent conversations
 /exit            leave (Ctrl-D too)
@@ -158,21 +159,40 @@ fn slash_command(session: &mut Session, command: &str) -> anyhow::Result<bool> {
             println!("new conversation with that system prompt");
         }
         "tokens" => {
-            let used = session.prompt_tokens(None);
-            let cap = session.output_cap();
-            let window = session.info.context_window;
-            let estimate = if session.info.exact_count {
-                ""
-            } else {
-                " (estimated)"
-            };
+            let b = session.context_breakdown();
+            let estimate = if b.exact { "" } else { " (estimated)" };
+            let percent = |n: u64| n as f64 * 100.0 / b.context_window.max(1) as f64;
+            println!("system prompt     {:>8} tokens", b.system_tokens);
+            if b.summarised_messages > 0 {
+                println!(
+                    "summary           {:>8} tokens  (stands for the first {} messages)",
+                    b.summary_tokens, b.summarised_messages
+                );
+            }
             println!(
-                "{used} prompt tokens{estimate} in {} messages + {cap} output cap = {} of {window} ({:.1}%)",
-                session.history.len(),
-                used + cap,
-                (used + cap) as f64 * 100.0 / window as f64
+                "messages          {:>8} tokens  ({} sent verbatim)",
+                b.verbatim_tokens, b.verbatim_messages
+            );
+            println!("output cap        {:>8} tokens", b.output_cap);
+            println!(
+                "total             {:>8} of {} ({:.1}%){estimate}",
+                b.prompt_tokens + b.output_cap,
+                b.context_window,
+                percent(b.prompt_tokens + b.output_cap)
+            );
+            println!(
+                "compacts when the prompt passes {} tokens ({:.0}% of the window after the cap)",
+                b.compact_threshold,
+                session.compact_fraction() * 100.0
             );
         }
+        "compact" => match session.compact()? {
+            0 => println!("nothing to compact: the conversation is within its last messages"),
+            n => println!(
+                "summarised {n} more messages; the summary now stands for the first {}",
+                session.summary.as_ref().map_or(0, |s| s.covers)
+            ),
+        },
         "new" => {
             let system = session.system.clone();
             session.new_conversation(system);

@@ -1,13 +1,17 @@
 //! Conversation files, `conversations/<id>.jsonl` in the data directory: a
 //! header line (id, created, title, model, system prompt), then one line per
-//! message, and marks for interrupted replies. Append-only; see
-//! [`crate::jsonl`] for the crash and concurrency rules.
+//! message, marks for interrupted replies, and compaction records that say
+//! which messages a summary stands for. Append-only; see [`crate::jsonl`]
+//! for the crash and concurrency rules.
+
+pub mod compaction;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::jsonl::{self, JsonlError};
+use compaction::Summary;
 
 /// The current record format version.
 pub const RECORD_VERSION: u32 = 1;
@@ -46,6 +50,9 @@ pub enum ConversationRecord {
         /// The conversation this one replays on another model, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replay_of: Option<String>,
+        /// This conversation's compaction threshold (`--compact-at`), if set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compact_at: Option<f32>,
     },
     /// A message.
     Message {
@@ -66,6 +73,24 @@ pub enum ConversationRecord {
         /// True when the reply stopped part-way and only what arrived is kept.
         #[serde(default)]
         interrupted: bool,
+    },
+    /// A summary that stands for the first `covers` messages in requests
+    /// from now on; the messages themselves stay in the file.
+    Compaction {
+        /// Format version.
+        v: u32,
+        /// When it was written, RFC 3339.
+        ts: String,
+        /// How many messages, counted from the first, the summary covers.
+        covers: usize,
+        /// The summary (of the previous summary plus the newly covered messages).
+        summary: String,
+        /// The model that wrote it.
+        #[serde(default)]
+        model: Option<String>,
+        /// The usage-log call id of the summary call.
+        #[serde(default)]
+        call_id: Option<String>,
     },
 }
 
@@ -326,9 +351,30 @@ impl Conversation {
                     role: *role,
                     content: content.clone(),
                 }),
-                ConversationRecord::Header { .. } => None,
+                _ => None,
             })
             .collect()
+    }
+
+    /// The newest summary, if the conversation was compacted.
+    pub fn latest_summary(&self) -> Option<Summary> {
+        self.records.iter().rev().find_map(|record| match record {
+            ConversationRecord::Compaction {
+                covers, summary, ..
+            } => Some(Summary {
+                text: summary.clone(),
+                covers: *covers,
+            }),
+            _ => None,
+        })
+    }
+
+    /// The header's compaction threshold, if it set one.
+    pub fn compact_at(&self) -> Option<f32> {
+        match self.records.first() {
+            Some(ConversationRecord::Header { compact_at, .. }) => *compact_at,
+            _ => None,
+        }
     }
 }
 
@@ -360,6 +406,7 @@ mod tests {
             model: "gpt-4o".into(),
             system: Some("be brief".into()),
             replay_of: None,
+            compact_at: None,
         };
         let message = ConversationRecord::Message {
             v: RECORD_VERSION,

@@ -134,6 +134,7 @@ mod tests {
                 context_window: Some(131_072),
                 max_output_tokens: None,
                 encoding: None,
+                compact_at: None,
             },
         );
         assert_eq!(model_info("llama3.2", &overrides).context_window, 131_072);

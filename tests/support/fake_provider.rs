@@ -653,9 +653,14 @@ impl OpenAiChunks {
     }
 }
 
+/// Makes the reply to a request when no scripted reply is queued (a fake
+/// model whose answer depends on what it was sent).
+pub type Responder = dyn Fn(&RecordedRequest) -> Reply + Send + Sync;
+
 /// The state shared by the server threads and the handle.
 struct Shared {
     replies: Mutex<VecDeque<Reply>>,
+    responder: Option<Box<Responder>>,
     requests: Mutex<Vec<RecordedRequest>>,
     stop: AtomicBool,
 }
@@ -673,10 +678,23 @@ impl FakeProvider {
     /// gets HTTP 500 with an OpenAI-shaped error body saying
     /// "fake provider: no reply scripted".
     pub fn start(replies: Vec<Reply>) -> FakeProvider {
+        FakeProvider::serve(replies, None)
+    }
+
+    /// Starts the server with a responder that makes every reply from the
+    /// request it answers (queued replies, pushed later, still go first).
+    pub fn start_with_responder(
+        responder: impl Fn(&RecordedRequest) -> Reply + Send + Sync + 'static,
+    ) -> FakeProvider {
+        FakeProvider::serve(Vec::new(), Some(Box::new(responder)))
+    }
+
+    fn serve(replies: Vec<Reply>, responder: Option<Box<Responder>>) -> FakeProvider {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding the fake provider");
         let addr = listener.local_addr().expect("the fake provider's address");
         let shared = Arc::new(Shared {
             replies: Mutex::new(replies.into()),
+            responder,
             requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
@@ -753,10 +771,12 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
     // Record and pop under one lock order so replies match arrival order.
     let reply = {
         let mut replies = lock(&shared.replies);
-        lock(&shared.requests).push(request);
+        lock(&shared.requests).push(request.clone());
         replies.pop_front()
     };
-    let reply = reply.unwrap_or_else(|| Reply::openai_error(500, "server_error", NO_REPLY_MESSAGE));
+    let reply = reply
+        .or_else(|| shared.responder.as_ref().map(|respond| respond(&request)))
+        .unwrap_or_else(|| Reply::openai_error(500, "server_error", NO_REPLY_MESSAGE));
     reply.send(&mut stream);
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Both);
