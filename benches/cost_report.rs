@@ -81,6 +81,7 @@ fn generate(path: &Path) {
                 Vec::new()
             },
             prompt: None,
+            cache_match: None,
         };
         serde_json::to_writer(&mut out, &record).expect("writing a record");
         out.write_all(b"\n").expect("writing a record");

@@ -53,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')
             [CompletionResult]::new('--interactive', '--interactive', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Replace API keys and other secrets in what is sent with [REDACTED:kind] instead of refusing to send it')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

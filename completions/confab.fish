@@ -47,6 +47,7 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -l no-stream -d 'Wai
 complete -c confab -n "__fish_confab_using_subcommand chat" -l json -d 'Print one JSON object (reply, usage, ids) instead of the streamed text'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s c -l continue -d 'Continue the most recent conversation'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s i -l interactive -d 'Start the interactive session even when stdin is not a terminal'
+complete -c confab -n "__fish_confab_using_subcommand chat" -l redact -d 'Replace API keys and other secrets in what is sent with [REDACTED:kind] instead of refusing to send it'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l text -d 'Count this string (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s m -l model -d 'Count for this model\'s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost' -r

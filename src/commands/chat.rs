@@ -86,6 +86,11 @@ pub struct Args {
     /// context window minus the output cap [default: config, else 0.75]
     #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
     pub compact_at: Option<f32>,
+
+    /// Replace API keys and other secrets in what is sent with [REDACTED:kind]
+    /// instead of refusing to send it
+    #[arg(long)]
+    pub redact: bool,
 }
 
 fn parse_fraction(text: &str) -> Result<f32, String> {
@@ -657,6 +662,56 @@ impl Session {
         }
     }
 
+    /// Finds secrets in what is about to be sent (the message with its
+    /// context, and the system prompt): refuses with exit 5 and where they
+    /// are, or with `--redact` replaces them, in what is sent and in what
+    /// is stored. Returns the message to store and the text to send.
+    fn screen_secrets(&mut self, message: &str, sent: String) -> anyhow::Result<(String, String)> {
+        use crate::guard::secrets;
+        let in_system = self.system.as_deref().map(secrets::find_secrets);
+        let in_sent = secrets::find_secrets(&sent);
+        let system_found = in_system.as_ref().is_some_and(|f| !f.is_empty());
+        if in_sent.is_empty() && !system_found {
+            return Ok((message.to_string(), sent));
+        }
+        let describe = |found: &[secrets::SecretMatch], what: &str| -> Vec<String> {
+            found
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} in {what} at line {}, column {}",
+                        m.kind, m.line, m.column
+                    )
+                })
+                .collect()
+        };
+        let mut places = describe(&in_sent, "the message");
+        places.extend(describe(
+            in_system.as_deref().unwrap_or(&[]),
+            "the system prompt",
+        ));
+        if !self.args.redact {
+            return Err(Failure::new(
+                ExitKind::InputRejected,
+                format!(
+                    "refusing to send what looks like a credential: {}",
+                    places.join("; ")
+                ),
+            )
+            .hint("remove it, or pass --redact to send it as [REDACTED:kind]; nothing was sent or saved")
+            .into());
+        }
+        eprintln!(
+            "confab: redacted {} secret(s): {}",
+            places.len(),
+            places.join("; ")
+        );
+        if system_found {
+            self.system = self.system.as_deref().map(|s| secrets::redact(s).0);
+        }
+        Ok((secrets::redact(message).0, secrets::redact(&sent).0))
+    }
+
     /// Makes room for `sent` before it goes out: compacts when the prompt
     /// would pass the threshold, and when compaction fails or is not
     /// enough, leaves the oldest verbatim messages out of this request (they
@@ -726,6 +781,8 @@ impl Session {
             }
             None => message.to_string(),
         };
+        let (message, sent) = self.screen_secrets(message, sent)?;
+        let message = message.as_str();
         let cap = self.output_cap();
         let skip = self.make_room(&sent, cap)?;
         let prompt_tokens = self.context_tokens(Some(&sent), skip);
@@ -908,6 +965,7 @@ impl Session {
             outcome: result,
             tags: self.args.tag.clone(),
             prompt: (self.config.log_prompts && !message.is_empty()).then(|| message.to_string()),
+            cache_match: None,
         }
     }
 }

@@ -280,15 +280,31 @@ const VALUE_HEADERS: [&str; 10] = [
     "ttft p95",
 ];
 
+/// The cache columns, shown only when the report has cache hits.
+fn cache_cells(row: &ReportRow) -> [String; 2] {
+    [row.cache_hits.to_string(), format!("${:.4}", row.saved_usd)]
+}
+
 fn write_table(out: &mut impl Write, report: &Report, markdown: bool) -> std::io::Result<()> {
+    let with_cache = report.total.cache_hits > 0;
     let mut header: Vec<String> = report.group_by.clone();
     header.extend(VALUE_HEADERS.iter().map(|h| h.to_string()));
+    if with_cache {
+        header.extend(["cache hits".to_string(), "saved".to_string()]);
+    }
+    let row_cells = |row: &ReportRow| {
+        let mut all = cells(row);
+        if with_cache {
+            all.extend(cache_cells(row));
+        }
+        all
+    };
     let mut rows: Vec<Vec<String>> = report
         .rows
         .iter()
         .map(|row| {
             let mut cells_of_row = row.group.clone();
-            cells_of_row.extend(cells(row));
+            cells_of_row.extend(row_cells(row));
             cells_of_row
         })
         .collect();
@@ -296,7 +312,7 @@ fn write_table(out: &mut impl Write, report: &Report, markdown: bool) -> std::io
     if let Some(first) = total.first_mut() {
         *first = "total".into();
     }
-    total.extend(cells(&report.total));
+    total.extend(row_cells(&report.total));
     rows.push(total);
     let groups = report.group_by.len();
     let widths: Vec<usize> = (0..header.len())
@@ -351,6 +367,13 @@ fn write_table(out: &mut impl Write, report: &Report, markdown: bool) -> std::io
             report.total.estimated_calls
         )?;
     }
+    if with_cache {
+        writeln!(
+            out,
+            "the response cache served {} replies without an API call, saving ${:.4}",
+            report.total.cache_hits, report.total.saved_usd
+        )?;
+    }
     Ok(())
 }
 
@@ -378,6 +401,8 @@ fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             "latency_p95_ms",
             "ttft_p50_ms",
             "ttft_p95_ms",
+            "cache_hits",
+            "saved_usd",
         ]
         .map(String::from),
     );
@@ -412,6 +437,8 @@ fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             ms(row.latency_p95_ms),
             ms(row.ttft_p50_ms),
             ms(row.ttft_p95_ms),
+            row.cache_hits.to_string(),
+            format!("{:.6}", row.saved_usd),
         ]);
         writeln!(out, "{}", fields.join(","))?;
     }

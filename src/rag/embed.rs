@@ -152,6 +152,7 @@ impl Embedder for ApiEmbedder {
                 outcome: end,
                 tags: Vec::new(),
                 prompt: None,
+                cache_match: None,
             };
             if let Err(err) = self.usage_log.append(&record) {
                 eprintln!("warning: the usage record was not written: {err}");

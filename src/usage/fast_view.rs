@@ -200,6 +200,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
                         "ok" => CallOutcome::Ok,
                         "error" => CallOutcome::Error,
                         "interrupted" => CallOutcome::Interrupted,
+                        "cache_hit" => CallOutcome::CacheHit,
                         _ => return None,
                     },
                 )?,

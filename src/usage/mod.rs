@@ -37,6 +37,9 @@ pub enum CallOutcome {
     Error,
     /// The reply stopped part-way (Ctrl-C, a dropped stream); what arrived was kept.
     Interrupted,
+    /// Served from confab's response cache: no API call was made, and the
+    /// tokens are those of the call whose reply was reused (what was saved).
+    CacheHit,
 }
 
 /// One API call.
@@ -101,6 +104,9 @@ pub struct UsageRecord {
     /// The prompt text, only when the user opted in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// For a cache hit: `exact`, or the cosine similarity of the paraphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_match: Option<String>,
 }
 
 /// The parts of a usage record a report needs, borrowed from the log's
@@ -273,6 +279,7 @@ mod tests {
             outcome: CallOutcome::Ok,
             tags: vec!["ci".into()],
             prompt: None,
+            cache_match: None,
         }
     }
 

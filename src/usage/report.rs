@@ -131,6 +131,10 @@ pub struct ReportRow {
     pub ttft_p50_ms: Option<u64>,
     /// 95th percentile time to first token, ms.
     pub ttft_p95_ms: Option<u64>,
+    /// Replies served from confab's response cache (not in `calls`).
+    pub cache_hits: u64,
+    /// What the cache hits would have cost as API calls, USD.
+    pub saved_usd: f64,
 }
 
 /// A finished report.
@@ -157,6 +161,12 @@ struct Accumulator {
 impl Accumulator {
     fn add(&mut self, record: &UsageView<'_>, cost: Option<f64>) {
         let row = &mut self.row;
+        // A cache hit made no API call: its tokens and price are savings.
+        if record.outcome == CallOutcome::CacheHit {
+            row.cache_hits += 1;
+            row.saved_usd += cost.unwrap_or(0.0);
+            return;
+        }
         row.calls += 1;
         if record.outcome == CallOutcome::Error {
             row.errors += 1;
@@ -189,6 +199,8 @@ impl Accumulator {
         a.cost_usd += b.cost_usd;
         a.unpriced_calls += b.unpriced_calls;
         a.estimated_calls += b.estimated_calls;
+        a.cache_hits += b.cache_hits;
+        a.saved_usd += b.saved_usd;
         self.latencies.extend(other.latencies);
         self.ttfts.extend(other.ttfts);
     }
@@ -321,7 +333,10 @@ impl<'p> ReportBuilder<'p> {
             }
         };
         let cost = self.pricing.cost_with(record, price);
-        if cost.is_none() && !self.unpriced.contains(record.model()) {
+        if cost.is_none()
+            && record.outcome != CallOutcome::CacheHit
+            && !self.unpriced.contains(record.model())
+        {
             self.unpriced.insert(record.model().to_string());
         }
         self.total.add(record, cost);
