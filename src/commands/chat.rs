@@ -447,10 +447,7 @@ impl Session {
                 interrupted: false,
             },
         )?;
-        self.history.push(Message {
-            role: Role::User,
-            content: message.to_string(),
-        });
+        self.history.push(Message::new(Role::User, message));
         let mut messages = self.history.clone();
         if let Some(last) = messages.last_mut() {
             last.content = sent;
@@ -462,6 +459,7 @@ impl Session {
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.args.temperature,
             stream: !self.args.no_stream,
+            ..ChatRequest::default()
         };
         let started_at = usage::now_rfc3339();
         let call_id = usage::new_call_id();
@@ -493,10 +491,8 @@ impl Session {
                     interrupted,
                 },
             )?;
-            self.history.push(Message {
-                role: Role::Assistant,
-                content: outcome.text.clone(),
-            });
+            self.history
+                .push(Message::new(Role::Assistant, outcome.text.clone()));
         }
         let record = self.usage_record(&outcome, &id, &call_id, started_at, prompt_tokens, message);
         if let Err(err) = self.usage_log.append(&record) {
