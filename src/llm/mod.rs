@@ -238,3 +238,41 @@ pub enum StreamError {
     #[error("malformed stream event: {0}")]
     Malformed(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_messages_serialize_as_before_and_tool_data_round_trips() {
+        let plain = Message::new(Role::User, "hi");
+        assert_eq!(
+            serde_json::to_value(&plain).expect("json"),
+            serde_json::json!({"role": "user", "content": "hi"})
+        );
+        let old: Message =
+            serde_json::from_str(r#"{"role":"assistant","content":"hello"}"#).expect("old");
+        assert_eq!(old, Message::new(Role::Assistant, "hello"));
+        for message in [
+            Message::assistant_tool_calls(
+                "",
+                vec![ToolCallRequest {
+                    id: Some("call_1".into()),
+                    name: "f".into(),
+                    arguments: "{}".into(),
+                }],
+            ),
+            Message::tool_result(ToolResult {
+                call_id: "call_1".into(),
+                content: "out".into(),
+                is_error: true,
+            }),
+        ] {
+            let text = serde_json::to_string(&message).expect("json");
+            assert_eq!(
+                serde_json::from_str::<Message>(&text).expect("back"),
+                message
+            );
+        }
+    }
+}
