@@ -443,10 +443,7 @@ impl Session {
     fn request_messages(&self, next: Option<&str>, skip: usize) -> Vec<Message> {
         let mut verbatim: Vec<Message> = self.verbatim().iter().skip(skip).cloned().collect();
         if let Some(next) = next {
-            verbatim.push(Message {
-                role: Role::User,
-                content: next.to_string(),
-            });
+            verbatim.push(Message::new(Role::User, next.to_string()));
         }
         compaction::with_summary(self.summary.as_ref(), &verbatim)
     }
@@ -516,13 +513,7 @@ impl Session {
             .map_or(0, |s| self.count_request(Some(s), &[]));
         let total = self.prompt_tokens(None);
         let summary = self.summary.as_ref().map_or(0, |s| {
-            self.count_request(
-                None,
-                &[Message {
-                    role: Role::User,
-                    content: s.text.clone(),
-                }],
-            )
+            self.count_request(None, &[Message::new(Role::User, s.text.clone())])
         });
         ContextBreakdown {
             system_tokens: system,
@@ -613,10 +604,10 @@ impl Session {
         let head: String = message.content.chars().take(keep_chars / 2).collect();
         let tail: Vec<char> = message.content.chars().rev().take(keep_chars / 2).collect();
         let tail: String = tail.into_iter().rev().collect();
-        Message {
-            role: message.role,
-            content: format!("{head}\n[... cut by confab to fit the summary call ...]\n{tail}"),
-        }
+        Message::new(
+            message.role,
+            format!("{head}\n[... cut by confab to fit the summary call ...]\n{tail}"),
+        )
     }
 
     /// Makes one summary call, recorded in the usage log as `compaction`.
@@ -800,10 +791,7 @@ impl Session {
             },
         )?;
         let messages = self.request_messages(Some(&sent), skip);
-        self.history.push(Message {
-            role: Role::User,
-            content: message.to_string(),
-        });
+        self.history.push(Message::new(Role::User, message));
         let request = ChatRequest {
             model: self.resolved.model.clone(),
             system: self.system.clone(),
@@ -811,6 +799,7 @@ impl Session {
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.args.temperature,
             stream: !self.args.no_stream,
+            ..ChatRequest::default()
         };
         let started_at = usage::now_rfc3339();
         let call_id = usage::new_call_id();
@@ -842,10 +831,8 @@ impl Session {
                     interrupted,
                 },
             )?;
-            self.history.push(Message {
-                role: Role::Assistant,
-                content: outcome.text.clone(),
-            });
+            self.history
+                .push(Message::new(Role::Assistant, outcome.text.clone()));
         }
         let record = self.usage_record(
             &outcome,

@@ -121,13 +121,11 @@ pub fn summary_request(
     ChatRequest {
         model: model.to_string(),
         system: Some(SUMMARY_SYSTEM.to_string()),
-        messages: vec![Message {
-            role: Role::User,
-            content: prompt,
-        }],
+        messages: vec![Message::new(Role::User, prompt)],
         max_output_tokens,
         temperature: None,
         stream: false,
+        ..ChatRequest::default()
     }
 }
 
@@ -152,13 +150,7 @@ pub fn with_summary(summary: Option<&Summary>, verbatim: &[Message]) -> Vec<Mess
         Some(first) if first.role == Role::User => {
             first.content = format!("{block}\n\n{}", first.content);
         }
-        _ => messages.insert(
-            0,
-            Message {
-                role: Role::User,
-                content: block,
-            },
-        ),
+        _ => messages.insert(0, Message::new(Role::User, block)),
     }
     messages
 }
@@ -168,10 +160,7 @@ mod tests {
     use super::*;
 
     fn message(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_string(),
-        }
+        Message::new(role, content)
     }
 
     fn alternating(n: usize) -> Vec<Message> {

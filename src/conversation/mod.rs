@@ -347,10 +347,9 @@ impl Conversation {
         self.records
             .iter()
             .filter_map(|record| match record {
-                ConversationRecord::Message { role, content, .. } => Some(crate::llm::Message {
-                    role: *role,
-                    content: content.clone(),
-                }),
+                ConversationRecord::Message { role, content, .. } => {
+                    Some(crate::llm::Message::new(*role, content.clone()))
+                }
                 _ => None,
             })
             .collect()

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, StreamError, Usage};
 
-/// The JSON body of a Messages request.
+/// The JSON body of a Messages request. `response_format` is never sent:
+/// the Messages API has no such field (see
+/// [`crate::llm::supports_response_format`]).
 #[derive(Debug, Serialize)]
 pub struct RequestBody<'a> {
     model: &'a str,
@@ -23,25 +25,98 @@ pub struct RequestBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f32>,
     stream: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<WireTool<'a>>,
 }
 
 #[derive(Debug, Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
-    content: &'a str,
+    content: WireContent<'a>,
+}
+
+/// A plain string, or content blocks when tools are involved.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum WireContent<'a> {
+    Text(&'a str),
+    Blocks(Vec<WireBlock<'a>>),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireBlock<'a> {
+    Text {
+        text: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: serde_json::Value,
+    },
+    ToolResult {
+        tool_use_id: &'a str,
+        content: &'a str,
+        is_error: bool,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct WireTool<'a> {
+    name: &'a str,
+    description: &'a str,
+    input_schema: &'a serde_json::Value,
+}
+
+/// The `input` of a `tool_use` block: the model's arguments when they are
+/// a JSON object, else `{}` (the API takes nothing else; a call with such
+/// arguments was refused, and its result says why).
+fn tool_input(arguments: &str) -> serde_json::Value {
+    match serde_json::from_str::<serde_json::Value>(arguments) {
+        Ok(value @ serde_json::Value::Object(_)) => value,
+        _ => serde_json::Value::Object(serde_json::Map::new()),
+    }
 }
 
 /// Builds the request body. The system prompt and any system messages of
 /// the conversation go, in that order and joined by a blank line, into the
 /// top-level `system` (empty ones are left out); the other messages keep
-/// their order.
+/// their order. An assistant message's tool calls become `tool_use` blocks
+/// after its text; consecutive tool results become `tool_result` blocks of
+/// one user message.
 pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
     let mut system_parts: Vec<&str> = Vec::new();
     if let Some(system) = &request.system {
         system_parts.push(system);
     }
-    let mut messages = Vec::with_capacity(request.messages.len());
+    let mut messages: Vec<WireMessage<'_>> = Vec::with_capacity(request.messages.len());
     for message in &request.messages {
+        if let Some(result) = &message.tool_result {
+            let block = WireBlock::ToolResult {
+                tool_use_id: &result.call_id,
+                content: &result.content,
+                is_error: result.is_error,
+            };
+            // Results of one round of calls go back together.
+            if let Some(WireMessage {
+                role: "user",
+                content: WireContent::Blocks(blocks),
+            }) = messages.last_mut()
+            {
+                if blocks
+                    .iter()
+                    .all(|b| matches!(b, WireBlock::ToolResult { .. }))
+                {
+                    blocks.push(block);
+                    continue;
+                }
+            }
+            messages.push(WireMessage {
+                role: "user",
+                content: WireContent::Blocks(vec![block]),
+            });
+            continue;
+        }
         let role = match message.role {
             Role::System => {
                 system_parts.push(&message.content);
@@ -50,10 +125,26 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
             Role::User => "user",
             Role::Assistant => "assistant",
         };
-        messages.push(WireMessage {
-            role,
-            content: &message.content,
-        });
+        let content = if message.tool_calls.is_empty() {
+            WireContent::Text(&message.content)
+        } else {
+            let mut blocks = Vec::with_capacity(message.tool_calls.len() + 1);
+            // The API refuses empty text blocks.
+            if !message.content.is_empty() {
+                blocks.push(WireBlock::Text {
+                    text: &message.content,
+                });
+            }
+            for call in &message.tool_calls {
+                blocks.push(WireBlock::ToolUse {
+                    id: call.id.as_deref().unwrap_or_default(),
+                    name: &call.name,
+                    input: tool_input(&call.arguments),
+                });
+            }
+            WireContent::Blocks(blocks)
+        };
+        messages.push(WireMessage { role, content });
     }
     system_parts.retain(|part| !part.is_empty());
     let system = match system_parts.as_slice() {
@@ -68,6 +159,15 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
         messages,
         temperature: request.temperature,
         stream: request.stream,
+        tools: request
+            .tools
+            .iter()
+            .map(|tool| WireTool {
+                name: &tool.name,
+                description: &tool.description,
+                input_schema: &tool.parameters,
+            })
+            .collect(),
     }
 }
 
@@ -464,10 +564,7 @@ mod tests {
     use crate::llm::Message;
 
     fn message(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.into(),
-        }
+        Message::new(role, content)
     }
 
     /// Feeds `(event name, data)` pairs through one state, collecting the
@@ -499,6 +596,7 @@ mod tests {
             max_output_tokens: 256,
             temperature: Some(0.5),
             stream: true,
+            ..ChatRequest::default()
         };
         let body = serde_json::to_value(request_body(&request)).expect("json");
         assert_eq!(body["model"], "claude-sonnet-4-5");
@@ -515,6 +613,92 @@ mod tests {
         assert_eq!(roles, ["user", "assistant", "user"]);
         assert_eq!(body["messages"][0]["content"], "hi");
         assert!(body.get("max_completion_tokens").is_none());
+        assert!(body.get("tools").is_none());
+    }
+
+    #[test]
+    fn sends_tools_tool_use_blocks_and_merged_tool_results() {
+        use crate::llm::{JsonSchemaFormat, ToolCallRequest, ToolDeclaration, ToolResult};
+        let parameters = serde_json::json!({
+            "type": "object",
+            "properties": {"path": {"type": "string"}},
+            "required": ["path"]
+        });
+        let call = |id: &str, arguments: &str| ToolCallRequest {
+            id: Some(id.into()),
+            name: "read_file".into(),
+            arguments: arguments.into(),
+        };
+        let result = |id: &str, content: &str, is_error: bool| {
+            Message::tool_result(ToolResult {
+                call_id: id.into(),
+                content: content.into(),
+                is_error,
+            })
+        };
+        let request = ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            messages: vec![
+                message(Role::User, "read them"),
+                Message::assistant_tool_calls(
+                    "Reading both.",
+                    vec![
+                        call("toolu_1", r#"{"path":"/a"}"#),
+                        call("toolu_2", "not json"),
+                    ],
+                ),
+                result("toolu_1", "alpha", false),
+                result("toolu_2", "invalid arguments", true),
+                message(Role::Assistant, "done"),
+                Message::assistant_tool_calls("", vec![call("toolu_3", "")]),
+                result("toolu_3", "beta", false),
+            ],
+            max_output_tokens: 100,
+            tools: vec![ToolDeclaration {
+                name: "read_file".into(),
+                description: "Reads a file".into(),
+                parameters: parameters.clone(),
+            }],
+            response_format: Some(JsonSchemaFormat {
+                name: "answer".into(),
+                schema: serde_json::json!({"type": "object"}),
+            }),
+            ..ChatRequest::default()
+        };
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert_eq!(
+            body["tools"],
+            serde_json::json!([{"name": "read_file", "description": "Reads a file", "input_schema": parameters}])
+        );
+        assert!(body.get("response_format").is_none());
+        assert_eq!(
+            body["messages"],
+            serde_json::json!([
+                {"role": "user", "content": "read them"},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "Reading both."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "read_file", "input": {"path": "/a"}},
+                    {"type": "tool_use", "id": "toolu_2", "name": "read_file", "input": {}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "alpha", "is_error": false},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": "invalid arguments", "is_error": true}
+                ]},
+                {"role": "assistant", "content": "done"},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "toolu_3", "name": "read_file", "input": {}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_3", "content": "beta", "is_error": false}
+                ]}
+            ])
+        );
+        assert!(!crate::llm::supports_response_format(
+            crate::config::ProviderKind::Anthropic
+        ));
+        assert!(crate::llm::supports_response_format(
+            crate::config::ProviderKind::Openai
+        ));
     }
 
     #[test]
@@ -526,6 +710,7 @@ mod tests {
             max_output_tokens: 16,
             temperature: None,
             stream: false,
+            ..ChatRequest::default()
         };
         let body = serde_json::to_value(request_body(&request)).expect("json");
         assert_eq!(body["system"], "first\n\nsecond");

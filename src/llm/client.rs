@@ -16,6 +16,7 @@ use crate::config::{Environment, ProviderConfig, ProviderKind};
 use crate::llm::limiter::RateLimiter;
 use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
 use crate::llm::sse::{SseDecoder, SseEvent};
+pub use crate::llm::ToolCallRequest;
 use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, StreamError, Usage};
 
 /// The Anthropic API version confab speaks.
@@ -105,17 +106,6 @@ impl CallFailure {
             CallFailure::Malformed(m) => format!("malformed reply from the server: {m}"),
         }
     }
-}
-
-/// A tool call the model asked for, its fragments joined.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ToolCallRequest {
-    /// The call id the API gave.
-    pub id: Option<String>,
-    /// The function name.
-    pub name: String,
-    /// The arguments, a JSON string as the model wrote it (unvalidated).
-    pub arguments: String,
 }
 
 /// Everything known about a finished call.
@@ -297,7 +287,18 @@ impl Client {
         CallOutcome {
             text,
             finish_reason: result.finish_reason,
-            tool_calls: result.tool_calls.into_values().collect(),
+            tool_calls: result
+                .tool_calls
+                .into_iter()
+                .map(|(index, mut call)| {
+                    // Some compatible servers send no id; the reply to the
+                    // call needs one, so make one up.
+                    if call.id.as_deref().is_none_or(str::is_empty) {
+                        call.id = Some(format!("call_{index}"));
+                    }
+                    call
+                })
+                .collect(),
             model_reported: result.model_reported,
             usage: result.usage,
             retries: result.retries,
@@ -320,7 +321,7 @@ impl Client {
         let prompt_bytes: usize = request
             .messages
             .iter()
-            .map(|m| m.content.len())
+            .map(crate::llm::Message::text_len)
             .sum::<usize>()
             + request.system.as_ref().map_or(0, String::len);
         let tokens = prompt_bytes as u64 / 4 + u64::from(request.max_output_tokens);

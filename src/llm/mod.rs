@@ -15,16 +15,124 @@ use serde::{Deserialize, Serialize};
 pub use crate::conversation::Role;
 
 /// One message sent to a model.
+///
+/// Plain messages carry only `role` and `content`; the tool fields are
+/// left out of the JSON when unused, so older files read and write as before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Who wrote it.
     pub role: Role,
-    /// The text.
+    /// The text (may be empty for an assistant message that only calls tools).
     pub content: String,
+    /// Tool calls the model asked for in this (assistant) message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCallRequest>,
+    /// The result of a tool call, when this message carries one (its role is
+    /// then [`Role::User`] and `content` is not sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_result: Option<ToolResult>,
+}
+
+impl Message {
+    /// A plain text message.
+    pub fn new(role: Role, content: impl Into<String>) -> Message {
+        Message {
+            role,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_result: None,
+        }
+    }
+
+    /// An assistant message asking for tool calls, with whatever text came
+    /// before them.
+    pub fn assistant_tool_calls(
+        content: impl Into<String>,
+        tool_calls: Vec<ToolCallRequest>,
+    ) -> Message {
+        Message {
+            tool_calls,
+            ..Message::new(Role::Assistant, content)
+        }
+    }
+
+    /// A message carrying the result of one tool call.
+    pub fn tool_result(result: ToolResult) -> Message {
+        Message {
+            tool_result: Some(result),
+            ..Message::new(Role::User, "")
+        }
+    }
+
+    /// The bytes of text this message sends (content, tool-call arguments,
+    /// tool result), for rough size estimates.
+    pub fn text_len(&self) -> usize {
+        self.content.len()
+            + self
+                .tool_calls
+                .iter()
+                .map(|c| c.name.len() + c.arguments.len())
+                .sum::<usize>()
+            + self.tool_result.as_ref().map_or(0, |r| r.content.len())
+    }
+}
+
+/// A tool call the model asked for, its fragments joined.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallRequest {
+    /// The call id the API gave ([`client::Client::chat`] fills in
+    /// `call_N` when a server sent none).
+    pub id: Option<String>,
+    /// The function name.
+    pub name: String,
+    /// The arguments, a JSON string as the model wrote it (unvalidated).
+    pub arguments: String,
+}
+
+/// The result of one tool call, sent back to the model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolResult {
+    /// The id of the call it answers ([`ToolCallRequest::id`]).
+    pub call_id: String,
+    /// What the model is told: the tool's output, or why it did not run.
+    pub content: String,
+    /// True when the call was refused or failed.
+    #[serde(default)]
+    pub is_error: bool,
+}
+
+/// A tool the model may call, as declared to the API.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolDeclaration {
+    /// The function name.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// The JSON Schema of its arguments (an object schema).
+    pub parameters: serde_json::Value,
+}
+
+/// A JSON Schema the reply must follow (OpenAI Structured Outputs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonSchemaFormat {
+    /// A name for the schema (`^[a-zA-Z0-9_-]{1,64}$`).
+    pub name: String,
+    /// The schema.
+    pub schema: serde_json::Value,
+}
+
+/// Whether a provider's wire format takes a `response_format` schema.
+/// Anthropic's does not: callers ask for the format in the prompt instead
+/// (and validate the reply either way).
+pub fn supports_response_format(kind: crate::config::ProviderKind) -> bool {
+    match kind {
+        crate::config::ProviderKind::Openai => true,
+        crate::config::ProviderKind::Anthropic => false,
+    }
 }
 
 /// One chat request, provider-neutral.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatRequest {
     /// The model id as the API knows it.
     pub model: String,
@@ -38,6 +146,11 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
     /// Whether to stream the reply.
     pub stream: bool,
+    /// Tools the model may call (none: no `tools` field is sent).
+    pub tools: Vec<ToolDeclaration>,
+    /// A schema the reply must follow; sent only where
+    /// [`supports_response_format`] says so.
+    pub response_format: Option<JsonSchemaFormat>,
 }
 
 /// Token usage of one call, normalised across providers.
@@ -124,4 +237,42 @@ pub enum StreamError {
     /// The event's data is not what the wire format promises.
     #[error("malformed stream event: {0}")]
     Malformed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_messages_serialize_as_before_and_tool_data_round_trips() {
+        let plain = Message::new(Role::User, "hi");
+        assert_eq!(
+            serde_json::to_value(&plain).expect("json"),
+            serde_json::json!({"role": "user", "content": "hi"})
+        );
+        let old: Message =
+            serde_json::from_str(r#"{"role":"assistant","content":"hello"}"#).expect("old");
+        assert_eq!(old, Message::new(Role::Assistant, "hello"));
+        for message in [
+            Message::assistant_tool_calls(
+                "",
+                vec![ToolCallRequest {
+                    id: Some("call_1".into()),
+                    name: "f".into(),
+                    arguments: "{}".into(),
+                }],
+            ),
+            Message::tool_result(ToolResult {
+                call_id: "call_1".into(),
+                content: "out".into(),
+                is_error: true,
+            }),
+        ] {
+            let text = serde_json::to_string(&message).expect("json");
+            assert_eq!(
+                serde_json::from_str::<Message>(&text).expect("back"),
+                message
+            );
+        }
+    }
 }

@@ -23,12 +23,75 @@ pub struct RequestBody<'a> {
     stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<WireResponseFormat<'a>>,
 }
 
+/// A message; `content` is `null` for an assistant message that only
+/// calls tools.
 #[derive(Debug, Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
-    content: &'a str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+impl<'a> WireMessage<'a> {
+    fn text(role: &'static str, content: &'a str) -> WireMessage<'a> {
+        WireMessage {
+            role,
+            content: Some(content),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct WireToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunctionCall<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireFunctionCall<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct WireTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    description: &'a str,
+    parameters: &'a serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+struct WireResponseFormat<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    json_schema: WireJsonSchema<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireJsonSchema<'a> {
+    name: &'a str,
+    schema: &'a serde_json::Value,
+    strict: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,23 +100,50 @@ struct StreamOptions {
 }
 
 /// Builds the request body; `legacy_max_tokens` also sends `max_tokens`
-/// for servers that only know that field.
+/// for servers that only know that field. Tool results become `tool`
+/// messages; an assistant message's tool calls go in its `tool_calls`.
 pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBody<'_> {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if let Some(system) = &request.system {
-        messages.push(WireMessage {
-            role: "system",
-            content: system,
-        });
+        messages.push(WireMessage::text("system", system));
     }
     for message in &request.messages {
+        if let Some(result) = &message.tool_result {
+            messages.push(WireMessage {
+                role: "tool",
+                content: Some(&result.content),
+                tool_calls: Vec::new(),
+                tool_call_id: Some(&result.call_id),
+            });
+            continue;
+        }
+        let role = match message.role {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        let tool_calls: Vec<WireToolCall<'_>> = message
+            .tool_calls
+            .iter()
+            .map(|call| WireToolCall {
+                id: call.id.as_deref().unwrap_or_default(),
+                kind: "function",
+                function: WireFunctionCall {
+                    name: &call.name,
+                    arguments: &call.arguments,
+                },
+            })
+            .collect();
+        let content = if tool_calls.is_empty() || !message.content.is_empty() {
+            Some(message.content.as_str())
+        } else {
+            None
+        };
         messages.push(WireMessage {
-            role: match message.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            },
-            content: &message.content,
+            role,
+            content,
+            tool_calls,
+            tool_call_id: None,
         });
     }
     RequestBody {
@@ -66,6 +156,29 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
         stream_options: request.stream.then_some(StreamOptions {
             include_usage: true,
         }),
+        tools: request
+            .tools
+            .iter()
+            .map(|tool| WireTool {
+                kind: "function",
+                function: WireFunction {
+                    name: &tool.name,
+                    description: &tool.description,
+                    parameters: &tool.parameters,
+                },
+            })
+            .collect(),
+        response_format: request
+            .response_format
+            .as_ref()
+            .map(|format| WireResponseFormat {
+                kind: "json_schema",
+                json_schema: WireJsonSchema {
+                    name: &format.name,
+                    schema: &format.schema,
+                    strict: true,
+                },
+            }),
     }
 }
 
@@ -292,13 +405,11 @@ mod tests {
         let request = ChatRequest {
             model: "gpt-4o".into(),
             system: Some("be brief".into()),
-            messages: vec![Message {
-                role: Role::User,
-                content: "hi".into(),
-            }],
+            messages: vec![Message::new(Role::User, "hi")],
             max_output_tokens: 256,
             temperature: Some(0.0),
             stream: true,
+            ..ChatRequest::default()
         };
         let body = serde_json::to_value(request_body(&request, true)).expect("json");
         assert_eq!(body["messages"][0]["role"], "system");
@@ -306,6 +417,89 @@ mod tests {
         assert_eq!(body["max_completion_tokens"], 256);
         assert_eq!(body["max_tokens"], 256);
         assert_eq!(body["stream_options"]["include_usage"], true);
+        assert!(body.get("tools").is_none());
+        assert!(body.get("response_format").is_none());
+    }
+
+    #[test]
+    fn sends_tools_tool_calls_tool_results_and_a_response_format() {
+        use crate::llm::{JsonSchemaFormat, ToolCallRequest, ToolDeclaration, ToolResult};
+        let parameters = serde_json::json!({
+            "type": "object",
+            "properties": {"path": {"type": "string"}},
+            "required": ["path"]
+        });
+        let request = ChatRequest {
+            model: "gpt-4o".into(),
+            messages: vec![
+                Message::new(Role::User, "read it"),
+                Message::assistant_tool_calls(
+                    "",
+                    vec![
+                        ToolCallRequest {
+                            id: Some("call_1".into()),
+                            name: "read_file".into(),
+                            arguments: r#"{"path":"/a"}"#.into(),
+                        },
+                        ToolCallRequest {
+                            id: Some("call_2".into()),
+                            name: "read_file".into(),
+                            arguments: r#"{"path":"/b"}"#.into(),
+                        },
+                    ],
+                ),
+                Message::tool_result(ToolResult {
+                    call_id: "call_1".into(),
+                    content: "alpha".into(),
+                    is_error: false,
+                }),
+                Message::tool_result(ToolResult {
+                    call_id: "call_2".into(),
+                    content: "refused: outside /srv".into(),
+                    is_error: true,
+                }),
+            ],
+            max_output_tokens: 100,
+            tools: vec![ToolDeclaration {
+                name: "read_file".into(),
+                description: "Reads a file".into(),
+                parameters: parameters.clone(),
+            }],
+            response_format: Some(JsonSchemaFormat {
+                name: "answer".into(),
+                schema: serde_json::json!({"type": "object"}),
+            }),
+            ..ChatRequest::default()
+        };
+        let body = serde_json::to_value(request_body(&request, false)).expect("json");
+        assert_eq!(
+            body["tools"],
+            serde_json::json!([{
+                "type": "function",
+                "function": {"name": "read_file", "description": "Reads a file", "parameters": parameters}
+            }])
+        );
+        assert_eq!(
+            body["messages"],
+            serde_json::json!([
+                {"role": "user", "content": "read it"},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "read_file", "arguments": "{\"path\":\"/a\"}"}},
+                    {"id": "call_2", "type": "function",
+                     "function": {"name": "read_file", "arguments": "{\"path\":\"/b\"}"}}
+                ]},
+                {"role": "tool", "content": "alpha", "tool_call_id": "call_1"},
+                {"role": "tool", "content": "refused: outside /srv", "tool_call_id": "call_2"}
+            ])
+        );
+        assert_eq!(
+            body["response_format"],
+            serde_json::json!({
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}
+            })
+        );
     }
 
     #[test]

@@ -1,2 +1,719 @@
 //! Tool calls (issue #7): tools declared in config, arguments validated
 //! before anything runs, approval of high-risk calls, and the audit log.
+//!
+//! The flow for each call the model asks for: [`ToolRegistry::check`]
+//! (known tool, arguments a JSON object that fits the schema and the
+//! constraints) → [`ToolRegistry::decide`] (risk, `--approve` flags, a
+//! person at the terminal) → [`ToolRegistry::run`] → an [`AuditRecord`]
+//! whatever happened. Refusals and denials go back to the model as error
+//! tool results; nothing the model says can widen what a tool may do.
+
+pub mod approval;
+pub mod audit;
+pub mod constraint;
+pub mod run;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use crate::llm::{ToolCallRequest, ToolDeclaration, ToolResult};
+pub use approval::{ApprovalPrompt, TerminalPrompt};
+pub use audit::{AuditDecision, AuditLog, AuditRecord};
+pub use constraint::Constraint;
+pub use run::ToolRun;
+pub use schema::{CompiledSchema, SchemaError};
+
+/// How much harm a tool can do, which decides whether it needs approval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// Read-only or harmless: runs without asking.
+    Low,
+    /// Needs approval, by flag or by a person (the default).
+    #[default]
+    High,
+}
+
+fn default_timeout_secs() -> u64 {
+    30
+}
+
+/// One tool (`[tools.NAME]` in `config.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolConfig {
+    /// What the tool does, for the model.
+    pub description: String,
+    /// The JSON Schema of its arguments (an object schema), written as a
+    /// TOML table.
+    pub parameters: Value,
+    /// The argv to run, without a shell; the arguments JSON comes on stdin.
+    pub command: Vec<String>,
+    /// Seconds it may run before it is killed.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// `low` runs without asking; `high` (the default) needs approval.
+    #[serde(default)]
+    pub risk: Risk,
+    /// Checks on argument values beyond the schema.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+}
+
+fn default_max_rounds() -> u32 {
+    8
+}
+
+fn default_output_limit() -> usize {
+    64 * 1024
+}
+
+/// Limits on tool use as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSettings {
+    /// The most rounds of tool calls in one turn before the chain is cut.
+    #[serde(default = "default_max_rounds")]
+    pub max_rounds: u32,
+    /// The most bytes of a tool's stdout sent back to the model.
+    #[serde(default = "default_output_limit")]
+    pub output_limit_bytes: usize,
+}
+
+impl Default for ToolSettings {
+    fn default() -> ToolSettings {
+        ToolSettings {
+            max_rounds: default_max_rounds(),
+            output_limit_bytes: default_output_limit(),
+        }
+    }
+}
+
+/// A tool configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The name is not `^[a-zA-Z0-9_-]{1,64}$`.
+    #[error("tool name `{0}` is not allowed: use 1 to 64 letters, digits, `_` or `-`")]
+    BadName(String),
+    /// The command is empty (or its program is).
+    #[error("tool `{0}` has an empty command")]
+    EmptyCommand(String),
+    /// The parameters are not a valid object schema.
+    #[error("tool `{tool}`: {message}")]
+    BadSchema {
+        /// The tool.
+        tool: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A constraint makes no sense.
+    #[error("tool `{tool}`: {message}")]
+    BadConstraint {
+        /// The tool.
+        tool: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A zero timeout.
+    #[error("tool `{0}` has timeout_secs = 0")]
+    ZeroTimeout(String),
+}
+
+/// Why a call was refused before any decision about running it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// No tool of that name.
+    UnknownTool,
+    /// Not JSON, not an object, or against the schema.
+    InvalidArguments,
+    /// Against a constraint.
+    Constraint,
+    /// Too many rounds of tool calls.
+    ChainLimit,
+}
+
+/// A refused call; `reason` is meant for the model (as an error tool
+/// result) and the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Refusal {
+    /// Which kind of refusal.
+    pub kind: RefusalKind,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// The refusal of a call beyond the chain limit.
+    pub fn chain_limit(max_rounds: u32) -> Refusal {
+        Refusal {
+            kind: RefusalKind::ChainLimit,
+            reason: format!(
+                "tool call refused: the limit of {max_rounds} rounds of tool calls in one turn was reached; answer with what you have"
+            ),
+        }
+    }
+
+    /// The error tool result answering `call_id`.
+    pub fn tool_result(&self, call_id: &str) -> ToolResult {
+        ToolResult {
+            call_id: call_id.to_string(),
+            content: self.reason.clone(),
+            is_error: true,
+        }
+    }
+}
+
+/// A call that passed [`ToolRegistry::check`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedCall {
+    /// The model's id for the call.
+    pub call_id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The tool's description (shown when asking for approval).
+    pub description: String,
+    /// The parsed arguments, a JSON object.
+    pub arguments: Value,
+    /// The arguments as sent on the tool's stdin (compact JSON).
+    pub arguments_json: String,
+    /// The tool's risk.
+    pub risk: Risk,
+}
+
+/// Whether a checked call may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Low risk.
+    Allowed,
+    /// Approved in advance by flag.
+    ApprovedByFlag,
+    /// A person said yes.
+    ApprovedByPerson,
+    /// A person said no.
+    DeniedByPerson,
+    /// High risk and nobody to ask.
+    RefusedNoTerminal,
+}
+
+impl Decision {
+    /// Whether the call may run.
+    pub fn may_run(self) -> bool {
+        matches!(
+            self,
+            Decision::Allowed | Decision::ApprovedByFlag | Decision::ApprovedByPerson
+        )
+    }
+
+    /// The error tool result for a call that may not run; `None` if it may.
+    pub fn refusal_result(self, call: &CheckedCall) -> Option<ToolResult> {
+        let content = match self {
+            Decision::DeniedByPerson => format!(
+                "the user declined to run tool `{}`; do not retry it unless asked",
+                call.name
+            ),
+            Decision::RefusedNoTerminal => format!(
+                "tool `{}` needs approval and there is no terminal to ask on; it was not run",
+                call.name
+            ),
+            _ => return None,
+        };
+        Some(ToolResult {
+            call_id: call.call_id.clone(),
+            content,
+            is_error: true,
+        })
+    }
+}
+
+/// A configured tool, its schema compiled.
+#[derive(Debug)]
+struct Tool {
+    config: ToolConfig,
+    schema: CompiledSchema,
+}
+
+/// The configured tools.
+#[derive(Debug, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<String, Tool>,
+    settings: ToolSettings,
+}
+
+/// Whether `name` matches `^[a-zA-Z0-9_-]{1,64}$`.
+pub fn is_valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl ToolRegistry {
+    /// Checks and compiles every tool, with default [`ToolSettings`].
+    pub fn from_config(tools: &BTreeMap<String, ToolConfig>) -> Result<ToolRegistry, ToolError> {
+        let mut compiled = BTreeMap::new();
+        for (name, config) in tools {
+            if !is_valid_tool_name(name) {
+                return Err(ToolError::BadName(name.clone()));
+            }
+            if config.command.first().is_none_or(|p| p.is_empty()) {
+                return Err(ToolError::EmptyCommand(name.clone()));
+            }
+            if config.timeout_secs == 0 {
+                return Err(ToolError::ZeroTimeout(name.clone()));
+            }
+            let bad_schema = |message: String| ToolError::BadSchema {
+                tool: name.clone(),
+                message,
+            };
+            if config.parameters.get("type").and_then(Value::as_str) != Some("object") {
+                return Err(bad_schema(
+                    "parameters must be an object schema (type = \"object\")".into(),
+                ));
+            }
+            let schema = CompiledSchema::compile(&config.parameters)
+                .map_err(|err| bad_schema(format!("parameters: {err}")))?;
+            if let Some(message) = config.constraints.iter().find_map(Constraint::problem) {
+                return Err(ToolError::BadConstraint {
+                    tool: name.clone(),
+                    message,
+                });
+            }
+            compiled.insert(
+                name.clone(),
+                Tool {
+                    config: config.clone(),
+                    schema,
+                },
+            );
+        }
+        Ok(ToolRegistry {
+            tools: compiled,
+            settings: ToolSettings::default(),
+        })
+    }
+
+    /// The same tools under `settings`.
+    pub fn with_settings(mut self, settings: ToolSettings) -> ToolRegistry {
+        self.settings = settings;
+        self
+    }
+
+    /// The limits in force.
+    pub fn settings(&self) -> ToolSettings {
+        self.settings
+    }
+
+    /// Whether no tools are configured.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    /// The tool names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        self.tools.keys().map(String::as_str).collect()
+    }
+
+    /// The tools as declared to the model, sorted by name.
+    pub fn declarations(&self) -> Vec<ToolDeclaration> {
+        self.tools
+            .iter()
+            .map(|(name, tool)| ToolDeclaration {
+                name: name.clone(),
+                description: tool.config.description.clone(),
+                parameters: tool.config.parameters.clone(),
+            })
+            .collect()
+    }
+
+    /// Checks a call the model asked for: a known tool, arguments that are
+    /// a JSON object (an empty string counts as `{}`) valid for its schema,
+    /// and every constraint met.
+    pub fn check(&self, call: &ToolCallRequest) -> Result<CheckedCall, Refusal> {
+        let Some(tool) = self.tools.get(&call.name) else {
+            return Err(Refusal {
+                kind: RefusalKind::UnknownTool,
+                reason: format!(
+                    "tool call refused: there is no tool named `{}`; the tools are: {}",
+                    approval::printable(&call.name),
+                    self.names().join(", ")
+                ),
+            });
+        };
+        let invalid = |reason: String| Refusal {
+            kind: RefusalKind::InvalidArguments,
+            reason: format!(
+                "tool call refused: invalid arguments for `{}`: {reason}",
+                call.name
+            ),
+        };
+        let text = call.arguments.trim();
+        let arguments: Value = if text.is_empty() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            serde_json::from_str(text)
+                .map_err(|err| invalid(format!("they are not valid JSON ({err})")))?
+        };
+        if !arguments.is_object() {
+            return Err(invalid("they must be a JSON object".into()));
+        }
+        tool.schema
+            .validate(&arguments)
+            .map_err(|errors| invalid(errors.join("; ")))?;
+        for constraint in &tool.config.constraints {
+            constraint.check(&arguments).map_err(|why| Refusal {
+                kind: RefusalKind::Constraint,
+                reason: format!("tool call refused: {why}"),
+            })?;
+        }
+        Ok(CheckedCall {
+            call_id: call.id.clone().unwrap_or_default(),
+            name: call.name.clone(),
+            description: tool.config.description.clone(),
+            arguments_json: arguments.to_string(),
+            arguments,
+            risk: tool.config.risk,
+        })
+    }
+
+    /// Decides whether a checked call may run: low risk runs; high risk
+    /// runs when named in `approved_by_flag`, else when a person says yes
+    /// at `prompt`; with no prompt it is refused.
+    pub fn decide(
+        &self,
+        checked: &CheckedCall,
+        approved_by_flag: &[String],
+        prompt: Option<&mut dyn ApprovalPrompt>,
+    ) -> Decision {
+        match checked.risk {
+            Risk::Low => Decision::Allowed,
+            Risk::High if approved_by_flag.contains(&checked.name) => Decision::ApprovedByFlag,
+            Risk::High => match prompt {
+                Some(prompt) => {
+                    if prompt.approve(checked) {
+                        Decision::ApprovedByPerson
+                    } else {
+                        Decision::DeniedByPerson
+                    }
+                }
+                None => Decision::RefusedNoTerminal,
+            },
+        }
+    }
+
+    /// Runs a checked (and approved) call: its argv without a shell, the
+    /// arguments JSON on stdin, its timeout, the output limit.
+    pub fn run(&self, checked: &CheckedCall) -> ToolRun {
+        match self.tools.get(&checked.name) {
+            Some(tool) => run::run_command(
+                &tool.config.command,
+                &checked.arguments_json,
+                Duration::from_secs(tool.config.timeout_secs),
+                self.settings.output_limit_bytes,
+            ),
+            None => ToolRun {
+                exit_code: None,
+                stdout: String::new(),
+                truncated: false,
+                stderr_tail: String::new(),
+                duration: Duration::ZERO,
+                timed_out: false,
+                spawn_error: Some(format!("no tool named `{}`", checked.name)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tool(risk: Risk, command: &[&str]) -> ToolConfig {
+        ToolConfig {
+            description: "Reads a document".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "lines": {"type": "integer", "minimum": 1}
+                },
+                "required": ["path"],
+                "additionalProperties": false
+            }),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            timeout_secs: 5,
+            risk,
+            constraints: Vec::new(),
+        }
+    }
+
+    fn registry(config: ToolConfig) -> ToolRegistry {
+        let mut tools = BTreeMap::new();
+        tools.insert("read_doc".to_string(), config);
+        ToolRegistry::from_config(&tools).expect("registry")
+    }
+
+    fn call(name: &str, arguments: &str) -> ToolCallRequest {
+        ToolCallRequest {
+            id: Some("call_1".into()),
+            name: name.into(),
+            arguments: arguments.into(),
+        }
+    }
+
+    /// A terminal that answers from a script and records what it was shown.
+    struct ScriptedPrompt {
+        answers: Vec<&'static str>,
+        shown: Vec<String>,
+    }
+
+    impl ApprovalPrompt for ScriptedPrompt {
+        fn approve(&mut self, call: &CheckedCall) -> bool {
+            self.shown.push(approval::question(call));
+            let answer = if self.answers.is_empty() {
+                ""
+            } else {
+                self.answers.remove(0)
+            };
+            approval::is_yes(answer)
+        }
+    }
+
+    #[test]
+    fn parses_tool_config_from_toml() {
+        let text = r#"
+            [tools.read_doc]
+            description = "Reads a document"
+            command = ["/usr/local/bin/read-doc", "--plain"]
+            constraints = [{ argument = "path", path_prefixes = ["/srv/docs"], max_length = 200 }]
+            [tools.read_doc.parameters]
+            type = "object"
+            required = ["path"]
+            [tools.read_doc.parameters.properties.path]
+            type = "string"
+        "#;
+        #[derive(Deserialize)]
+        struct File {
+            tools: BTreeMap<String, ToolConfig>,
+        }
+        let file: File = toml::from_str(text).expect("toml");
+        let config = &file.tools["read_doc"];
+        assert_eq!(config.risk, Risk::High);
+        assert_eq!(config.timeout_secs, 30);
+        assert_eq!(config.parameters["properties"]["path"]["type"], "string");
+        assert_eq!(config.constraints[0].max_length, Some(200));
+        let registry = ToolRegistry::from_config(&file.tools).expect("registry");
+        assert_eq!(
+            registry.declarations(),
+            [ToolDeclaration {
+                name: "read_doc".into(),
+                description: "Reads a document".into(),
+                parameters: config.parameters.clone(),
+            }]
+        );
+        assert!(toml::from_str::<File>(
+            "[tools.x]\ndescription = \"d\"\ncommand = [\"a\"]\nparameters = {}\nshell = true"
+        )
+        .is_err());
+        let settings: ToolSettings = toml::from_str("max_rounds = 3").expect("settings");
+        assert_eq!(settings.max_rounds, 3);
+        assert_eq!(settings.output_limit_bytes, 65536);
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        let mut tools = BTreeMap::new();
+        tools.insert("bad name".to_string(), tool(Risk::Low, &["x"]));
+        assert!(matches!(
+            ToolRegistry::from_config(&tools),
+            Err(ToolError::BadName(_))
+        ));
+        let mut tools = BTreeMap::new();
+        tools.insert("x".repeat(65), tool(Risk::Low, &["x"]));
+        assert!(matches!(
+            ToolRegistry::from_config(&tools),
+            Err(ToolError::BadName(_))
+        ));
+        let mut tools = BTreeMap::new();
+        tools.insert("t".to_string(), tool(Risk::Low, &[]));
+        assert!(matches!(
+            ToolRegistry::from_config(&tools),
+            Err(ToolError::EmptyCommand(_))
+        ));
+        let mut bad = tool(Risk::Low, &["x"]);
+        bad.parameters = json!({"type": "object", "properties": {"a": {"type": 5}}});
+        let mut tools = BTreeMap::new();
+        tools.insert("t".to_string(), bad);
+        assert!(matches!(
+            ToolRegistry::from_config(&tools),
+            Err(ToolError::BadSchema { .. })
+        ));
+        let mut not_object = tool(Risk::Low, &["x"]);
+        not_object.parameters = json!({"type": "string"});
+        let mut tools = BTreeMap::new();
+        tools.insert("t".to_string(), not_object);
+        assert!(matches!(
+            ToolRegistry::from_config(&tools),
+            Err(ToolError::BadSchema { .. })
+        ));
+        let mut relative = tool(Risk::Low, &["x"]);
+        relative.constraints.push(Constraint {
+            argument: "path".into(),
+            path_prefixes: vec!["docs".into()],
+            max_length: None,
+        });
+        let mut tools = BTreeMap::new();
+        tools.insert("t".to_string(), relative);
+        assert!(matches!(
+            ToolRegistry::from_config(&tools),
+            Err(ToolError::BadConstraint { .. })
+        ));
+        assert!(is_valid_tool_name("get-weather_2"));
+        assert!(!is_valid_tool_name(""));
+        assert!(!is_valid_tool_name("dür"));
+    }
+
+    #[test]
+    fn each_refusal_kind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = tool(Risk::Low, &["cat"]);
+        config.constraints.push(Constraint {
+            argument: "path".into(),
+            path_prefixes: vec![dir.path().to_path_buf()],
+            max_length: None,
+        });
+        let registry = registry(config);
+
+        let refusal = registry.check(&call("rm_rf", "{}")).expect_err("unknown");
+        assert_eq!(refusal.kind, RefusalKind::UnknownTool);
+        assert!(refusal.reason.contains("read_doc"), "{}", refusal.reason);
+
+        let refusal = registry
+            .check(&call("read_doc", "{not json"))
+            .expect_err("json");
+        assert_eq!(refusal.kind, RefusalKind::InvalidArguments);
+        let refusal = registry
+            .check(&call("read_doc", "[1,2]"))
+            .expect_err("array");
+        assert_eq!(refusal.kind, RefusalKind::InvalidArguments);
+        assert!(refusal.reason.contains("object"));
+        let refusal = registry
+            .check(&call("read_doc", r#"{"lines": 0}"#))
+            .expect_err("schema");
+        assert_eq!(refusal.kind, RefusalKind::InvalidArguments);
+        assert!(refusal.reason.contains("/lines: "), "{}", refusal.reason);
+        assert!(refusal.reason.contains("path"), "{}", refusal.reason);
+        let refusal = registry.check(&call("read_doc", "")).expect_err("empty");
+        assert_eq!(refusal.kind, RefusalKind::InvalidArguments);
+
+        let refusal = registry
+            .check(&call("read_doc", r#"{"path": "/etc/passwd"}"#))
+            .expect_err("constraint");
+        assert_eq!(refusal.kind, RefusalKind::Constraint);
+        let escape = format!(r#"{{"path": "{}/../etc"}}"#, dir.path().display());
+        let refusal = registry
+            .check(&call("read_doc", &escape))
+            .expect_err("dotdot");
+        assert_eq!(refusal.kind, RefusalKind::Constraint);
+
+        let ok = format!(
+            r#"{{"path": "{}/a.txt", "lines": 3}}"#,
+            dir.path().display()
+        );
+        let checked = registry.check(&call("read_doc", &ok)).expect("ok");
+        assert_eq!(checked.call_id, "call_1");
+        assert_eq!(checked.arguments["lines"], 3);
+
+        let chain = Refusal::chain_limit(8);
+        assert_eq!(chain.kind, RefusalKind::ChainLimit);
+        let result = chain.tool_result("call_9");
+        assert!(result.is_error && result.call_id == "call_9");
+    }
+
+    #[test]
+    fn approval_paths() {
+        let registry = registry(tool(Risk::High, &["cat"]));
+        let checked = registry
+            .check(&call("read_doc", r#"{"path": "/srv/x\u001b[2J"}"#))
+            .expect("ok");
+        let none: &[String] = &[];
+
+        assert_eq!(
+            registry.decide(&checked, &["read_doc".to_string()], None),
+            Decision::ApprovedByFlag
+        );
+        assert_eq!(
+            registry.decide(&checked, &["other".to_string()], None),
+            Decision::RefusedNoTerminal
+        );
+
+        let mut prompt = ScriptedPrompt {
+            answers: vec!["y", "n", "", "yes please"],
+            shown: Vec::new(),
+        };
+        assert_eq!(
+            registry.decide(&checked, none, Some(&mut prompt)),
+            Decision::ApprovedByPerson
+        );
+        assert_eq!(
+            registry.decide(&checked, none, Some(&mut prompt)),
+            Decision::DeniedByPerson
+        );
+        assert_eq!(
+            registry.decide(&checked, none, Some(&mut prompt)),
+            Decision::DeniedByPerson
+        );
+        assert_eq!(
+            registry.decide(&checked, none, Some(&mut prompt)),
+            Decision::DeniedByPerson
+        );
+        // The person saw the tool and the exact arguments, escapes visible.
+        let shown = &prompt.shown[0];
+        assert!(shown.contains("`read_doc`"), "{shown}");
+        assert!(shown.contains(r#""path": "/srv/x\u001b[2J""#), "{shown}");
+        assert!(!shown.contains('\u{1b}'));
+        assert!(shown.ends_with("[y/N] "));
+        // Flag approval does not ask.
+        let asked = prompt.shown.len();
+        registry.decide(&checked, &["read_doc".to_string()], Some(&mut prompt));
+        assert_eq!(prompt.shown.len(), asked);
+
+        assert!(Decision::DeniedByPerson.refusal_result(&checked).is_some());
+        assert!(Decision::ApprovedByPerson
+            .refusal_result(&checked)
+            .is_none());
+        assert!(!Decision::RefusedNoTerminal.may_run());
+
+        let low = registry_low();
+        let checked = low
+            .check(&call("read_doc", r#"{"path": "/a"}"#))
+            .expect("ok");
+        assert_eq!(low.decide(&checked, none, None), Decision::Allowed);
+    }
+
+    fn registry_low() -> ToolRegistry {
+        registry(tool(Risk::Low, &["cat"]))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn runs_the_tool_with_the_arguments_on_stdin() {
+        let registry = registry(tool(Risk::Low, &["/bin/sh", "-c", "cat; echo"])).with_settings(
+            ToolSettings {
+                max_rounds: 8,
+                output_limit_bytes: 1024,
+            },
+        );
+        let checked = registry
+            .check(&call("read_doc", r#"{ "path" : "/a; rm -rf /" }"#))
+            .expect("ok");
+        let run = registry.run(&checked);
+        assert_eq!(run.exit_code, Some(0));
+        assert_eq!(run.stdout, "{\"path\":\"/a; rm -rf /\"}\n");
+    }
+}
