@@ -47,6 +47,8 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tag the usage records of this run, for cost reports (repeatable)')
             [CompletionResult]::new('--rag', '--rag', [CompletionResultType]::ParameterName, 'Retrieve from this RAG index for every message and send the chunks along')
             [CompletionResult]::new('--compact-at', '--compact-at', [CompletionResultType]::ParameterName, 'Compact this conversation when the prompt passes this fraction of the context window minus the output cap [default: config, else 0.75]')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Ask for JSON that validates against this JSON Schema; an invalid reply is retried once with the errors, then refused (exit 5)')
+            [CompletionResult]::new('--approve-tools', '--approve-tools', [CompletionResultType]::ParameterName, 'Let these high-risk tools run without asking (comma-separated or repeated)')
             [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Wait for the whole reply instead of streaming it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (reply, usage, ids) instead of the streamed text')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')

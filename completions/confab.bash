@@ -184,7 +184,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__chat)
-            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --help"
+            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --approve-tools --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +227,14 @@ _confab() {
                     return 0
                     ;;
                 --compact-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --approve-tools)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

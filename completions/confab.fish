@@ -43,6 +43,8 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -l conversation -d '
 complete -c confab -n "__fish_confab_using_subcommand chat" -l tag -d 'Tag the usage records of this run, for cost reports (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l rag -d 'Retrieve from this RAG index for every message and send the chunks along' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l compact-at -d 'Compact this conversation when the prompt passes this fraction of the context window minus the output cap [default: config, else 0.75]' -r
+complete -c confab -n "__fish_confab_using_subcommand chat" -l schema -d 'Ask for JSON that validates against this JSON Schema; an invalid reply is retried once with the errors, then refused (exit 5)' -r -F
+complete -c confab -n "__fish_confab_using_subcommand chat" -l approve-tools -d 'Let these high-risk tools run without asking (comma-separated or repeated)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l no-stream -d 'Wait for the whole reply instead of streaming it'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l json -d 'Print one JSON object (reply, usage, ids) instead of the streamed text'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s c -l continue -d 'Continue the most recent conversation'

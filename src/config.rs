@@ -198,6 +198,12 @@ pub struct Config {
     /// Rolling compaction of long conversations.
     #[serde(default)]
     pub compaction: crate::conversation::compaction::CompactionSettings,
+    /// Tools the model may call (`[tools.NAME]`); no others exist.
+    #[serde(default)]
+    pub tools: BTreeMap<String, crate::tools::ToolConfig>,
+    /// Limits of tool calling: rounds per turn, output size.
+    #[serde(default)]
+    pub tool_settings: crate::tools::ToolSettings,
 }
 
 /// Errors of loading the configuration.

@@ -82,3 +82,147 @@ fn a_secret_in_the_system_prompt_is_refused_too() {
         .stderr(predicate::str::contains("in the system prompt at line 1"));
     assert!(fake.requests().is_empty());
 }
+
+const PERSON_SCHEMA: &str = r#"{
+  "type": "object",
+  "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}},
+  "required": ["name", "age"],
+  "additionalProperties": false
+}"#;
+
+#[test]
+fn schema_asks_for_json_schema_output_and_prints_the_validated_value() {
+    let home = TempHome::new();
+    let schema = home.write("person.json", PERSON_SCHEMA);
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["{\"name\": \"Ada\",", " \"age\": 36}"],
+        Some((40, 12)),
+    )]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args([
+            "chat",
+            "--schema",
+            schema.to_str().unwrap(),
+            "who wrote the first program?",
+        ])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    let printed: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is the JSON value");
+    assert_eq!(printed, serde_json::json!({"name": "Ada", "age": 36}));
+    let body = fake.requests()[0].json();
+    assert_eq!(body["response_format"]["type"], "json_schema");
+    assert_eq!(body["response_format"]["json_schema"]["name"], "person");
+    assert_eq!(body["response_format"]["json_schema"]["strict"], true);
+    assert_eq!(
+        body["response_format"]["json_schema"]["schema"]["required"],
+        serde_json::json!(["name", "age"])
+    );
+}
+
+#[test]
+fn an_invalid_reply_is_retried_once_with_the_errors() {
+    let home = TempHome::new();
+    let schema = home.write("person.json", PERSON_SCHEMA);
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream(
+            "gpt-4o-mini",
+            &["Sure! {\"name\": \"Ada\"}"],
+            Some((40, 12)),
+        ),
+        Reply::openai_stream(
+            "gpt-4o-mini",
+            &["{\"name\": \"Ada\", \"age\": 36}"],
+            Some((80, 12)),
+        ),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args([
+            "chat",
+            "--json",
+            "--schema",
+            schema.to_str().unwrap(),
+            "who?",
+        ])
+        .output()
+        .expect("running confab");
+    let report = support::success_json(&output);
+    assert_eq!(report["json"]["age"], 36);
+    assert_eq!(report["input_tokens"], 120, "both calls are counted");
+    let second = fake.requests()[1].json();
+    let messages = second["messages"].as_array().unwrap();
+    let correction = messages.last().unwrap()["content"].as_str().unwrap();
+    assert!(correction.contains("not JSON"), "{correction}");
+    assert_eq!(messages[messages.len() - 2]["role"], "assistant");
+}
+
+#[test]
+fn a_reply_still_invalid_after_the_retry_exits_5_with_the_errors() {
+    let home = TempHome::new();
+    let schema = home.write("person.json", PERSON_SCHEMA);
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["{\"name\": \"Ada\", \"age\": -1}"], None),
+        Reply::openai_stream("gpt-4o-mini", &["{\"name\": 7, \"age\": 36}"], None),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "--schema", schema.to_str().unwrap(), "who?"])
+        .output()
+        .expect("running confab");
+    assert_eq!(output.status.code(), Some(5));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("after a retry") && stderr.contains("/name"),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "invalid output is never printed as the answer"
+    );
+    assert_eq!(fake.requests().len(), 2, "exactly one retry");
+}
+
+#[test]
+fn anthropic_gets_the_schema_as_an_instruction() {
+    let home = TempHome::new();
+    let schema = home.write("person.json", PERSON_SCHEMA);
+    let fake = FakeProvider::start(vec![Reply::anthropic_stream(
+        "claude-sonnet-4-5",
+        &["```json\n{\"name\": \"Ada\", \"age\": 36}\n```"],
+        (40, 12),
+    )]);
+    home.confab_anthropic(&fake.base_url())
+        .args([
+            "chat",
+            "-m",
+            "claude-sonnet-4-5",
+            "--schema",
+            schema.to_str().unwrap(),
+            "who?",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"Ada\""));
+    let body = fake.requests()[0].json();
+    assert!(body.get("response_format").is_none());
+    let system = body["system"].to_string();
+    assert!(
+        system.contains("JSON Schema") && system.contains("additionalProperties"),
+        "{system}"
+    );
+}
+
+#[test]
+fn a_bad_schema_file_is_a_usage_error() {
+    let home = TempHome::new();
+    let schema = home.write("bad.json", "{\"type\": \"nonsense\"}");
+    home.confab_openai("http://127.0.0.1:9")
+        .args(["chat", "--schema", schema.to_str().unwrap(), "who?"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--schema"));
+}

@@ -24,6 +24,8 @@ use crate::llm::{ChatRequest, Message};
 use crate::term::StreamPrinter;
 use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
 use crate::tokens::models::ModelTokenizer;
+use crate::tools::broker::ToolBroker;
+use crate::tools::{AuditLog, CompiledSchema, TerminalPrompt, ToolRegistry};
 use crate::usage::{self, CallOutcome as UsageOutcome, UsageLog, UsageRecord, UsageSource};
 
 /// Arguments of `confab chat`.
@@ -91,6 +93,15 @@ pub struct Args {
     /// instead of refusing to send it
     #[arg(long)]
     pub redact: bool,
+
+    /// Ask for JSON that validates against this JSON Schema; an invalid reply
+    /// is retried once with the errors, then refused (exit 5)
+    #[arg(long, value_name = "FILE.json")]
+    pub schema: Option<std::path::PathBuf>,
+
+    /// Let these high-risk tools run without asking (comma-separated or repeated)
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub approve_tools: Vec<String>,
 }
 
 fn parse_fraction(text: &str) -> Result<f32, String> {
@@ -125,6 +136,10 @@ pub struct Session {
     pub summary: Option<Summary>,
     /// The conversation's own compaction threshold, if it has one.
     compact_at: Option<f32>,
+    /// The configured tools, if any.
+    tools: Option<ToolBroker>,
+    /// `--schema`: its name and compiled form.
+    schema: Option<(String, Arc<CompiledSchema>)>,
     cancel: Arc<AtomicBool>,
     args: Args,
     /// The command recorded in the usage log (`chat`, `replay`).
@@ -146,6 +161,9 @@ pub struct TurnReport {
     pub model_reported: Option<String>,
     /// The reply text (partial if interrupted).
     pub text: String,
+    /// With `--schema`: the reply parsed and validated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
     /// Why the model stopped.
     pub finish_reason: Option<String>,
     /// Whether the reply stopped part-way.
@@ -169,6 +187,60 @@ pub struct TurnReport {
     /// How the call ended.
     #[serde(skip)]
     pub end: Option<CallEnd>,
+}
+
+/// The calls of one exchange (tool rounds, a schema retry) summed up, and
+/// the last call's outcome with the whole reply text.
+struct Exchange {
+    outcome: CallOutcome,
+    usage: crate::llm::Usage,
+    usage_source: UsageSource,
+    latency_ms: u64,
+    ttft_ms: Option<u64>,
+    retries: u32,
+}
+
+impl Exchange {
+    fn of(outcome: &CallOutcome, record: &UsageRecord) -> Exchange {
+        Exchange {
+            outcome: outcome.clone(),
+            usage: crate::llm::Usage {
+                input_tokens: record.input_tokens,
+                cached_input_tokens: record.cached_input_tokens,
+                cache_write_tokens: record.cache_write_tokens,
+                output_tokens: record.output_tokens,
+                reasoning_tokens: record.reasoning_tokens,
+            },
+            usage_source: record.usage_source,
+            latency_ms: record.latency_ms,
+            ttft_ms: record.ttft_ms,
+            retries: record.retries,
+        }
+    }
+
+    /// This exchange followed by `next`: sums, the first time to first
+    /// token, `next`'s outcome.
+    fn then(self, next: Exchange) -> Exchange {
+        let (a, b) = (self.usage, next.usage);
+        Exchange {
+            outcome: next.outcome,
+            usage: crate::llm::Usage {
+                input_tokens: a.input_tokens + b.input_tokens,
+                cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
+                cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+                output_tokens: a.output_tokens + b.output_tokens,
+                reasoning_tokens: a.reasoning_tokens + b.reasoning_tokens,
+            },
+            usage_source: if self.usage_source == UsageSource::Local {
+                UsageSource::Local
+            } else {
+                next.usage_source
+            },
+            latency_ms: self.latency_ms + next.latency_ms,
+            ttft_ms: self.ttft_ms.or(next.ttft_ms),
+            retries: self.retries + next.retries,
+        }
+    }
 }
 
 /// How the next request's context is spent (the REPL's `/tokens`).
@@ -339,6 +411,8 @@ impl Session {
         }
         let client =
             Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
+        let tools = open_tools(&config, &paths, args)?;
+        let schema = args.schema.as_deref().map(load_schema).transpose()?;
         let cancel = Arc::new(AtomicBool::new(false));
         let handler_flag = Arc::clone(&cancel);
         // A second Ctrl-C while the first is being handled exits at once.
@@ -360,6 +434,8 @@ impl Session {
             history,
             summary,
             compact_at,
+            tools,
+            schema,
             cancel,
             args: args.clone(),
             command: "chat",
@@ -617,24 +693,8 @@ impl Session {
         request: &ChatRequest,
         conversation_id: &str,
     ) -> anyhow::Result<(String, String, String)> {
-        let started_at = usage::now_rfc3339();
-        let call_id = usage::new_call_id();
-        let prompt_tokens = self.count_request(request.system.as_deref(), &request.messages);
-        self.cancel.store(false, Ordering::SeqCst);
-        let mut quiet = StreamPrinter::new(false);
-        let outcome = self.client.chat(request, &self.cancel, &mut quiet);
-        let record = self.usage_record(
-            &outcome,
-            "compaction",
-            conversation_id,
-            &call_id,
-            started_at,
-            prompt_tokens,
-            "",
-        );
-        if let Err(err) = self.usage_log.append(&record) {
-            eprintln!("warning: the usage record was not written: {err}");
-        }
+        let (outcome, record) = self.call(request, "compaction", conversation_id, "", false);
+        let call_id = record.call_id;
         match &outcome.end {
             CallEnd::Complete if !outcome.text.trim().is_empty() => Ok((
                 outcome.text.trim().to_string(),
@@ -776,7 +836,6 @@ impl Session {
         let message = message.as_str();
         let cap = self.output_cap();
         let skip = self.make_room(&sent, cap)?;
-        let prompt_tokens = self.context_tokens(Some(&sent), skip);
         let id = self.ensure_conversation(message)?;
         self.store.append(
             &id,
@@ -792,52 +851,238 @@ impl Session {
         )?;
         let messages = self.request_messages(Some(&sent), skip);
         self.history.push(Message::new(Role::User, message));
-        let request = ChatRequest {
+        let mut request = ChatRequest {
             model: self.resolved.model.clone(),
             system: self.system.clone(),
             messages,
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.args.temperature,
             stream: !self.args.no_stream,
+            tools: self
+                .tools
+                .as_ref()
+                .map(ToolBroker::declarations)
+                .unwrap_or_default(),
             ..ChatRequest::default()
         };
-        let started_at = usage::now_rfc3339();
-        let call_id = usage::new_call_id();
-        self.cancel.store(false, Ordering::SeqCst);
-        let mut printer = StreamPrinter::new(!self.args.json);
-        printer.waiting(&self.resolved.model);
-        let outcome = self.client.chat(&request, &self.cancel, &mut printer);
-        printer.finish();
-        for call in &outcome.tool_calls {
-            eprintln!(
-                "confab: the model asked to call `{}` with {}; no tools are configured, so nothing was run",
-                call.name, call.arguments
-            );
+        if let Some((name, schema)) = &self.schema {
+            if crate::llm::supports_response_format(self.resolved.provider.kind) {
+                request.response_format = Some(crate::llm::JsonSchemaFormat {
+                    name: name.clone(),
+                    schema: schema.source().clone(),
+                });
+            } else {
+                let instruction = crate::guard::output::instruction(schema.source());
+                request.system = Some(match &request.system {
+                    Some(system) => format!("{system}\n\n{instruction}"),
+                    None => instruction,
+                });
+            }
         }
+        // With --schema the reply is shown only once it validates.
+        let echo = !self.args.json && self.schema.is_none();
+        let mut exchange = self.exchange(&mut request, &id, message, echo)?;
+        let mut validated = None;
+        if let Some(schema) = self.schema.as_ref().map(|(_, s)| Arc::clone(s)) {
+            if matches!(exchange.outcome.end, CallEnd::Complete) {
+                match crate::guard::output::check_reply(&exchange.outcome.text, &schema) {
+                    Ok(value) => validated = Some(value),
+                    Err(errors) => {
+                        eprintln!(
+                            "confab: the reply does not fit the schema ({}); asking once more",
+                            errors.join("; ")
+                        );
+                        let correction = crate::guard::output::correction(&errors);
+                        request
+                            .messages
+                            .push(Message::new(Role::Assistant, exchange.outcome.text.clone()));
+                        request
+                            .messages
+                            .push(Message::new(Role::User, correction.clone()));
+                        self.append_user(&id, &correction)?;
+                        self.history
+                            .push(Message::new(Role::User, correction.clone()));
+                        let second = self.exchange(&mut request, &id, &correction, echo)?;
+                        exchange = exchange.then(second);
+                        if matches!(exchange.outcome.end, CallEnd::Complete) {
+                            match crate::guard::output::check_reply(&exchange.outcome.text, &schema)
+                            {
+                                Ok(value) => validated = Some(value),
+                                Err(errors) => {
+                                    return Err(Failure::new(
+                                        ExitKind::InputRejected,
+                                        format!(
+                                            "the reply does not fit the schema after a retry: {}",
+                                            errors.join("; ")
+                                        ),
+                                    )
+                                    .hint(format!(
+                                        "the replies are kept in conversation {id}; simplify the schema or try another model"
+                                    ))
+                                    .into());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(value) = &validated {
+            if !self.args.json {
+                println!("{}", serde_json::to_string_pretty(value)?);
+            }
+        }
+        let outcome = exchange.outcome;
         let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
-        if !outcome.text.is_empty() {
+        Ok(TurnReport {
+            conversation_id: id,
+            provider: self.resolved.provider_name.clone(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: outcome.model_reported.clone(),
+            text: outcome.text.clone(),
+            json: validated,
+            finish_reason: outcome.finish_reason.clone(),
+            interrupted,
+            input_tokens: exchange.usage.input_tokens,
+            cached_input_tokens: exchange.usage.cached_input_tokens,
+            output_tokens: exchange.usage.output_tokens,
+            reasoning_tokens: exchange.usage.reasoning_tokens,
+            usage_source: exchange.usage_source,
+            latency_ms: exchange.latency_ms,
+            ttft_ms: exchange.ttft_ms,
+            retries: exchange.retries,
+            end: Some(outcome.end),
+        })
+    }
+
+    /// Appends a user message to the conversation file.
+    fn append_user(&self, id: &str, content: &str) -> anyhow::Result<()> {
+        self.store.append(
+            id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::User,
+                content: content.to_string(),
+                model: None,
+                call_id: None,
+                interrupted: false,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Calls the model and answers its tool calls until it replies without
+    /// one (or the chain limit stops it); records every call in the usage
+    /// log and the reply in the conversation.
+    fn exchange(
+        &mut self,
+        request: &mut ChatRequest,
+        id: &str,
+        message: &str,
+        echo: bool,
+    ) -> anyhow::Result<Exchange> {
+        if let Some(broker) = &mut self.tools {
+            broker.start_turn();
+        }
+        let mut texts: Vec<String> = Vec::new();
+        let mut total: Option<Exchange> = None;
+        let mut refused_rounds = 0;
+        let (outcome, call_id) = loop {
+            let logged = if total.is_none() { message } else { "" };
+            let (outcome, record) = self.call(request, self.command, id, logged, echo);
+            let this = Exchange::of(&outcome, &record);
+            total = Some(match total {
+                Some(before) => before.then(this),
+                None => this,
+            });
+            if !outcome.text.is_empty() {
+                texts.push(outcome.text.clone());
+            }
+            let answerable =
+                !outcome.tool_calls.is_empty() && matches!(outcome.end, CallEnd::Complete);
+            let Some(broker) = self.tools.as_mut().filter(|_| answerable) else {
+                if self.tools.is_none() {
+                    for call in &outcome.tool_calls {
+                        eprintln!(
+                            "confab: the model asked to call `{}` with {}; no tools are configured, so nothing was run",
+                            call.name, call.arguments
+                        );
+                    }
+                }
+                break (outcome, record.call_id);
+            };
+            if broker.exhausted() {
+                refused_rounds += 1;
+                if refused_rounds > 1 {
+                    eprintln!(
+                        "confab: the model kept asking for tools after the limit of rounds; stopping here"
+                    );
+                    break (outcome, record.call_id);
+                }
+            }
+            request.messages.push(Message::assistant_tool_calls(
+                outcome.text.clone(),
+                outcome.tool_calls.clone(),
+            ));
+            let (results, notes) = broker.answer(Some(id), &outcome.tool_calls);
+            for note in notes {
+                let ran = note
+                    .exit_code
+                    .map(|code| format!(", exit {code}"))
+                    .unwrap_or_default();
+                eprintln!("confab: tool `{}`: {:?}{ran}", note.tool, note.decision);
+            }
+            request.messages.extend(results);
+        };
+        let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
+        let text = texts.join("\n\n");
+        if !text.is_empty() {
             self.store.append(
-                &id,
+                id,
                 &ConversationRecord::Message {
                     v: RECORD_VERSION,
                     ts: usage::now_rfc3339(),
                     role: Role::Assistant,
-                    content: outcome.text.clone(),
+                    content: text.clone(),
                     model: outcome
                         .model_reported
                         .clone()
                         .or_else(|| Some(self.resolved.model.clone())),
-                    call_id: Some(call_id.clone()),
+                    call_id: Some(call_id),
                     interrupted,
                 },
             )?;
             self.history
-                .push(Message::new(Role::Assistant, outcome.text.clone()));
+                .push(Message::new(Role::Assistant, text.clone()));
         }
+        let mut total = total.expect("at least one call");
+        total.outcome = outcome;
+        total.outcome.text = text;
+        Ok(total)
+    }
+
+    /// One model call, recorded in the usage log under `command`.
+    fn call(
+        &mut self,
+        request: &ChatRequest,
+        command: &str,
+        conversation_id: &str,
+        message: &str,
+        echo: bool,
+    ) -> (CallOutcome, UsageRecord) {
+        let started_at = usage::now_rfc3339();
+        let call_id = usage::new_call_id();
+        let prompt_tokens = self.count_request(request.system.as_deref(), &request.messages);
+        self.cancel.store(false, Ordering::SeqCst);
+        let mut printer = StreamPrinter::new(echo);
+        printer.waiting(&self.resolved.model);
+        let outcome = self.client.chat(request, &self.cancel, &mut printer);
+        printer.finish();
         let record = self.usage_record(
             &outcome,
-            self.command,
-            &id,
+            command,
+            conversation_id,
             &call_id,
             started_at,
             prompt_tokens,
@@ -846,24 +1091,7 @@ impl Session {
         if let Err(err) = self.usage_log.append(&record) {
             eprintln!("warning: the usage record was not written: {err}");
         }
-        Ok(TurnReport {
-            conversation_id: id,
-            provider: self.resolved.provider_name.clone(),
-            model_requested: self.resolved.model.clone(),
-            model_reported: outcome.model_reported.clone(),
-            text: outcome.text.clone(),
-            finish_reason: outcome.finish_reason.clone(),
-            interrupted,
-            input_tokens: record.input_tokens,
-            cached_input_tokens: record.cached_input_tokens,
-            output_tokens: record.output_tokens,
-            reasoning_tokens: record.reasoning_tokens,
-            usage_source: record.usage_source,
-            latency_ms: record.latency_ms,
-            ttft_ms: record.ttft_ms,
-            retries: record.retries,
-            end: Some(outcome.end),
-        })
+        (outcome, record)
     }
 
     fn ensure_conversation(&mut self, first_message: &str) -> anyhow::Result<String> {
@@ -955,6 +1183,83 @@ impl Session {
             cache_match: None,
         }
     }
+}
+
+/// The tool broker, when config declares tools.
+fn open_tools(config: &Config, paths: &Paths, args: &Args) -> anyhow::Result<Option<ToolBroker>> {
+    if config.tools.is_empty() {
+        if let Some(name) = args.approve_tools.first() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("--approve-tools names `{name}`, but no tools are configured"),
+            )
+            .hint("declare tools as [tools.NAME] in config.toml")
+            .into());
+        }
+        return Ok(None);
+    }
+    let registry = ToolRegistry::from_config(&config.tools)
+        .map_err(|err| {
+            Failure::new(ExitKind::Usage, format!("config.toml: {err}"))
+                .hint("fix the [tools.NAME] table; `confab config` shows the file's path")
+        })?
+        .with_settings(config.tool_settings);
+    if let Some(unknown) = args
+        .approve_tools
+        .iter()
+        .find(|name| !registry.names().contains(&name.as_str()))
+    {
+        return Err(Failure::new(
+            ExitKind::Usage,
+            format!("--approve-tools names `{unknown}`, which is not a configured tool"),
+        )
+        .hint(format!("the tools are: {}", registry.names().join(", ")))
+        .into());
+    }
+    // Ask only where a person can answer: a terminal on stdin or stderr.
+    let attended = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
+    let prompt = attended.then(TerminalPrompt::open).flatten();
+    Ok(Some(ToolBroker::new(
+        registry,
+        args.approve_tools.clone(),
+        prompt,
+        AuditLog::in_data_dir(&paths.data_dir),
+    )))
+}
+
+/// Reads and compiles `--schema`.
+fn load_schema(path: &std::path::Path) -> anyhow::Result<(String, Arc<CompiledSchema>)> {
+    let bad = |what: String| {
+        Failure::new(
+            ExitKind::Usage,
+            format!("--schema {}: {what}", path.display()),
+        )
+        .hint("pass a JSON Schema file, such as {\"type\": \"object\", \"properties\": {...}}")
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let compiled = CompiledSchema::compile(&value).map_err(|e| bad(e.to_string()))?;
+    let name: String = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    let name = if name.is_empty() {
+        "reply".to_string()
+    } else {
+        name
+    };
+    Ok((name, Arc::new(compiled)))
 }
 
 fn resolve_failure(err: ResolveError) -> Failure {

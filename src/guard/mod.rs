@@ -2,4 +2,5 @@
 //! of a model. So far: secret detection in anything about to be sent.
 
 pub mod injection;
+pub mod output;
 pub mod secrets;

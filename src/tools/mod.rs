@@ -10,6 +10,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod broker;
 pub mod constraint;
 pub mod run;
 pub mod schema;

@@ -249,6 +249,33 @@ impl Reply {
         Reply::sse(events).with_openai_request_id()
     }
 
+    /// An OpenAI streamed round of several tool calls (parallel tool
+    /// calling): per call, a first fragment (its index, id, name) and one
+    /// with its whole arguments string; then `finish_reason: "tool_calls"`,
+    /// a usage chunk and `data: [DONE]`. Ids are `call_<n>` by position.
+    pub fn openai_tool_calls_stream(model: &str, calls: &[(&str, &str)]) -> Reply {
+        let chunks = OpenAiChunks::new(model, false);
+        let mut events = vec![chunks.delta(json!({"role": "assistant", "content": null}), None)];
+        for (index, (name, arguments)) in calls.iter().enumerate() {
+            events.push(chunks.delta(
+                json!({"tool_calls": [{
+                    "index": index,
+                    "id": format!("call_{index}"),
+                    "type": "function",
+                    "function": {"name": name, "arguments": ""},
+                }]}),
+                None,
+            ));
+            events.push(chunks.delta(
+                json!({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]}),
+                None,
+            ));
+        }
+        events.push(chunks.delta(json!({}), Some("tool_calls")));
+        events.push(sse_data("[DONE]"));
+        Reply::sse(events).with_openai_request_id()
+    }
+
     /// An OpenAI stream that sends a role delta and the `text_before` deltas,
     /// then `data: {"error":{"message":…,"type":"server_error",…}}`, all under
     /// HTTP 200. No `[DONE]` follows.

@@ -1,0 +1,237 @@
+//! Tool calling through `confab chat` against the fake provider: declared
+//! tools only, arguments checked against the schema and constraints,
+//! high-risk calls refused without a person or `--approve-tools`, a chain
+//! limit, and a complete audit trail in `audit.jsonl`.
+
+mod support;
+
+use serde_json::Value;
+use support::fake_provider::{FakeProvider, Reply};
+use support::{read_jsonl, stderr_of, TempHome};
+
+fn config(home: &TempHome, max_rounds: u32) -> String {
+    let docs = home.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.txt"), "hello").unwrap();
+    format!(
+        r#"
+[tool_settings]
+max_rounds = {max_rounds}
+
+[tools.read_file]
+description = "Read a file under docs/"
+command = ["cat"]
+risk = "low"
+timeout_secs = 5
+constraints = [{{ argument = "path", path_prefixes = ["{docs}"] }}]
+[tools.read_file.parameters]
+type = "object"
+required = ["path"]
+additionalProperties = false
+properties = {{ path = {{ type = "string" }} }}
+
+[tools.delete_file]
+description = "Delete a file"
+command = ["/bin/sh", "-c", "cat >/dev/null; echo deleted"]
+risk = "high"
+[tools.delete_file.parameters]
+type = "object"
+required = ["path"]
+properties = {{ path = {{ type = "string" }} }}
+"#,
+        docs = docs.display()
+    )
+}
+
+fn audit(home: &TempHome) -> Vec<Value> {
+    read_jsonl(&home.path().join("data/audit.jsonl"))
+}
+
+#[test]
+fn a_tool_round_runs_allowed_calls_refuses_the_rest_and_audits_everything() {
+    let home = TempHome::new();
+    home.write("config.toml", config(&home, 8));
+    let inside = home.path().join("docs/a.txt").display().to_string();
+    let outside = home
+        .path()
+        .join("docs/../config.toml")
+        .display()
+        .to_string();
+    let calls = [
+        ("read_file", format!(r#"{{"path": "{inside}"}}"#)),
+        ("read_file", format!(r#"{{"path": "{outside}"}}"#)),
+        ("delete_file", format!(r#"{{"path": "{inside}"}}"#)),
+        ("rm_rf", r#"{"path": "/"}"#.to_string()),
+        ("read_file", r#"{"path": 5}"#.to_string()),
+    ];
+    let call_refs: Vec<(&str, &str)> = calls.iter().map(|(n, a)| (*n, a.as_str())).collect();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_tool_calls_stream("gpt-4o-mini", &call_refs),
+        Reply::openai_stream("gpt-4o-mini", &["done reading"], Some((50, 3))),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "read docs/a.txt"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "done reading\n");
+
+    let requests = fake.requests();
+    let first = requests[0].json();
+    let declared: Vec<&str> = first["tools"]
+        .as_array()
+        .expect("tools declared")
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(declared, ["delete_file", "read_file"]);
+
+    // Every call id got an answer, in order; only the allowed one ran.
+    let second = requests[1].json();
+    let results: Vec<&Value> = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .collect();
+    assert_eq!(results.len(), 5);
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(result["tool_call_id"], format!("call_{i}"));
+    }
+    let content = |i: usize| results[i]["content"].as_str().unwrap().to_string();
+    assert!(
+        content(0).contains(&inside),
+        "cat echoed the arguments: {}",
+        content(0)
+    );
+    assert!(content(1).contains("not allowed"), "{}", content(1));
+    assert!(content(2).contains("needs approval"), "{}", content(2));
+    assert!(content(3).contains("rm_rf"), "{}", content(3));
+    assert!(content(4).contains("/path"), "{}", content(4));
+    assert!(
+        home.path().join("docs/a.txt").exists(),
+        "nothing was deleted"
+    );
+
+    let trail = audit(&home);
+    let decisions: Vec<&str> = trail
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "allowed",
+            "refused_constraint",
+            "refused_no_terminal",
+            "refused_unknown_tool",
+            "refused_invalid_arguments"
+        ]
+    );
+    let conversation_id = home.conversations()[0][0]["id"].clone();
+    for record in &trail {
+        assert_eq!(record["conversation_id"], conversation_id);
+        assert!(record["os_user"].as_str().is_some_and(|u| !u.is_empty()));
+        assert!(record["ts"].as_str().is_some());
+    }
+    assert_eq!(trail[0]["exit_code"], 0);
+    assert!(trail[0]["duration_ms"].as_u64().is_some());
+    assert_eq!(trail[0]["result_sha256"].as_str().map(str::len), Some(64));
+    assert!(
+        trail[1]["result_sha256"].is_null(),
+        "refused calls never ran"
+    );
+    assert_eq!(home.usage_records().len(), 2, "two API calls in the turn");
+}
+
+#[test]
+fn approve_tools_lets_a_high_risk_tool_run_and_says_so_in_the_audit() {
+    let home = TempHome::new();
+    home.write("config.toml", config(&home, 8));
+    let fake = FakeProvider::start(vec![
+        Reply::openai_tool_call_stream("gpt-4o-mini", "delete_file", &[r#"{"path":"x"}"#]),
+        Reply::openai_stream("gpt-4o-mini", &["gone"], Some((5, 1))),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "--approve-tools", "delete_file", "delete x"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    let trail = audit(&home);
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0]["decision"], "approved_by_flag");
+    assert_eq!(trail[0]["exit_code"], 0);
+    let result = &fake.requests()[1].json()["messages"];
+    assert!(result.to_string().contains("deleted"));
+
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "--approve-tools", "format_disk", "hi"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a configured tool"));
+}
+
+#[test]
+fn the_chain_limit_stops_a_model_that_keeps_calling_tools() {
+    let home = TempHome::new();
+    home.write("config.toml", config(&home, 2));
+    let inside = home.path().join("docs/a.txt").display().to_string();
+    let args = format!(r#"{{"path": "{inside}"}}"#);
+    let loop_call = || Reply::openai_tool_call_stream("gpt-4o-mini", "read_file", &[&args]);
+    let fake = FakeProvider::start(vec![loop_call(), loop_call(), loop_call(), loop_call()]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "loop forever"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    assert!(
+        stderr_of(&output).contains("kept asking for tools"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(
+        fake.requests().len(),
+        4,
+        "2 rounds, 1 refused round, then stop"
+    );
+    let decisions: Vec<String> = audit(&home)
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(decisions, ["allowed", "allowed", "refused_chain_limit"]);
+}
+
+#[test]
+fn anthropic_tool_use_gets_a_tool_result_block() {
+    let home = TempHome::new();
+    home.write("config.toml", config(&home, 8));
+    let inside = home.path().join("docs/a.txt").display().to_string();
+    let args = format!(r#"{{"path": "{inside}"}}"#);
+    let fake = FakeProvider::start(vec![
+        Reply::anthropic_tool_use_stream("claude-sonnet-4-5", "read_file", &[&args], (30, 8)),
+        Reply::anthropic_stream("claude-sonnet-4-5", &["it says hello"], (60, 4)),
+    ]);
+    let output = home
+        .confab_anthropic(&fake.base_url())
+        .args(["chat", "-m", "claude-sonnet-4-5", "what is in a.txt?"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    let second = fake.requests()[1].json();
+    assert_eq!(second["tools"][0]["name"], "delete_file");
+    let messages = second["messages"].as_array().unwrap();
+    let last = messages.last().unwrap();
+    assert_eq!(last["role"], "user");
+    assert_eq!(last["content"][0]["type"], "tool_result");
+    assert!(last["content"][0]["content"]
+        .to_string()
+        .contains(&inside.replace('/', "/")));
+    assert_eq!(
+        messages[messages.len() - 2]["content"][0]["type"],
+        "tool_use"
+    );
+    assert_eq!(audit(&home)[0]["decision"], "allowed");
+}
