@@ -226,9 +226,7 @@ fn anthropic_tool_use_gets_a_tool_result_block() {
     let last = messages.last().unwrap();
     assert_eq!(last["role"], "user");
     assert_eq!(last["content"][0]["type"], "tool_result");
-    assert!(last["content"][0]["content"]
-        .to_string()
-        .contains(&inside));
+    assert!(last["content"][0]["content"].to_string().contains(&inside));
     assert_eq!(
         messages[messages.len() - 2]["content"][0]["type"],
         "tool_use"
