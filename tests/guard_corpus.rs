@@ -9,8 +9,12 @@ use std::path::Path;
 
 use support::TempHome;
 
-/// The corpus lines' techniques and whether the binary flagged each.
-fn run_corpus(name: &str) -> Vec<(String, bool, Vec<String>)> {
+/// One corpus line: its technique, whether the binary flagged it, the
+/// rules it reported, and the start of the text.
+type Row = (String, bool, Vec<String>, String);
+
+/// The corpus lines and what the binary made of each.
+fn run_corpus(name: &str) -> Vec<Row> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/guard")
         .join(name);
@@ -47,15 +51,21 @@ fn run_corpus(name: &str) -> Vec<(String, bool, Vec<String>)> {
                         .collect()
                 })
                 .unwrap_or_default();
-            (technique, flagged, rules)
+            let text: String = entry["text"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(70)
+                .collect();
+            (technique, flagged, rules, text)
         })
         .collect()
 }
 
 /// Prints a per-technique table and returns the flagged fraction.
-fn table(title: &str, rows: &[(String, bool, Vec<String>)]) -> f64 {
+fn table(title: &str, rows: &[Row]) -> f64 {
     let mut by: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (technique, flagged, _) in rows {
+    for (technique, flagged, _, _) in rows {
         let entry = by.entry(technique).or_default();
         entry.0 += usize::from(*flagged);
         entry.1 += 1;
@@ -85,15 +95,15 @@ fn detects_the_attack_corpus_without_flagging_the_benign_one() {
     assert!(attacks.len() >= 150 && benign.len() >= 250);
     let detection = table("attacks", &attacks);
     let false_positives = table("benign", &benign);
-    for (technique, flagged, _) in &attacks {
+    for (n, (technique, flagged, _, text)) in attacks.iter().enumerate() {
         if !flagged {
-            eprintln!("missed ({technique})");
+            eprintln!("missed, attack line {} ({technique}): {text:?}", n + 1);
         }
     }
-    for (n, (technique, flagged, rules)) in benign.iter().enumerate() {
+    for (n, (technique, flagged, rules, text)) in benign.iter().enumerate() {
         if *flagged {
             eprintln!(
-                "false positive, benign line {} ({technique}): {rules:?}",
+                "false positive, benign line {} ({technique}) {rules:?}: {text:?}",
                 n + 1
             );
         }
