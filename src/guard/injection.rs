@@ -399,7 +399,8 @@ fn encoded(text: &str, depth: usize, lines: &LineIndex, findings: &mut Vec<Findi
     let [base64_run, spaced_hex, escaped_hex] = RUNS.get_or_init(|| {
         [
             Regex::new(r"[A-Za-z0-9+/_\-]{20,}={0,2}").expect("base64 run"),
-            Regex::new(r"\b(?:[0-9A-Fa-f]{2}[ :,]){11,}[0-9A-Fa-f]{2}\b").expect("spaced hex"),
+            Regex::new(r"(?-u:\b)(?:[0-9A-Fa-f]{2}[ :,]){11,}[0-9A-Fa-f]{2}(?-u:\b)")
+                .expect("spaced hex"),
             Regex::new(r"(?:\\x[0-9A-Fa-f]{2}){8,}").expect("escaped hex"),
         ]
     });
@@ -810,7 +811,7 @@ fn phrase_patterns() -> &'static [(Rule, &'static str, Regex)] {
             (
                 Rule::DeveloperMode,
                 "asks for a jailbreak persona or unrestricted mode",
-                r"\b(?:do anything now|dan mode|(?:you are|you re|as|be|called|enter) dan|jailbroken|jailbreak (?:mode|prompt|enabled|activated)|(?:god|sudo|unrestricted|unfiltered|uncensored|devmode|evil|jailbreak) mode|developer mode (?:enabled|activated|output|has no|response)|(?:you are|you re) (?:now )?in developer mode|(?:enable|enter|activate|switch to|turn on) developer mode (?:and|to) (?:respond|answer|generate|ignore|output|reply)|devmode|broken free of)\b".into(),
+                r"\b(?:do anything now|dan mode|(?:you are|you re|as|be|called) dan|jailbroken|jailbreak (?:mode|prompt|enabled|activated)|(?:god|sudo|unrestricted|unfiltered|uncensored|devmode|evil|jailbreak) mode|developer mode (?:enabled|activated|output|has no|response)|(?:you are|you re) (?:now )?in developer mode|(?:enable|enter|activate|switch to|turn on) developer mode (?:and|to) (?:respond|answer|generate|ignore|output|reply)|devmode|broken free of)\b".into(),
             ),
             (
                 Rule::RoleSwitch,
@@ -840,7 +841,13 @@ fn phrase_patterns() -> &'static [(Rule, &'static str, Regex)] {
         ];
         table
             .into_iter()
-            .filter_map(|(rule, why, pattern)| Regex::new(&pattern).ok().map(|r| (rule, why, r)))
+            // ASCII word boundaries: with Unicode ones the regex engine
+            // falls back to a much slower matcher on non-ASCII text.
+            .filter_map(|(rule, why, pattern)| {
+                Regex::new(&format!("(?-u){pattern}"))
+                    .ok()
+                    .map(|r| (rule, why, r))
+            })
             .collect()
     })
 }
@@ -913,7 +920,7 @@ fn exfiltration(text: &str, lines: &LineIndex, findings: &mut Vec<Finding>) {
         [
             Regex::new(r"!?\[[^\]\n]{0,200}\]\(\s*<?(https?://[^\s)]+)").expect("markdown links"),
             Regex::new(
-                r#"(?i)<(?:img|iframe|image|script|link|a|source|video|audio|object|embed)\b[^>]{0,200}?\b(?:src|href|data)\s*=\s*(?:"(https?://[^"]*)"|'(https?://[^']*)'|(https?://[^\s>]+))"#,
+                r#"(?i)<(?:img|iframe|image|script|link|a|source|video|audio|object|embed)(?-u:\b)[^>]{0,200}?(?-u:\b)(?:src|href|data)\s*=\s*(?:"(https?://[^"]*)"|'(https?://[^']*)'|(https?://[^\s>]+))"#,
             )
             .expect("html links"),
             Regex::new(
@@ -977,6 +984,11 @@ mod tests {
         text.chars()
             .map(|c| char::from_u32(0xE0000 + c as u32).unwrap_or(c))
             .collect()
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(phrase_patterns().len(), 9);
     }
 
     #[test]
