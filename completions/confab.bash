@@ -31,6 +31,9 @@ _confab() {
             confab,count-tokens)
                 cmd="confab__subcmd__count__subcmd__tokens"
                 ;;
+            confab,guard)
+                cmd="confab__subcmd__guard"
+                ;;
             confab,help)
                 cmd="confab__subcmd__help"
                 ;;
@@ -42,6 +45,18 @@ _confab() {
                 ;;
             confab,replay)
                 cmd="confab__subcmd__replay"
+                ;;
+            confab__subcmd__guard,help)
+                cmd="confab__subcmd__guard__subcmd__help"
+                ;;
+            confab__subcmd__guard,scan)
+                cmd="confab__subcmd__guard__subcmd__scan"
+                ;;
+            confab__subcmd__guard__subcmd__help,help)
+                cmd="confab__subcmd__guard__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__guard__subcmd__help,scan)
+                cmd="confab__subcmd__guard__subcmd__help__subcmd__scan"
                 ;;
             confab__subcmd__help,chat)
                 cmd="confab__subcmd__help__subcmd__chat"
@@ -58,6 +73,9 @@ _confab() {
             confab__subcmd__help,count-tokens)
                 cmd="confab__subcmd__help__subcmd__count__subcmd__tokens"
                 ;;
+            confab__subcmd__help,guard)
+                cmd="confab__subcmd__help__subcmd__guard"
+                ;;
             confab__subcmd__help,help)
                 cmd="confab__subcmd__help__subcmd__help"
                 ;;
@@ -69,6 +87,9 @@ _confab() {
                 ;;
             confab__subcmd__help,replay)
                 cmd="confab__subcmd__help__subcmd__replay"
+                ;;
+            confab__subcmd__help__subcmd__guard,scan)
+                cmd="confab__subcmd__help__subcmd__guard__subcmd__scan"
                 ;;
             confab__subcmd__help__subcmd__history,delete)
                 cmd="confab__subcmd__help__subcmd__history__subcmd__delete"
@@ -170,7 +191,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report history config completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report history config guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,8 +418,82 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__guard)
+            opts="-h --help scan help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__guard__subcmd__help)
+            opts="scan help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__guard__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__guard__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__guard__subcmd__scan)
+            opts="-h --text --jsonl --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report history config completions help"
+            opts="chat count-tokens rag replay cost-report history config guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +565,34 @@ _confab() {
         confab__subcmd__help__subcmd__count__subcmd__tokens)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__guard)
+            opts="scan"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__guard__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

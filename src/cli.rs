@@ -42,6 +42,9 @@ pub enum Command {
     History(commands::history::Args),
     /// Show the effective configuration, secrets masked, and where files live
     Config(commands::show_config::Args),
+    /// Screen text for prompt injection and secrets before it reaches a model
+    #[command(subcommand)]
+    Guard(commands::guard::Command),
     /// Print a shell completion script
     Completions(commands::completions::Args),
 }

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod completions;
 pub mod cost_report;
 pub mod count_tokens;
+pub mod guard;
 pub mod history;
 pub mod rag;
 pub mod repl;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rag(command) => rag::run(command),
         Command::Replay(args) => replay::run(args),
         Command::CostReport(args) => cost_report::run(args),
+        Command::Guard(command) => guard::run(command),
     }
 }
 
