@@ -204,6 +204,9 @@ pub struct Config {
     /// Limits of tool calling: rounds per turn, output size.
     #[serde(default)]
     pub tool_settings: crate::tools::ToolSettings,
+    /// What to do with injection-like input and secrets.
+    #[serde(default)]
+    pub guard: crate::guard::GuardConfig,
 }
 
 /// Errors of loading the configuration.

@@ -140,6 +140,8 @@ pub struct Session {
     tools: Option<ToolBroker>,
     /// `--schema`: its name and compiled form.
     schema: Option<(String, Arc<CompiledSchema>)>,
+    /// Chunks retrieved by the caller (`rag query --answer`) for the next turn.
+    retrieved: Option<Vec<crate::commands::rag::QueryHit>>,
     cancel: Arc<AtomicBool>,
     args: Args,
     /// The command recorded in the usage log (`chat`, `replay`).
@@ -436,6 +438,7 @@ impl Session {
             compact_at,
             tools,
             schema,
+            retrieved: None,
             cancel,
             args: args.clone(),
             command: "chat",
@@ -446,6 +449,13 @@ impl Session {
     /// Records calls under another command name (`rag query`).
     pub fn with_command(mut self, command: &'static str) -> Session {
         self.command = command;
+        self
+    }
+
+    /// Sends `hits` (retrieved by the caller) with the next turn, fenced as
+    /// untrusted reference data.
+    pub fn with_retrieved(mut self, hits: Vec<crate::commands::rag::QueryHit>) -> Session {
+        self.retrieved = Some(hits);
         self
     }
 
@@ -713,6 +723,93 @@ impl Session {
         }
     }
 
+    /// Screens the user's message and the retrieved chunks for prompt
+    /// injection, each under its `[guard]` policy: `block` refuses (exit 5,
+    /// with what matched and why), `warn` prints the findings, `fence`
+    /// sends the text inside an unforgeable fence labelled as data
+    /// (retrieved chunks are always fenced). Returns the message to send.
+    fn screen_injection(
+        &self,
+        message: &str,
+        hits: Option<&[crate::commands::rag::QueryHit]>,
+    ) -> anyhow::Result<String> {
+        use crate::guard::{screen, Policy};
+        let describe = |findings: &[crate::guard::Finding], place: &str| -> Vec<String> {
+            findings
+                .iter()
+                .map(|f| {
+                    let via = f
+                        .via
+                        .map(|v| format!(" (hidden as {v})"))
+                        .unwrap_or_default();
+                    format!(
+                        "{place}:{}:{}: {}{via}: {} ({})",
+                        f.line, f.column, f.rule, f.why, f.excerpt
+                    )
+                })
+                .collect()
+        };
+        let policies = self.config.guard;
+        let mut blocked: Vec<String> = Vec::new();
+        let findings = screen(message);
+        let mut sent = message.to_string();
+        if !findings.is_empty() {
+            let lines = describe(&findings, "message");
+            match policies.user_input {
+                Policy::Block => blocked.extend(lines),
+                Policy::Warn => {
+                    for line in &lines {
+                        eprintln!("warning: possible prompt injection: {line}");
+                    }
+                }
+                Policy::Fence => {
+                    for line in &lines {
+                        eprintln!("note: possible prompt injection, sent fenced as data: {line}");
+                    }
+                    sent = crate::guard::fence(message, "user input");
+                }
+            }
+        }
+        for hit in hits.unwrap_or(&[]) {
+            let findings = screen(&hit.text);
+            if findings.is_empty() {
+                continue;
+            }
+            let lines = describe(
+                &findings,
+                &format!("{} (retrieved chunk {})", hit.path, hit.rank),
+            );
+            match policies.retrieved {
+                Policy::Block => blocked.extend(lines),
+                Policy::Warn => {
+                    for line in &lines {
+                        eprintln!("warning: possible prompt injection: {line}");
+                    }
+                }
+                Policy::Fence => {
+                    for line in &lines {
+                        eprintln!("note: possible prompt injection, sent fenced as data: {line}");
+                    }
+                }
+            }
+        }
+        if !blocked.is_empty() {
+            return Err(Failure::new(
+                ExitKind::InputRejected,
+                format!(
+                    "refusing to send text that looks like a prompt injection:\n  {}",
+                    blocked.join("\n  ")
+                ),
+            )
+            .hint(
+                "rephrase, remove the flagged text, or set [guard] user_input / retrieved = \"warn\" \
+                 or \"fence\" in config.toml; nothing was sent or saved",
+            )
+            .into());
+        }
+        Ok(sent)
+    }
+
     /// Finds secrets in what is about to be sent (the message with its
     /// context, and the system prompt): refuses with exit 5 and where they
     /// are, or with `--redact` replaces them, in what is sent and in what
@@ -741,7 +838,9 @@ impl Session {
             in_system.as_deref().unwrap_or(&[]),
             "the system prompt",
         ));
-        if !self.args.redact {
+        let redact =
+            self.args.redact || self.config.guard.secrets == crate::guard::SecretPolicy::Redact;
+        if !redact {
             return Err(Failure::new(
                 ExitKind::InputRejected,
                 format!(
@@ -818,19 +917,21 @@ impl Session {
     pub fn turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
         // With --rag, the retrieved chunks go with this request only; the
         // conversation keeps what the user wrote.
-        let sent = match &self.args.rag {
-            Some(index) => {
-                let hits = crate::commands::rag::retrieve(
-                    &self.paths,
-                    index,
-                    message,
-                    crate::rag::search::Mode::Hybrid,
-                    4,
-                    "chat",
-                )?;
-                crate::commands::rag::fenced_prompt(&hits, message)
-            }
-            None => message.to_string(),
+        let hits = match &self.args.rag {
+            Some(index) => Some(crate::commands::rag::retrieve(
+                &self.paths,
+                index,
+                message,
+                crate::rag::search::Mode::Hybrid,
+                4,
+                "chat",
+            )?),
+            None => self.retrieved.take(),
+        };
+        let question = self.screen_injection(message, hits.as_deref())?;
+        let sent = match &hits {
+            Some(hits) => crate::commands::rag::fenced_prompt(hits, &question),
+            None => question,
         };
         let (message, sent) = self.screen_secrets(message, sent)?;
         let message = message.as_str();
