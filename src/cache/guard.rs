@@ -30,6 +30,9 @@ pub enum Mismatch {
     Literals,
     /// Named languages, tools or formats differ (Python / JavaScript).
     Technologies,
+    /// A capitalised name in one prompt (not at a sentence start) is
+    /// missing from the other (Australia / Austria).
+    Names,
     /// One prompt is negated and the other is not.
     Negation,
     /// One prompt says a word and the other its opposite (enable/disable).
@@ -144,6 +147,10 @@ pub fn compatible(a: &str, b: &str) -> Result<(), Mismatch> {
     if fa.technologies != fb.technologies {
         return Err(Mismatch::Technologies);
     }
+    let named_in = |names: &BTreeSet<String>, words: &BTreeSet<String>| names.is_subset(words);
+    if !named_in(&fa.names, &fb.words) || !named_in(&fb.names, &fa.words) {
+        return Err(Mismatch::Names);
+    }
     if fa.negated != fb.negated {
         return Err(Mismatch::Negation);
     }
@@ -182,6 +189,8 @@ struct Features {
     literals: BTreeSet<String>,
     /// Named technologies, lowercase.
     technologies: BTreeSet<String>,
+    /// Words of capitalised tokens not at a sentence start, lowercase.
+    names: BTreeSet<String>,
     /// Whether any negation word occurs.
     negated: bool,
     /// All words, lowercase, punctuation stripped.
@@ -198,6 +207,7 @@ impl Features {
             ..Features::default()
         };
         let mut words = Vec::new();
+        let mut sentence_start = true;
         for (i, raw) in text.split_whitespace().enumerate() {
             let mut token = raw
                 .trim_end_matches(['?', '.', ',', ';', ':', '!', '"', '\'', '`', ']', '}'])
@@ -222,6 +232,12 @@ impl Features {
                     .strip_suffix("'s")
                     .map(str::to_string)
                     .unwrap_or(lower);
+                if !sentence_start
+                    && word.chars().next().is_some_and(char::is_uppercase)
+                    && word.chars().count() >= 2
+                {
+                    f.names.insert(lower.clone());
+                }
                 if lower.ends_with("n't") || NEGATIONS.contains(&lower.as_str()) {
                     f.negated = true;
                 }
@@ -229,6 +245,7 @@ impl Features {
                     words.push(lower);
                 }
             }
+            sentence_start = raw.ends_with(['.', '?', '!', ':']);
             if raw.ends_with([',', '.', '?', '!', ':', ';']) {
                 words.push(",".to_string());
             }
@@ -612,12 +629,12 @@ fn technology(token: &str, first: bool) -> Option<String> {
 }
 
 /// Whether two words are forms of one (`differ` / `difference`, `repo` /
-/// `repository`): a shared prefix of at least four letters covering most
-/// of the shorter word.
+/// `repository`): a shared prefix of at least four letters covering 80%
+/// of the shorter word (so `australia` / `austria` are two words).
 fn same_stem(a: &str, b: &str) -> bool {
     let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
     let shorter = a.chars().count().min(b.chars().count());
-    a == b || (common >= 4 && common * 10 >= shorter * 7)
+    a == b || (common >= 4 && common * 10 >= shorter * 8)
 }
 
 #[cfg(test)]
@@ -708,6 +725,24 @@ mod tests {
                 "How can I speed up SQL queries that use JOIN?"
             ),
             Err(Mismatch::Literals)
+        );
+    }
+
+    #[test]
+    fn names_must_match_and_substitutes_be_synonyms_or_forms() {
+        assert_eq!(
+            compatible(
+                "What is the capital of Australia?",
+                "What is the capital of Austria?"
+            ),
+            Err(Mismatch::Names)
+        );
+        assert_eq!(
+            compatible(
+                "What's the difference between == and === in JavaScript?",
+                "In JavaScript, how does === differ from ==?"
+            ),
+            Ok(())
         );
     }
 

@@ -157,7 +157,7 @@ impl SemanticCache {
     /// the same normalised prompt, else the most similar live prompt of the
     /// same context at or above the threshold that passes
     /// [`guard::compatible`]. A hit updates the entry's last use and hit
-    /// count.
+    /// count (best effort: if that write fails, the hit is still served).
     pub fn lookup(&self, key: &CacheKey) -> Result<Option<CacheHit>, CacheError> {
         let now_ms = (self.clock)().as_millisecond();
         let cutoff = self.cutoff_ms(now_ms);
@@ -178,7 +178,10 @@ impl SemanticCache {
             },
         };
         let hit = self.read_hit(id, similarity, exact)?;
-        self.record_hit(id, now_ms)?;
+        // Bookkeeping is best effort: a reply found must not be lost
+        // because another process holds the write lock for too long or
+        // the file is read-only. The hit then just does not count.
+        let _ = self.record_hit(id, now_ms);
         Ok(hit)
     }
 
