@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
+            [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -57,6 +58,9 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')
             [CompletionResult]::new('--interactive', '--interactive', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')
             [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Replace API keys and other secrets in what is sent with [REDACTED:kind] instead of refusing to send it')
+            [CompletionResult]::new('--cache', '--cache', [CompletionResultType]::ParameterName, 'Serve repeated (or paraphrased) temperature-0 questions from the response cache')
+            [CompletionResult]::new('--cacheable', '--cacheable', [CompletionResultType]::ParameterName, 'Cache this request whatever its temperature (implies --cache)')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Do not use the response cache, even when config enables it')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -282,6 +286,40 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;guard;help;help' {
             break
         }
+        'confab;cache' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries, live entries, size and hits served')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Remove every cached reply')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;cache;stats' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;cache;clear' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;cache;help' {
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries, live entries, size and hits served')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Remove every cached reply')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;cache;help;stats' {
+            break
+        }
+        'confab;cache;help;clear' {
+            break
+        }
+        'confab;cache;help;help' {
+            break
+        }
         'confab;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -296,6 +334,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
+            [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -362,6 +401,17 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;guard;scan' {
+            break
+        }
+        'confab;help;cache' {
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries, live entries, size and hits served')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Remove every cached reply')
+            break
+        }
+        'confab;help;cache;stats' {
+            break
+        }
+        'confab;help;cache;clear' {
             break
         }
         'confab;help;completions' {

@@ -16,6 +16,9 @@ _confab() {
             ",$1")
                 cmd="confab"
                 ;;
+            confab,cache)
+                cmd="confab__subcmd__cache"
+                ;;
             confab,chat)
                 cmd="confab__subcmd__chat"
                 ;;
@@ -46,6 +49,24 @@ _confab() {
             confab,replay)
                 cmd="confab__subcmd__replay"
                 ;;
+            confab__subcmd__cache,clear)
+                cmd="confab__subcmd__cache__subcmd__clear"
+                ;;
+            confab__subcmd__cache,help)
+                cmd="confab__subcmd__cache__subcmd__help"
+                ;;
+            confab__subcmd__cache,stats)
+                cmd="confab__subcmd__cache__subcmd__stats"
+                ;;
+            confab__subcmd__cache__subcmd__help,clear)
+                cmd="confab__subcmd__cache__subcmd__help__subcmd__clear"
+                ;;
+            confab__subcmd__cache__subcmd__help,help)
+                cmd="confab__subcmd__cache__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__cache__subcmd__help,stats)
+                cmd="confab__subcmd__cache__subcmd__help__subcmd__stats"
+                ;;
             confab__subcmd__guard,help)
                 cmd="confab__subcmd__guard__subcmd__help"
                 ;;
@@ -57,6 +78,9 @@ _confab() {
                 ;;
             confab__subcmd__guard__subcmd__help,scan)
                 cmd="confab__subcmd__guard__subcmd__help__subcmd__scan"
+                ;;
+            confab__subcmd__help,cache)
+                cmd="confab__subcmd__help__subcmd__cache"
                 ;;
             confab__subcmd__help,chat)
                 cmd="confab__subcmd__help__subcmd__chat"
@@ -87,6 +111,12 @@ _confab() {
                 ;;
             confab__subcmd__help,replay)
                 cmd="confab__subcmd__help__subcmd__replay"
+                ;;
+            confab__subcmd__help__subcmd__cache,clear)
+                cmd="confab__subcmd__help__subcmd__cache__subcmd__clear"
+                ;;
+            confab__subcmd__help__subcmd__cache,stats)
+                cmd="confab__subcmd__help__subcmd__cache__subcmd__stats"
                 ;;
             confab__subcmd__help__subcmd__guard,scan)
                 cmd="confab__subcmd__help__subcmd__guard__subcmd__scan"
@@ -191,7 +221,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report history config guard completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report history config guard cache completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,8 +234,106 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__cache)
+            opts="-h --help stats clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__clear)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__help)
+            opts="stats clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__stats)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__chat)
-            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --approve-tools --help"
+            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,8 +621,50 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report history config guard completions help"
+            opts="chat count-tokens rag replay cost-report history config guard cache completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__cache)
+            opts="stats clear"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__cache__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__cache__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -45,6 +45,9 @@ pub enum Command {
     /// Screen text for prompt injection and secrets before it reaches a model
     #[command(subcommand)]
     Guard(commands::guard::Command),
+    /// Show what the response cache holds, or empty it
+    #[command(subcommand)]
+    Cache(commands::cache::Args),
     /// Print a shell completion script
     Completions(commands::completions::Args),
 }

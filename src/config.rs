@@ -207,6 +207,9 @@ pub struct Config {
     /// What to do with injection-like input and secrets.
     #[serde(default)]
     pub guard: crate::guard::GuardConfig,
+    /// The semantic response cache.
+    #[serde(default)]
+    pub cache: crate::cache::CacheSettings,
 }
 
 /// Errors of loading the configuration.

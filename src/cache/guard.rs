@@ -157,6 +157,9 @@ pub fn compatible(a: &str, b: &str) -> Result<(), Mismatch> {
     if let Some((x, y)) = antonym_swap(&fa.words, &fb.words) {
         return Err(Mismatch::Antonyms(x.to_string(), y.to_string()));
     }
+    if let Some((x, y)) = prefix_swap(&fa.words, &fb.words) {
+        return Err(Mismatch::Antonyms(x, y));
+    }
     if let Some(similarity) = substitution_similarity(&fa.words, &fb.words) {
         if similarity < MIN_SUBSTITUTE_SIMILARITY {
             return Err(Mismatch::Substitution);
@@ -373,6 +376,34 @@ fn antonym_swap(
         );
         (ax && !ay && by && !bx) || (ay && !ax && bx && !by)
     })
+}
+
+/// Prefixes that turn a verb into its opposite or another action
+/// (`set` / `unset`, `install` / `uninstall` / `reinstall`, `encrypt` /
+/// `decrypt`, `able` / `disable`).
+const OPPOSING_PREFIXES: &[&str] = &["un", "de", "dis", "non", "re", "in"];
+
+/// A word in one prompt only that is the other prompt's word with an
+/// opposing prefix: the embedder sees nearly the same text, the answer is
+/// the opposite.
+fn prefix_swap(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Option<(String, String)> {
+    let only_a: Vec<&String> = a.difference(b).collect();
+    let only_b: Vec<&String> = b.difference(a).collect();
+    for (x, y) in only_a
+        .iter()
+        .flat_map(|x| only_b.iter().map(move |y| (*x, *y)))
+    {
+        let prefixed = |long: &str, short: &str| {
+            short.len() >= 3
+                && OPPOSING_PREFIXES
+                    .iter()
+                    .any(|p| long.strip_prefix(p) == Some(short))
+        };
+        if prefixed(x, y) || prefixed(y, x) {
+            return Some((x.clone(), y.clone()));
+        }
+    }
+    None
 }
 
 /// Words that neither carry a direction nor end a phrase.
@@ -640,6 +671,34 @@ fn same_stem(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_that_opposes_the_verb_is_a_mismatch() {
+        for (a, b) in [
+            (
+                "How do I set an environment variable in bash?",
+                "How do I unset an environment variable in bash?",
+            ),
+            (
+                "how to install the package globally",
+                "how to uninstall the package globally",
+            ),
+            (
+                "how do I encrypt a file with a password",
+                "how do I decrypt a file with a password",
+            ),
+        ] {
+            assert!(
+                matches!(compatible(a, b), Err(Mismatch::Antonyms(..))),
+                "{a} / {b}"
+            );
+        }
+        assert!(compatible(
+            "How do I set an environment variable in bash?",
+            "In bash, how do I set an environment variable?"
+        )
+        .is_ok());
+    }
 
     #[test]
     fn numbers_and_literals() {

@@ -116,14 +116,8 @@ fn paraphrase_hits_semantically() {
 fn different_context_or_model_misses() {
     let (_dir, cache, _) = open(CacheSettings::default());
     let history = [
-        Message {
-            role: Role::User,
-            content: "I use Python 3.12.".into(),
-        },
-        Message {
-            role: Role::Assistant,
-            content: "Noted.".into(),
-        },
+        Message::new(Role::User, "I use Python 3.12."),
+        Message::new(Role::Assistant, "Noted."),
     ];
     let prompt = "How do I read a file line by line?";
     cache
@@ -144,13 +138,7 @@ fn different_context_or_model_misses() {
         cache.lookup(&key_with("gpt-4o", &history, prompt)).unwrap(),
         None
     );
-    let other_history = [
-        history[0].clone(),
-        Message {
-            role: Role::Assistant,
-            content: "Noted!".into(),
-        },
-    ];
+    let other_history = [history[0].clone(), Message::new(Role::Assistant, "Noted!")];
     assert_eq!(
         cache
             .lookup(&key_with("gpt-4o-mini", &other_history, prompt))
@@ -224,22 +212,14 @@ fn for_request_splits_off_the_last_user_message() {
         model: "m".into(),
         system: Some("s".into()),
         messages: vec![
-            Message {
-                role: Role::User,
-                content: "a".into(),
-            },
-            Message {
-                role: Role::Assistant,
-                content: "b".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "c".into(),
-            },
+            Message::new(Role::User, "a"),
+            Message::new(Role::Assistant, "b"),
+            Message::new(Role::User, "c"),
         ],
         max_output_tokens: 10,
         temperature: Some(0.0),
         stream: true,
+        ..Default::default()
     };
     let k = CacheKey::for_request("openai", &request, None).unwrap();
     assert_eq!(k.prompt(), "c");

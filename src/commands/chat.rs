@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::cache::{CacheHit, CacheKey, CachedReply, SemanticCache};
 use crate::config::{Config, Paths, ProcessEnvironment, ResolveError, ResolvedModel};
 use crate::conversation::compaction::{self, Summary};
 use crate::conversation::{
@@ -99,6 +100,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE.json")]
     pub schema: Option<std::path::PathBuf>,
 
+    /// Serve repeated (or paraphrased) temperature-0 questions from the response cache
+    #[arg(long, conflicts_with = "no_cache")]
+    pub cache: bool,
+
+    /// Cache this request whatever its temperature (implies --cache)
+    #[arg(long, conflicts_with = "no_cache")]
+    pub cacheable: bool,
+
+    /// Do not use the response cache, even when config enables it
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Let these high-risk tools run without asking (comma-separated or repeated)
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub approve_tools: Vec<String>,
@@ -140,6 +153,8 @@ pub struct Session {
     tools: Option<ToolBroker>,
     /// `--schema`: its name and compiled form.
     schema: Option<(String, Arc<CompiledSchema>)>,
+    /// The response cache, when enabled.
+    cache: Option<SemanticCache>,
     /// Chunks retrieved by the caller (`rag query --answer`) for the next turn.
     retrieved: Option<Vec<crate::commands::rag::QueryHit>>,
     cancel: Arc<AtomicBool>,
@@ -163,6 +178,10 @@ pub struct TurnReport {
     pub model_reported: Option<String>,
     /// The reply text (partial if interrupted).
     pub text: String,
+    /// How the reply came from the response cache (`exact` or the
+    /// similarity), if it did; the token counts are then 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_cache: Option<String>,
     /// With `--schema`: the reply parsed and validated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json: Option<serde_json::Value>,
@@ -414,6 +433,7 @@ impl Session {
         let client =
             Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
         let tools = open_tools(&config, &paths, args)?;
+        let cache = open_cache(&config, &paths, args)?;
         let schema = args.schema.as_deref().map(load_schema).transpose()?;
         let cancel = Arc::new(AtomicBool::new(false));
         let handler_flag = Arc::clone(&cancel);
@@ -439,6 +459,7 @@ impl Session {
             tools,
             schema,
             retrieved: None,
+            cache,
             cancel,
             args: args.clone(),
             command: "chat",
@@ -980,6 +1001,12 @@ impl Session {
                 });
             }
         }
+        let cache_key = self.cache_key(&request);
+        if let Some(key) = &cache_key {
+            if let Some(report) = self.serve_from_cache(key, &id)? {
+                return Ok(report);
+            }
+        }
         // With --schema the reply is shown only once it validates.
         let echo = !self.args.json && self.schema.is_none();
         let mut exchange = self.exchange(&mut request, &id, message, echo)?;
@@ -1033,6 +1060,20 @@ impl Session {
                 println!("{}", serde_json::to_string_pretty(value)?);
             }
         }
+        let fits_schema = self.schema.is_none() || validated.is_some();
+        if let (Some(key), Some(cache)) = (&cache_key, &self.cache) {
+            if matches!(exchange.outcome.end, CallEnd::Complete) && fits_schema {
+                let reply = CachedReply {
+                    text: exchange.outcome.text.clone(),
+                    model_reported: exchange.outcome.model_reported.clone(),
+                    finish_reason: exchange.outcome.finish_reason.clone(),
+                    usage: exchange.usage,
+                };
+                if let Err(err) = cache.store(key, &reply) {
+                    eprintln!("warning: the reply was not cached: {err}");
+                }
+            }
+        }
         let outcome = exchange.outcome;
         let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
         Ok(TurnReport {
@@ -1041,6 +1082,7 @@ impl Session {
             model_requested: self.resolved.model.clone(),
             model_reported: outcome.model_reported.clone(),
             text: outcome.text.clone(),
+            from_cache: None,
             json: validated,
             finish_reason: outcome.finish_reason.clone(),
             interrupted,
@@ -1054,6 +1096,150 @@ impl Session {
             retries: exchange.retries,
             end: Some(outcome.end),
         })
+    }
+
+    /// The cache key of `request`, when the cache is on and the request
+    /// may be cached: temperature 0 (or `--cacheable`), and no tools, whose
+    /// results can change between calls.
+    fn cache_key(&self, request: &ChatRequest) -> Option<CacheKey> {
+        self.cache.as_ref()?;
+        if self.tools.is_some() {
+            eprintln!("note: not cached: tools are configured, and their results can change");
+            return None;
+        }
+        if !crate::cache::cacheable(request.temperature, self.args.cacheable) {
+            eprintln!(
+                "note: not cached: only temperature-0 requests are (pass --temperature 0, or --cacheable)"
+            );
+            return None;
+        }
+        let format = self
+            .schema
+            .as_ref()
+            .map(|(_, schema)| schema.source().to_string());
+        CacheKey::for_request(&self.resolved.provider_name, request, format.as_deref())
+    }
+
+    /// Serves the turn from the cache on a hit: prints and stores the
+    /// reply and records a `cache_hit` usage record with the tokens it
+    /// saved. `None` on a miss (or a cached reply that no longer fits
+    /// `--schema`).
+    fn serve_from_cache(&mut self, key: &CacheKey, id: &str) -> anyhow::Result<Option<TurnReport>> {
+        let Some(cache) = &self.cache else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let started_at = usage::now_rfc3339();
+        let hit: CacheHit = match cache.lookup(key) {
+            Ok(Some(hit)) => hit,
+            Ok(None) => return Ok(None),
+            Err(err) => {
+                eprintln!(
+                    "warning: the response cache could not be read ({err}); asking the model"
+                );
+                return Ok(None);
+            }
+        };
+        let validated = match &self.schema {
+            Some((_, schema)) => match crate::guard::output::check_reply(&hit.reply.text, schema) {
+                Ok(value) => Some(value),
+                Err(_) => return Ok(None),
+            },
+            None => None,
+        };
+        let how = if hit.exact {
+            "the same question".to_string()
+        } else {
+            format!(
+                "a similar question (cosine {:.3}): \"{}\"",
+                hit.similarity,
+                hit.cached_prompt.chars().take(80).collect::<String>()
+            )
+        };
+        eprintln!(
+            "confab: served from the response cache, stored {} for {how}; no API call was made",
+            hit.stored_at
+        );
+        if !self.args.json {
+            match &validated {
+                Some(value) => println!("{}", serde_json::to_string_pretty(value)?),
+                None => println!("{}", hit.reply.text.trim_end_matches('\n')),
+            }
+        }
+        let call_id = usage::new_call_id();
+        self.store.append(
+            id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::Assistant,
+                content: hit.reply.text.clone(),
+                model: hit
+                    .reply
+                    .model_reported
+                    .clone()
+                    .or_else(|| Some(self.resolved.model.clone())),
+                call_id: Some(call_id.clone()),
+                interrupted: false,
+            },
+        )?;
+        self.history
+            .push(Message::new(Role::Assistant, hit.reply.text.clone()));
+        let usage = hit.reply.usage;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let record = UsageRecord {
+            v: usage::RECORD_VERSION,
+            ts: started_at,
+            call_id,
+            conversation_id: Some(id.to_string()),
+            command: self.command.into(),
+            provider: self.resolved.provider_name.clone(),
+            host: self.client.host(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: hit.reply.model_reported.clone(),
+            input_tokens: usage.input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            output_tokens: usage.output_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            usage_source: UsageSource::Api,
+            latency_ms,
+            ttft_ms: None,
+            retries: 0,
+            status: None,
+            error_kind: None,
+            outcome: UsageOutcome::CacheHit,
+            tags: self.args.tag.clone(),
+            prompt: None,
+            cache_match: Some(if hit.exact {
+                "exact".to_string()
+            } else {
+                format!("{:.3}", hit.similarity)
+            }),
+        };
+        if let Err(err) = self.usage_log.append(&record) {
+            eprintln!("warning: the usage record was not written: {err}");
+        }
+        Ok(Some(TurnReport {
+            conversation_id: id.to_string(),
+            provider: self.resolved.provider_name.clone(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: hit.reply.model_reported.clone(),
+            text: hit.reply.text.clone(),
+            from_cache: record.cache_match.clone(),
+            json: validated,
+            finish_reason: hit.reply.finish_reason.clone(),
+            interrupted: false,
+            input_tokens: 0,
+            cached_input_tokens: 0,
+            output_tokens: 0,
+            reasoning_tokens: 0,
+            usage_source: UsageSource::Api,
+            latency_ms,
+            ttft_ms: None,
+            retries: 0,
+            end: Some(CallEnd::Complete),
+        }))
     }
 
     /// Appends a user message to the conversation file.
@@ -1326,6 +1512,35 @@ fn open_tools(config: &Config, paths: &Paths, args: &Args) -> anyhow::Result<Opt
         prompt,
         AuditLog::in_data_dir(&paths.data_dir),
     )))
+}
+
+/// The response cache, when `--cache`, `--cacheable` or `[cache] enabled`
+/// asks for it. A cache that cannot be opened is a warning, never fatal.
+fn open_cache(
+    config: &Config,
+    paths: &Paths,
+    args: &Args,
+) -> anyhow::Result<Option<SemanticCache>> {
+    let wanted = (args.cache || args.cacheable || config.cache.enabled) && !args.no_cache;
+    if !wanted {
+        return Ok(None);
+    }
+    config.cache.validate().map_err(|err| {
+        Failure::new(ExitKind::Usage, format!("config.toml: {err}"))
+            .hint("set [cache] threshold to a cosine similarity such as 0.92")
+    })?;
+    match SemanticCache::open(&paths.cache_dir, &config.cache) {
+        Ok((cache, warnings)) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            Ok(Some(cache))
+        }
+        Err(err) => {
+            eprintln!("warning: the response cache is not available ({err}); going on without it");
+            Ok(None)
+        }
+    }
 }
 
 /// Reads and compiles `--schema`.

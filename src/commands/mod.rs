@@ -1,6 +1,7 @@
 //! One module per subcommand: the glue between the command line, the core
 //! library and the terminal. Each has an `Args` struct and a `run`.
 
+pub mod cache;
 pub mod chat;
 pub mod completions;
 pub mod cost_report;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(args),
         Command::CostReport(args) => cost_report::run(args),
         Command::Guard(command) => guard::run(command),
+        Command::Cache(args) => cache::run(args),
     }
 }
 
