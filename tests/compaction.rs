@@ -264,6 +264,12 @@ fn a_failed_summary_call_drops_the_oldest_turns_and_keeps_the_users_turn() {
     );
     let chats = chat_requests(&fake);
     assert_eq!(chats.len(), 16, "every turn was sent");
+    for body in &chats {
+        assert_eq!(
+            body["messages"][0]["role"], "user",
+            "requests start with the user"
+        );
+    }
     let threshold = ((1500 - CAP) as f64 * 0.75) as u64;
     let last = chats.last().unwrap();
     assert!(
@@ -284,6 +290,41 @@ fn a_failed_summary_call_drops_the_oldest_turns_and_keeps_the_users_turn() {
         .iter()
         .filter(|r| r["command"] == "compaction")
         .all(|r| r["outcome"] == "error" && r["retries"] == 0));
+}
+
+#[test]
+fn compact_at_set_on_a_continued_conversation_is_kept_for_it() {
+    let home = TempHome::new();
+    home.write("config.toml", config(10_000));
+    let fake = FakeProvider::start_with_responder(fake_model);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", &user_message(1)])
+        .assert()
+        .success();
+    // 0.05 of the window: every later turn compacts.
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-c", "--compact-at", "0.05", &user_message(2)])
+        .assert()
+        .success();
+    for turn in 3..=14 {
+        home.confab_openai(&fake.base_url())
+            .args(["chat", "-c", &user_message(turn)])
+            .assert()
+            .success();
+    }
+    let records = &home.conversations()[0];
+    assert!(records
+        .iter()
+        .any(|r| r["type"] == "settings" && r["compact_at"].as_f64() == Some(0.05)));
+    assert!(
+        records.iter().any(|r| r["type"] == "compaction"),
+        "the later runs used the conversation's threshold"
+    );
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "--compact-at", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("between 0.05 and 1.0"));
 }
 
 #[test]

@@ -72,6 +72,33 @@ fn redact_replaces_secrets_in_what_is_sent_and_stored() {
 }
 
 #[test]
+fn a_secret_in_a_retrieved_chunk_is_reported_with_its_file_and_line() {
+    let home = TempHome::new();
+    home.write(
+        "docs/setup.md",
+        format!("# Setup\n\nConnect the deploy bot with the team account.\n\nThe bot key is {OPENAI_KEY} for now.\n"),
+    );
+    home.confab()
+        .args(["rag", "index", "docs"])
+        .assert()
+        .success();
+    let fake = FakeProvider::start(vec![]);
+    home.confab_openai(&fake.base_url())
+        .args([
+            "chat",
+            "--rag",
+            "default",
+            "how do I connect the deploy bot?",
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "openai_key in docs/setup.md (retrieved chunk 1) at line 5",
+        ));
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
 fn a_secret_in_the_system_prompt_is_refused_too() {
     let home = TempHome::new();
     let fake = FakeProvider::start(vec![]);

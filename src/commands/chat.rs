@@ -214,6 +214,8 @@ pub struct TurnReport {
 /// the last call's outcome with the whole reply text.
 struct Exchange {
     outcome: CallOutcome,
+    /// The text of the last call alone (earlier rounds are in the request).
+    last_text: String,
     usage: crate::llm::Usage,
     usage_source: UsageSource,
     latency_ms: u64,
@@ -225,6 +227,7 @@ impl Exchange {
     fn of(outcome: &CallOutcome, record: &UsageRecord) -> Exchange {
         Exchange {
             outcome: outcome.clone(),
+            last_text: outcome.text.clone(),
             usage: crate::llm::Usage {
                 input_tokens: record.input_tokens,
                 cached_input_tokens: record.cached_input_tokens,
@@ -245,6 +248,7 @@ impl Exchange {
         let (a, b) = (self.usage, next.usage);
         Exchange {
             outcome: next.outcome,
+            last_text: next.last_text,
             usage: crate::llm::Usage {
                 input_tokens: a.input_tokens + b.input_tokens,
                 cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
@@ -416,7 +420,20 @@ impl Session {
             conversation_model = Some(header_model.to_string());
             history = conversation.messages();
             summary = conversation.latest_summary();
-            compact_at = compact_at.or(conversation.compact_at());
+            match (args.compact_at, conversation.compact_at()) {
+                (Some(new), old) if old != Some(new) => {
+                    // Kept for the conversation, not just this run.
+                    store.append(
+                        id,
+                        &ConversationRecord::Settings {
+                            v: RECORD_VERSION,
+                            ts: usage::now_rfc3339(),
+                            compact_at: Some(new),
+                        },
+                    )?;
+                }
+                _ => compact_at = compact_at.or(conversation.compact_at()),
+            }
         }
         let spec = model_spec.map(str::to_string).or(conversation_model);
         let resolved = config
@@ -541,7 +558,7 @@ impl Session {
 
     fn context_tokens(&self, next: Option<&str>, skip: usize) -> u64 {
         let messages = self.request_messages(next, skip);
-        self.count_request(self.system.as_deref(), &messages)
+        self.count_request(self.system.as_deref(), &messages) + self.request_overhead()
     }
 
     /// The messages the next request sends: the summary in front of the
@@ -579,6 +596,7 @@ impl Session {
         if let Some(system) = system {
             chat.push(to_chat("system", system));
         }
+        let mut tool_data = 0;
         for m in messages {
             let role = match m.role {
                 Role::System => "system",
@@ -586,8 +604,30 @@ impl Session {
                 Role::Assistant => "assistant",
             };
             chat.push(to_chat(role, &m.content));
+            for call in &m.tool_calls {
+                tool_data += self.info.encoding.count(&call.name)
+                    + self.info.encoding.count(&call.arguments);
+            }
+            if let Some(result) = &m.tool_result {
+                tool_data += self.info.encoding.count(&result.content);
+            }
         }
-        count_messages(&tokenizer, &chat).tokens as u64
+        (count_messages(&tokenizer, &chat).tokens + tool_data) as u64
+    }
+
+    /// Tokens every request carries besides its messages: the tool
+    /// declarations and the `--schema` instruction.
+    fn request_overhead(&self) -> u64 {
+        let tools = self.tools.as_ref().map_or(0, |broker| {
+            let declared = serde_json::to_string(&broker.declarations()).unwrap_or_default();
+            self.info.encoding.count(&declared)
+        });
+        let schema = self.schema.as_ref().map_or(0, |(_, schema)| {
+            self.info
+                .encoding
+                .count(&crate::guard::output::instruction(schema.source()))
+        });
+        (tools + schema) as u64
     }
 
     /// The compaction threshold as a fraction: `--compact-at` or the
@@ -726,6 +766,15 @@ impl Session {
     ) -> anyhow::Result<(String, String, String)> {
         let (outcome, record) = self.call(request, "compaction", conversation_id, "", false);
         let call_id = record.call_id;
+        if matches!(
+            outcome.finish_reason.as_deref(),
+            Some("length" | "max_tokens")
+        ) {
+            eprintln!(
+                "warning: the summary reached its cap of {} tokens and was cut; raise [compaction] summary_max_tokens",
+                request.max_output_tokens
+            );
+        }
         match &outcome.end {
             CallEnd::Complete if !outcome.text.trim().is_empty() => Ok((
                 outcome.text.trim().to_string(),
@@ -751,8 +800,8 @@ impl Session {
     /// (retrieved chunks are always fenced). Returns the message to send.
     fn screen_injection(
         &self,
-        message: &str,
-        hits: Option<&[crate::commands::rag::QueryHit]>,
+        message: Option<&str>,
+        hits: &[crate::commands::rag::QueryHit],
     ) -> anyhow::Result<String> {
         use crate::guard::{screen, Policy};
         let describe = |findings: &[crate::guard::Finding], place: &str| -> Vec<String> {
@@ -772,6 +821,7 @@ impl Session {
         };
         let policies = self.config.guard;
         let mut blocked: Vec<String> = Vec::new();
+        let message = message.unwrap_or("");
         let findings = screen(message);
         let mut sent = message.to_string();
         if !findings.is_empty() {
@@ -791,7 +841,7 @@ impl Session {
                 }
             }
         }
-        for hit in hits.unwrap_or(&[]) {
+        for hit in hits {
             let findings = screen(&hit.text);
             if findings.is_empty() {
                 continue;
@@ -831,34 +881,27 @@ impl Session {
         Ok(sent)
     }
 
-    /// Finds secrets in what is about to be sent (the message with its
-    /// context, and the system prompt): refuses with exit 5 and where they
-    /// are, or with `--redact` replaces them, in what is sent and in what
-    /// is stored. Returns the message to store and the text to send.
-    fn screen_secrets(&mut self, message: &str, sent: String) -> anyhow::Result<(String, String)> {
+    /// Finds secrets in texts about to be sent, each named by where it is
+    /// and with the line number its text starts at: refuses with exit 5
+    /// and where they are, or with `--redact` (or `[guard] secrets =
+    /// "redact"`) replaces them in place, so neither what is sent nor what
+    /// is stored holds them.
+    fn screen_secrets(&self, texts: &mut [(String, i64, &mut String)]) -> anyhow::Result<()> {
         use crate::guard::secrets;
-        let in_system = self.system.as_deref().map(secrets::find_secrets);
-        let in_sent = secrets::find_secrets(&sent);
-        let system_found = in_system.as_ref().is_some_and(|f| !f.is_empty());
-        if in_sent.is_empty() && !system_found {
-            return Ok((message.to_string(), sent));
+        let mut places = Vec::new();
+        for (place, first_line, text) in texts.iter() {
+            for m in secrets::find_secrets(text) {
+                places.push(format!(
+                    "{} in {place} at line {}, column {}",
+                    m.kind,
+                    m.line as i64 + first_line - 1,
+                    m.column
+                ));
+            }
         }
-        let describe = |found: &[secrets::SecretMatch], what: &str| -> Vec<String> {
-            found
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{} in {what} at line {}, column {}",
-                        m.kind, m.line, m.column
-                    )
-                })
-                .collect()
-        };
-        let mut places = describe(&in_sent, "the message");
-        places.extend(describe(
-            in_system.as_deref().unwrap_or(&[]),
-            "the system prompt",
-        ));
+        if places.is_empty() {
+            return Ok(());
+        }
         let redact =
             self.args.redact || self.config.guard.secrets == crate::guard::SecretPolicy::Redact;
         if !redact {
@@ -877,10 +920,10 @@ impl Session {
             places.len(),
             places.join("; ")
         );
-        if system_found {
-            self.system = self.system.as_deref().map(|s| secrets::redact(s).0);
+        for (_, _, text) in texts.iter_mut() {
+            **text = secrets::redact(text).0;
         }
-        Ok((secrets::redact(message).0, secrets::redact(&sent).0))
+        Ok(())
     }
 
     /// Makes room for `sent` before it goes out: compacts when the prompt
@@ -900,6 +943,13 @@ impl Session {
                     self.conversation_id.as_deref().unwrap_or("")
                 ),
                 Ok(_) => {}
+                Err(_) if self.cancel.load(Ordering::SeqCst) => {
+                    return Err(Failure::new(
+                        ExitKind::Interrupted,
+                        "interrupted while summarising the older messages; nothing was sent",
+                    )
+                    .into());
+                }
                 Err(err) => {
                     eprintln!("warning: could not summarise the older messages ({err:#})");
                     target = threshold;
@@ -909,6 +959,10 @@ impl Session {
         let verbatim = self.verbatim().len();
         let mut skip = 0;
         while skip < verbatim && self.context_tokens(Some(sent), skip) > target {
+            skip += 1;
+        }
+        // What is sent must start with the user (strict role alternation).
+        while skip > 0 && skip < verbatim && self.verbatim()[skip].role != Role::User {
             skip += 1;
         }
         let prompt_tokens = self.context_tokens(Some(sent), skip);
@@ -936,28 +990,56 @@ impl Session {
     /// One turn: check the budget, record the user message, call the model,
     /// record the reply and the usage.
     pub fn turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
+        // Secrets are screened before anything leaves, retrieval's
+        // embedding call included.
+        let mut message = message.to_string();
+        let mut system = self.system.clone();
+        {
+            let mut texts = vec![("the message".to_string(), 1, &mut message)];
+            if let Some(system) = system.as_mut() {
+                texts.push(("the system prompt".to_string(), 1, system));
+            }
+            self.screen_secrets(&mut texts)?;
+        }
+        self.system = system;
+        let question = self.screen_injection(Some(&message), &[])?;
         // With --rag, the retrieved chunks go with this request only; the
         // conversation keeps what the user wrote.
-        let hits = match &self.args.rag {
+        let mut hits = match &self.args.rag {
             Some(index) => Some(crate::commands::rag::retrieve(
                 &self.paths,
                 index,
-                message,
+                &message,
                 crate::rag::search::Mode::Hybrid,
                 4,
                 "chat",
             )?),
             None => self.retrieved.take(),
         };
-        let question = self.screen_injection(message, hits.as_deref())?;
+        if let Some(hits) = hits.as_mut() {
+            let mut texts: Vec<(String, i64, &mut String)> = hits
+                .iter_mut()
+                .map(|h| {
+                    (
+                        format!("{} (retrieved chunk {})", h.path, h.rank),
+                        h.start_line,
+                        &mut h.text,
+                    )
+                })
+                .collect();
+            self.screen_secrets(&mut texts)?;
+            self.screen_injection(None, hits)?;
+        }
         let sent = match &hits {
             Some(hits) => crate::commands::rag::fenced_prompt(hits, &question),
             None => question,
         };
-        let (message, sent) = self.screen_secrets(message, sent)?;
         let message = message.as_str();
         let cap = self.output_cap();
         let skip = self.make_room(&sent, cap)?;
+        if let Some(broker) = &mut self.tools {
+            broker.start_turn();
+        }
         let id = self.ensure_conversation(message)?;
         self.store.append(
             &id,
@@ -1023,7 +1105,7 @@ impl Session {
                         let correction = crate::guard::output::correction(&errors);
                         request
                             .messages
-                            .push(Message::new(Role::Assistant, exchange.outcome.text.clone()));
+                            .push(Message::new(Role::Assistant, exchange.last_text.clone()));
                         request
                             .messages
                             .push(Message::new(Role::User, correction.clone()));
@@ -1062,7 +1144,11 @@ impl Session {
         }
         let fits_schema = self.schema.is_none() || validated.is_some();
         if let (Some(key), Some(cache)) = (&cache_key, &self.cache) {
-            if matches!(exchange.outcome.end, CallEnd::Complete) && fits_schema {
+            let cut_off = matches!(
+                exchange.outcome.finish_reason.as_deref(),
+                Some("length" | "max_tokens")
+            );
+            if matches!(exchange.outcome.end, CallEnd::Complete) && fits_schema && !cut_off {
                 let reply = CachedReply {
                     text: exchange.outcome.text.clone(),
                     model_reported: exchange.outcome.model_reported.clone(),
@@ -1269,9 +1355,6 @@ impl Session {
         message: &str,
         echo: bool,
     ) -> anyhow::Result<Exchange> {
-        if let Some(broker) = &mut self.tools {
-            broker.start_turn();
-        }
         let mut texts: Vec<String> = Vec::new();
         let mut total: Option<Exchange> = None;
         let mut refused_rounds = 0;
@@ -1321,9 +1404,22 @@ impl Session {
                 eprintln!("confab: tool `{}`: {:?}{ran}", note.tool, note.decision);
             }
             request.messages.extend(results);
+            let next = self.count_request(request.system.as_deref(), &request.messages)
+                + self.request_overhead()
+                + u64::from(request.max_output_tokens);
+            if next > self.info.context_window {
+                eprintln!(
+                    "confab: the tool results would take the request to {next} tokens, over the \
+                     {}-token context window; stopping the tool calls here",
+                    self.info.context_window
+                );
+                break (outcome, record.call_id);
+            }
         };
-        let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
         let text = texts.join("\n\n");
+        // A failure after earlier rounds wrote text leaves a partial reply.
+        let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_))
+            || (matches!(outcome.end, CallEnd::Failed(_)) && !text.is_empty());
         if !text.is_empty() {
             self.store.append(
                 id,
@@ -1506,12 +1602,15 @@ fn open_tools(config: &Config, paths: &Paths, args: &Args) -> anyhow::Result<Opt
     // Ask only where a person can answer: a terminal on stdin or stderr.
     let attended = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
     let prompt = attended.then(TerminalPrompt::open).flatten();
-    Ok(Some(ToolBroker::new(
-        registry,
-        args.approve_tools.clone(),
-        prompt,
-        AuditLog::in_data_dir(&paths.data_dir),
-    )))
+    Ok(Some(
+        ToolBroker::new(
+            registry,
+            args.approve_tools.clone(),
+            prompt,
+            AuditLog::in_data_dir(&paths.data_dir),
+        )
+        .with_guard(config.guard),
+    ))
 }
 
 /// The response cache, when `--cache`, `--cacheable` or `[cache] enabled`

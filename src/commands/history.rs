@@ -87,6 +87,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let mark = if *interrupted { " [interrupted]" } else { "" };
                         writeln!(out, "\n{role:?}{mark}:\n{content}")?;
                     }
+                    ConversationRecord::Settings { compact_at, .. } => {
+                        if let Some(at) = compact_at {
+                            writeln!(out, "\n--- from here on, compact at {at} of the window ---")?;
+                        }
+                    }
                     ConversationRecord::Compaction {
                         covers, summary, ..
                     } => {

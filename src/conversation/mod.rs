@@ -74,6 +74,16 @@ pub enum ConversationRecord {
         #[serde(default)]
         interrupted: bool,
     },
+    /// Settings changed for the rest of the conversation.
+    Settings {
+        /// Format version.
+        v: u32,
+        /// When they were changed, RFC 3339.
+        ts: String,
+        /// The new compaction threshold (`--compact-at`).
+        #[serde(default)]
+        compact_at: Option<f32>,
+    },
     /// A summary that stands for the first `covers` messages in requests
     /// from now on; the messages themselves stay in the file.
     Compaction {
@@ -368,12 +378,14 @@ impl Conversation {
         })
     }
 
-    /// The header's compaction threshold, if it set one.
+    /// The conversation's compaction threshold: the latest settings
+    /// record's, else the header's, if either set one.
     pub fn compact_at(&self) -> Option<f32> {
-        match self.records.first() {
-            Some(ConversationRecord::Header { compact_at, .. }) => *compact_at,
+        self.records.iter().rev().find_map(|record| match record {
+            ConversationRecord::Settings { compact_at, .. } => Some(*compact_at),
+            ConversationRecord::Header { compact_at, .. } => Some(*compact_at),
             _ => None,
-        }
+        })?
     }
 }
 

@@ -102,7 +102,7 @@ pub struct ToolResult {
 }
 
 /// A tool the model may call, as declared to the API.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ToolDeclaration {
     /// The function name.
     pub name: String,

@@ -2,6 +2,7 @@
 //! makes in a round (checked, decided, run or refused, audited) and counts
 //! rounds against the chain limit.
 
+use crate::guard::{GuardConfig, Policy, SecretPolicy};
 use crate::llm::{Message, ToolCallRequest, ToolDeclaration, ToolResult};
 
 use super::{
@@ -25,6 +26,7 @@ pub struct ToolBroker {
     approved_by_flag: Vec<String>,
     prompt: Option<TerminalPrompt>,
     audit: AuditLog,
+    guard: GuardConfig,
     rounds: u32,
 }
 
@@ -43,8 +45,17 @@ impl ToolBroker {
             approved_by_flag,
             prompt,
             audit,
+            guard: GuardConfig::default(),
             rounds: 0,
         }
+    }
+
+    /// Screens tool output with these policies before it goes back to the
+    /// model: secrets (`block` withholds the output, `redact` replaces
+    /// them) and injection (`retrieved`: tool output is untrusted text).
+    pub fn with_guard(mut self, guard: GuardConfig) -> ToolBroker {
+        self.guard = guard;
+        self
     }
 
     /// The tools to declare in every request.
@@ -148,6 +159,7 @@ impl ToolBroker {
         }
         let run = self.registry.run(&checked);
         let (content, is_error) = run.result_content();
+        let (content, is_error) = self.screen_output(&call.name, content, is_error);
         self.write_audit(&record.with_run(&run, &content));
         let note = CallNote {
             tool: call.name.clone(),
@@ -162,6 +174,74 @@ impl ToolBroker {
             },
             note,
         )
+    }
+
+    /// What of a tool's output may go back to the model: credentials are
+    /// withheld or redacted, and text that looks like instructions is
+    /// warned about, fenced as data, or withheld, by the `[guard]` policies.
+    fn screen_output(&self, tool: &str, content: String, is_error: bool) -> (String, bool) {
+        let secrets = crate::guard::secrets::find_secrets(&content);
+        let content = if secrets.is_empty() {
+            content
+        } else {
+            let places: Vec<String> = secrets
+                .iter()
+                .map(|s| format!("{} at line {}, column {}", s.kind, s.line, s.column))
+                .collect();
+            match self.guard.secrets {
+                SecretPolicy::Block => {
+                    eprintln!(
+                        "confab: the output of tool `{tool}` holds a credential ({}); it was not sent to the model",
+                        places.join("; ")
+                    );
+                    return (
+                        format!(
+                            "the output of tool `{tool}` was withheld: it contains a credential ({})",
+                            places.join("; ")
+                        ),
+                        true,
+                    );
+                }
+                SecretPolicy::Redact => {
+                    eprintln!(
+                        "confab: redacted {} secret(s) in the output of tool `{tool}`",
+                        secrets.len()
+                    );
+                    crate::guard::secrets::redact(&content).0
+                }
+            }
+        };
+        let findings = crate::guard::screen(&content);
+        if findings.is_empty() {
+            return (content, is_error);
+        }
+        let what: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{}:{}: {}", f.line, f.column, f.rule))
+            .collect();
+        match self.guard.retrieved {
+            Policy::Block => {
+                eprintln!(
+                    "confab: the output of tool `{tool}` looks like a prompt injection ({}); it was not sent",
+                    what.join(", ")
+                );
+                (
+                    format!("the output of tool `{tool}` was withheld: it contains text that looks like instructions to the model"),
+                    true,
+                )
+            }
+            Policy::Warn => {
+                eprintln!(
+                    "warning: possible prompt injection in the output of tool `{tool}`: {}",
+                    what.join(", ")
+                );
+                (content, is_error)
+            }
+            Policy::Fence => (
+                crate::guard::fence(&content, &format!("output of tool {tool}")),
+                is_error,
+            ),
+        }
     }
 
     /// Appends to the audit log, warning when that fails.
