@@ -821,47 +821,37 @@ impl Session {
         };
         let policies = self.config.guard;
         let mut blocked: Vec<String> = Vec::new();
+        // Applies a policy to findings; true when the text is to be fenced.
+        let mut apply = |policy: Policy, lines: Vec<String>| match policy {
+            Policy::Block => {
+                blocked.extend(lines);
+                false
+            }
+            Policy::Warn => {
+                for line in &lines {
+                    eprintln!("warning: possible prompt injection: {line}");
+                }
+                false
+            }
+            Policy::Fence => {
+                for line in &lines {
+                    eprintln!("note: possible prompt injection, sent fenced as data: {line}");
+                }
+                true
+            }
+        };
         let message = message.unwrap_or("");
         let findings = screen(message);
         let mut sent = message.to_string();
-        if !findings.is_empty() {
-            let lines = describe(&findings, "message");
-            match policies.user_input {
-                Policy::Block => blocked.extend(lines),
-                Policy::Warn => {
-                    for line in &lines {
-                        eprintln!("warning: possible prompt injection: {line}");
-                    }
-                }
-                Policy::Fence => {
-                    for line in &lines {
-                        eprintln!("note: possible prompt injection, sent fenced as data: {line}");
-                    }
-                    sent = crate::guard::fence(message, "user input");
-                }
-            }
+        if !findings.is_empty() && apply(policies.user_input, describe(&findings, "message")) {
+            sent = crate::guard::fence(message, "user input");
         }
         for hit in hits {
             let findings = screen(&hit.text);
-            if findings.is_empty() {
-                continue;
-            }
-            let lines = describe(
-                &findings,
-                &format!("{} (retrieved chunk {})", hit.path, hit.rank),
-            );
-            match policies.retrieved {
-                Policy::Block => blocked.extend(lines),
-                Policy::Warn => {
-                    for line in &lines {
-                        eprintln!("warning: possible prompt injection: {line}");
-                    }
-                }
-                Policy::Fence => {
-                    for line in &lines {
-                        eprintln!("note: possible prompt injection, sent fenced as data: {line}");
-                    }
-                }
+            if !findings.is_empty() {
+                let place = format!("{} (retrieved chunk {})", hit.path, hit.rank);
+                // Retrieved chunks are always fenced by `fenced_prompt`.
+                apply(policies.retrieved, describe(&findings, &place));
             }
         }
         if !blocked.is_empty() {
