@@ -15,7 +15,7 @@ use crate::commands;
     long_about = "confab chats with OpenAI-style and Anthropic model APIs, counts tokens exactly, \
 indexes local docs for retrieval, replays past conversations and reports what every call cost.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage error, 3 budget or token limit exceeded, \
-4 provider or auth error, 5 input rejected by a guard, 130 interrupted."
+4 provider or auth error, 5 rejected by a guard (secret, injection, invalid --schema reply), 130 interrupted."
 )]
 pub struct Cli {
     /// The subcommand to run.
