@@ -276,4 +276,5 @@ type = "object"
     let audit = std::fs::read_to_string(home.path().join("data/audit.jsonl")).unwrap();
     assert!(!audit.contains("ghp_Zq8v"), "nor the audit log");
     assert!(stderr_of(&output).contains("holds a credential"));
+    assert!(stderr_of(&output).contains("tool `show_env`: allowed, exit 0"));
 }

@@ -1391,7 +1391,11 @@ impl Session {
                     .exit_code
                     .map(|code| format!(", exit {code}"))
                     .unwrap_or_default();
-                eprintln!("confab: tool `{}`: {:?}{ran}", note.tool, note.decision);
+                let decision = serde_json::to_value(note.decision)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                eprintln!("confab: tool `{}`: {decision}{ran}", note.tool);
             }
             request.messages.extend(results);
             let next = self.count_request(request.system.as_deref(), &request.messages)
