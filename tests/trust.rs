@@ -342,8 +342,18 @@ fn the_fence_policy_sends_flagged_input_as_labelled_data() {
         "{sent}"
     );
     assert!(sent.contains(ATTACK));
-    // The conversation keeps what the user wrote.
-    assert_eq!(home.conversations()[0][1]["content"], ATTACK);
+    // The conversation keeps what the user wrote, marked, and later turns
+    // resend it fenced too.
+    let records = &home.conversations()[0];
+    assert_eq!(records[1]["content"], ATTACK);
+    assert_eq!(records[1]["fenced"], true);
+    fake.push(Reply::openai_stream("gpt-4o-mini", &["ok"], None));
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-c", "thanks"])
+        .assert()
+        .success();
+    let later = fake.requests()[1].json();
+    assert_eq!(later["messages"][0]["content"], sent);
 }
 
 #[test]

@@ -993,6 +993,7 @@ impl Session {
         }
         self.system = system;
         let question = self.screen_injection(Some(&message), &[])?;
+        let fenced = question != message;
         // With --rag, the retrieved chunks go with this request only; the
         // conversation keeps what the user wrote.
         let mut hits = match &self.args.rag {
@@ -1041,10 +1042,17 @@ impl Session {
                 model: None,
                 call_id: None,
                 interrupted: false,
+                fenced,
             },
         )?;
         let messages = self.request_messages(Some(&sent), skip);
-        self.history.push(Message::new(Role::User, message));
+        // Later turns resend a flagged message fenced, as this one is.
+        let kept = if fenced {
+            crate::guard::fence(message, "user input")
+        } else {
+            message.to_string()
+        };
+        self.history.push(Message::new(Role::User, kept));
         let mut request = ChatRequest {
             model: self.resolved.model.clone(),
             system: self.system.clone(),
@@ -1257,6 +1265,7 @@ impl Session {
                     .or_else(|| Some(self.resolved.model.clone())),
                 call_id: Some(call_id.clone()),
                 interrupted: false,
+                fenced: false,
             },
         )?;
         self.history
@@ -1330,6 +1339,7 @@ impl Session {
                 model: None,
                 call_id: None,
                 interrupted: false,
+                fenced: false,
             },
         )?;
         Ok(())
@@ -1428,6 +1438,7 @@ impl Session {
                         .or_else(|| Some(self.resolved.model.clone())),
                     call_id: Some(call_id),
                     interrupted,
+                    fenced: false,
                 },
             )?;
             self.history

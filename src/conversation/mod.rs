@@ -73,6 +73,10 @@ pub enum ConversationRecord {
         /// True when the reply stopped part-way and only what arrived is kept.
         #[serde(default)]
         interrupted: bool,
+        /// True when screening flagged this user message and it is sent
+        /// fenced as data (`[guard] user_input = "fence"`), on every turn.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fenced: bool,
     },
     /// Settings changed for the rest of the conversation.
     Settings {
@@ -357,9 +361,19 @@ impl Conversation {
         self.records
             .iter()
             .filter_map(|record| match record {
-                ConversationRecord::Message { role, content, .. } => {
-                    Some(crate::llm::Message::new(*role, content.clone()))
-                }
+                ConversationRecord::Message {
+                    role,
+                    content,
+                    fenced,
+                    ..
+                } => Some(crate::llm::Message::new(
+                    *role,
+                    if *fenced {
+                        crate::guard::fence(content, "user input")
+                    } else {
+                        content.clone()
+                    },
+                )),
                 _ => None,
             })
             .collect()
@@ -427,6 +441,7 @@ mod tests {
             model: Some("gpt-4o".into()),
             call_id: None,
             interrupted: true,
+            fenced: false,
         };
         store.append(&id, &header).expect("append");
         store.append(&id, &message).expect("append");
