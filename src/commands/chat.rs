@@ -281,6 +281,8 @@ pub struct ContextBreakdown {
     pub verbatim_messages: usize,
     /// Tokens of the verbatim messages (with per-message overhead).
     pub verbatim_tokens: u64,
+    /// Tokens of the tool declarations and the `--schema` instruction.
+    pub tools_tokens: u64,
     /// The whole prompt.
     pub prompt_tokens: u64,
     /// The output cap.
@@ -667,7 +669,8 @@ impl Session {
             summary_tokens: summary,
             summarised_messages: self.summary.as_ref().map_or(0, |s| s.covers),
             verbatim_messages: self.verbatim().len(),
-            verbatim_tokens: total.saturating_sub(system + summary),
+            verbatim_tokens: total.saturating_sub(system + summary + self.request_overhead()),
+            tools_tokens: self.request_overhead(),
             prompt_tokens: total,
             output_cap: self.output_cap(),
             compact_threshold: self.compact_threshold(),

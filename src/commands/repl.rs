@@ -173,6 +173,9 @@ fn slash_command(session: &mut Session, command: &str) -> anyhow::Result<bool> {
                 "messages          {:>8} tokens  ({} sent verbatim)",
                 b.verbatim_tokens, b.verbatim_messages
             );
+            if b.tools_tokens > 0 {
+                println!("tools and schema  {:>8} tokens", b.tools_tokens);
+            }
             println!("output cap        {:>8} tokens", b.output_cap);
             println!(
                 "total             {:>8} of {} ({:.1}%){estimate}",
