@@ -18,8 +18,9 @@ pub const DB_FILE: &str = "responses.sqlite3";
 
 /// The schema version, in the `meta` table. A file with another version is
 /// moved aside and replaced, which loses nothing that matters: it is a
-/// cache.
-pub const SCHEMA_VERSION: &str = "1";
+/// cache. Version 2 moved the prompt and reply text out of `entries` into
+/// `bodies`, so that a semantic lookup scans only small rows.
+pub const SCHEMA_VERSION: &str = "2";
 
 /// How long a write waits for another confab process to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,10 +31,8 @@ CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY,
     context TEXT NOT NULL,
     prompt_hash TEXT NOT NULL,
-    prompt TEXT NOT NULL,
     embedder TEXT NOT NULL,
     embedding BLOB NOT NULL,
-    text TEXT NOT NULL,
     model_reported TEXT,
     finish_reason TEXT,
     input_tokens INTEGER NOT NULL,
@@ -49,11 +48,24 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_by_last_used ON entries(last_used_ms);
 CREATE INDEX IF NOT EXISTS entries_by_stored ON entries(stored_ms);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1'), ('hits_served', '0');
+CREATE INDEX IF NOT EXISTS entries_by_context ON entries(context, stored_ms);
+CREATE TABLE IF NOT EXISTS bodies (
+    id INTEGER PRIMARY KEY,
+    prompt TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS entries_delete_body AFTER DELETE ON entries BEGIN
+    DELETE FROM bodies WHERE id = OLD.id;
+END;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2'), ('hits_served', '0');
 ";
 
-const ENTRY_COLUMNS: &str = "prompt, text, model_reported, finish_reason, input_tokens, \
-     cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, stored_at";
+/// The tables of a cache file of this schema version.
+const TABLES: [&str; 3] = ["meta", "entries", "bodies"];
+
+const ENTRY_COLUMNS: &str = "b.prompt, b.text, e.model_reported, e.finish_reason, \
+     e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens, \
+     e.reasoning_tokens, e.stored_at";
 
 /// The response cache, open on its SQLite file. See the [module
 /// docs](super) for how lookups work and what is on disk.
@@ -192,41 +204,53 @@ impl SemanticCache {
         }
         let embedder = StaticEmbedder::builtin();
         let query = embedder.embed(key.prompt());
+        // The scan reads only the narrow `entries` rows (the embedding and
+        // a few numbers); prompts are read from `bodies` for the few
+        // entries above the threshold.
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, prompt, embedding FROM entries
-                 WHERE context = ?1 AND embedder = ?2 AND stored_ms > ?3",
+                "SELECT id, embedding FROM entries
+                 WHERE context = ?1 AND stored_ms > ?3 AND embedder = ?2",
             )
             .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map(
-                params![key.context_digest(), embedder.name(), cutoff],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
-                },
-            )
+        let mut rows = stmt
+            .query(params![key.context_digest(), embedder.name(), cutoff])
             .map_err(|e| self.sql(e))?;
         let mut candidates = Vec::new();
-        for row in rows {
-            let (id, prompt, blob) = row.map_err(|e| self.sql(e))?;
-            let Some(vector) = decode_vector(&blob, embedder.dim()) else {
+        let mut vector = Vec::with_capacity(embedder.dim());
+        while let Some(row) = rows.next().map_err(|e| self.sql(e))? {
+            let id: i64 = row.get(0).map_err(|e| self.sql(e))?;
+            let blob = row
+                .get_ref(1)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(|e| self.sql(e))?;
+            if !decode_vector_into(blob, embedder.dim(), &mut vector) {
                 continue;
-            };
+            }
             let similarity = cosine(&query, &vector);
             if similarity >= self.settings.threshold {
-                candidates.push((id, prompt, similarity));
+                candidates.push((id, similarity));
             }
         }
-        candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
-        Ok(candidates
-            .into_iter()
-            .find(|(_, prompt, _)| guard::compatible(key.prompt(), prompt).is_ok())
-            .map(|(id, _, similarity)| (id, similarity)))
+        drop(rows);
+        candidates.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut prompt_of = self
+            .conn
+            .prepare_cached("SELECT prompt FROM bodies WHERE id = ?1")
+            .map_err(|e| self.sql(e))?;
+        for (id, similarity) in candidates {
+            let prompt: Option<String> = prompt_of
+                .query_row([id], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            if let Some(prompt) = prompt {
+                if guard::compatible(key.prompt(), &prompt).is_ok() {
+                    return Ok(Some((id, similarity)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn read_hit(
@@ -237,7 +261,10 @@ impl SemanticCache {
     ) -> Result<Option<CacheHit>, CacheError> {
         self.conn
             .query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE id = ?1"),
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM entries e JOIN bodies b ON b.id = e.id
+                     WHERE e.id = ?1"
+                ),
                 [id],
                 |r| {
                     let tokens = |i| r.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
@@ -301,41 +328,48 @@ impl SemanticCache {
         let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let usage = reply.usage;
         let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO entries (context, prompt_hash, prompt, embedder, embedding, text,
+        let id: i64 = tx
+            .query_row(
+                "INSERT INTO entries (context, prompt_hash, embedder, embedding,
                  model_reported, finish_reason, input_tokens, cached_input_tokens,
                  cache_write_tokens, output_tokens, reasoning_tokens, stored_at, stored_ms,
                  last_used_ms, hits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, 0)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0)
              ON CONFLICT (context, prompt_hash) DO UPDATE SET
-                 prompt = excluded.prompt, embedder = excluded.embedder,
-                 embedding = excluded.embedding, text = excluded.text,
+                 embedder = excluded.embedder, embedding = excluded.embedding,
                  model_reported = excluded.model_reported, finish_reason = excluded.finish_reason,
                  input_tokens = excluded.input_tokens,
                  cached_input_tokens = excluded.cached_input_tokens,
                  cache_write_tokens = excluded.cache_write_tokens,
                  output_tokens = excluded.output_tokens,
                  reasoning_tokens = excluded.reasoning_tokens, stored_at = excluded.stored_at,
-                 stored_ms = excluded.stored_ms, last_used_ms = excluded.last_used_ms, hits = 0",
-            params![
-                key.context_digest(),
-                key.prompt_digest(),
-                key.prompt(),
-                embedder.name(),
-                blob,
-                reply.text,
-                reply.model_reported,
-                reply.finish_reason,
-                tokens(usage.input_tokens),
-                tokens(usage.cached_input_tokens),
-                tokens(usage.cache_write_tokens),
-                tokens(usage.output_tokens),
-                tokens(usage.reasoning_tokens),
-                now.to_string(),
-                now_ms,
-            ],
+                 stored_ms = excluded.stored_ms, last_used_ms = excluded.last_used_ms, hits = 0
+             RETURNING id",
+                params![
+                    key.context_digest(),
+                    key.prompt_digest(),
+                    embedder.name(),
+                    blob,
+                    reply.model_reported,
+                    reply.finish_reason,
+                    tokens(usage.input_tokens),
+                    tokens(usage.cached_input_tokens),
+                    tokens(usage.cache_write_tokens),
+                    tokens(usage.output_tokens),
+                    tokens(usage.reasoning_tokens),
+                    now.to_string(),
+                    now_ms,
+                ],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        tx.execute(
+            "INSERT INTO bodies (id, prompt, text) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET prompt = excluded.prompt, text = excluded.text",
+            params![id, key.prompt(), reply.text],
         )
         .map_err(|e| self.sql(e))?;
+        // Deleting entries deletes their bodies (trigger `entries_delete_body`).
         tx.execute(
             "DELETE FROM entries WHERE stored_ms <= ?1",
             [self.cutoff_ms(now_ms)],
@@ -442,24 +476,19 @@ fn connect(path: &Path) -> Result<Connection, OpenFailure> {
         .map_err(sql)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;")
         .map_err(sql)?;
-    let tables: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'entries')",
-            [],
-            |r| r.get(0),
-        )
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(sql)?;
-    let others: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'entries')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(sql)?;
-    if others > 0 || tables == 1 {
+    let ours = |name: &str| names.iter().any(|n| n == name);
+    let known = TABLES.iter().filter(|t| ours(t)).count();
+    let others = names.iter().any(|n| !TABLES.contains(&n.as_str()));
+    // A file of an older version (meta and entries, no bodies) is caught
+    // by the version check, so that the warning names its version.
+    if others || (known > 0 && !ours("meta")) {
         return Err(OpenFailure::Unusable("not a confab cache".into()));
     }
-    if tables == 2 {
+    if known > 0 {
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -473,6 +502,9 @@ fn connect(path: &Path) -> Result<Connection, OpenFailure> {
                 "schema version {}, expected {SCHEMA_VERSION}",
                 version.as_deref().unwrap_or("missing")
             )));
+        }
+        if known != TABLES.len() {
+            return Err(OpenFailure::Unusable("not a confab cache".into()));
         }
     }
     // Idempotent, and safe when two processes create the file at once.
@@ -521,14 +553,16 @@ fn move_aside(path: &Path) -> Result<PathBuf, CacheError> {
     Ok(moved)
 }
 
-/// A stored embedding, if it has the expected dimension.
-fn decode_vector(blob: &[u8], dim: usize) -> Option<Vec<f32>> {
+/// Decodes a stored embedding into `out`; false (and `out` unspecified) if
+/// it does not have the expected dimension.
+fn decode_vector_into(blob: &[u8], dim: usize, out: &mut Vec<f32>) -> bool {
     if blob.len() != dim * 4 {
-        return None;
+        return false;
     }
-    Some(
+    out.clear();
+    out.extend(
         blob.chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    );
+    true
 }

@@ -356,6 +356,62 @@ fn another_schema_version_is_moved_aside() {
 }
 
 #[test]
+fn a_version_1_file_is_moved_aside() {
+    // Version 1 kept prompts and replies in `entries`, with no `bodies`.
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE entries (id INTEGER PRIMARY KEY, prompt TEXT, text TEXT);
+         INSERT INTO meta VALUES ('schema_version', '1'), ('hits_served', '0');",
+    )
+    .unwrap();
+    drop(conn);
+    let (cache, warnings) = SemanticCache::open(dir.path(), &CacheSettings::default()).unwrap();
+    assert!(warnings[0].contains("schema version 1,"), "{warnings:?}");
+    let k = key("What is memoization?");
+    cache.store(&k, &reply("Caching results.")).unwrap();
+    assert!(cache.lookup(&k).unwrap().unwrap().exact);
+}
+
+#[test]
+fn evicted_expired_and_cleared_entries_leave_no_prompt_or_reply() {
+    let settings = CacheSettings {
+        max_entries: 2,
+        ttl_secs: 60,
+        ..CacheSettings::default()
+    };
+    let (dir, cache, now) = open(settings);
+    let bodies = || -> i64 {
+        let conn = rusqlite::Connection::open(dir.path().join("cache").join(DB_FILE)).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM bodies", [], |r| r.get(0))
+            .unwrap()
+    };
+    for p in ["How do I exit vim?", "What is a race condition?"] {
+        cache.store(&key(p), &reply(p)).unwrap();
+        now.fetch_add(1, Ordering::SeqCst);
+    }
+    // Replacing an entry keeps one body, with the new reply.
+    cache
+        .store(&key("How do I exit vim?"), &reply("Type :q"))
+        .unwrap();
+    assert_eq!(bodies(), 2);
+    let hit = cache.lookup(&key("How do I exit vim?")).unwrap().unwrap();
+    assert_eq!(hit.reply.text, "Type :q");
+    // Eviction of the least recently used.
+    cache
+        .store(&key("What is dependency injection?"), &reply("x"))
+        .unwrap();
+    assert_eq!(bodies(), 2);
+    // Expiry.
+    now.fetch_add(3_600, Ordering::SeqCst);
+    cache.store(&key("What is a mutex?"), &reply("y")).unwrap();
+    assert_eq!(bodies(), 1);
+    assert_eq!(cache.clear().unwrap(), 1);
+    assert_eq!(bodies(), 0);
+}
+
+#[test]
 fn an_uncreatable_directory_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("file");
