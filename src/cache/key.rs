@@ -60,12 +60,7 @@ impl CacheKey {
         optional(&mut h, input.response_format.map(str::as_bytes));
         field(&mut h, &(input.history.len() as u64).to_le_bytes());
         for message in input.history {
-            let role = match message.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            field(&mut h, role.as_bytes());
+            field(&mut h, message.role.as_str().as_bytes());
             field(&mut h, message.content.as_bytes());
         }
         let context = hex(&h.finalize());

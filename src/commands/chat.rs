@@ -600,12 +600,7 @@ impl Session {
         }
         let mut tool_data = 0;
         for m in messages {
-            let role = match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            chat.push(to_chat(role, &m.content));
+            chat.push(to_chat(m.role.as_str(), &m.content));
             for call in &m.tool_calls {
                 tool_data += self.info.encoding.count(&call.name)
                     + self.info.encoding.count(&call.arguments);

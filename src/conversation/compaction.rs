@@ -109,12 +109,11 @@ pub fn summary_request(
     }
     prompt.push_str("<new_messages>\n");
     for message in messages {
-        let who = match message.role {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-            Role::System => "system",
-        };
-        prompt.push_str(&format!("[{who}]\n{}\n\n", message.content.trim_end()));
+        prompt.push_str(&format!(
+            "[{}]\n{}\n\n",
+            message.role.as_str(),
+            message.content.trim_end()
+        ));
     }
     prompt.push_str("</new_messages>\n\n");
     prompt.push_str(SUMMARY_TASK);

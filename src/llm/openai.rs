@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, StreamError, Usage};
+use crate::llm::{ApiError, ChatEvent, ChatRequest, StreamError, Usage};
 
 /// The JSON body of a Chat Completions request.
 #[derive(Debug, Serialize)]
@@ -117,11 +117,7 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
             });
             continue;
         }
-        let role = match message.role {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        };
+        let role = message.role.as_str();
         let tool_calls: Vec<WireToolCall<'_>> = message
             .tool_calls
             .iter()
@@ -398,7 +394,7 @@ pub fn parse_error_body(status: u16, body: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::Message;
+    use crate::llm::{Message, Role};
 
     #[test]
     fn builds_a_streaming_request_with_an_output_cap() {
