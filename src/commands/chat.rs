@@ -155,6 +155,8 @@ pub struct Session {
     schema: Option<(String, Arc<CompiledSchema>)>,
     /// The response cache, when enabled.
     cache: Option<SemanticCache>,
+    /// Tokens of the tool declarations and schema instruction, every request.
+    overhead_tokens: u64,
     /// Chunks retrieved by the caller (`rag query --answer`) for the next turn.
     retrieved: Option<Vec<crate::commands::rag::QueryHit>>,
     cancel: Arc<AtomicBool>,
@@ -462,7 +464,7 @@ impl Session {
                 std::process::exit(130);
             }
         });
-        Ok(Session {
+        let mut session = Session {
             usage_log: UsageLog::in_data_dir(&paths.data_dir),
             paths,
             config,
@@ -478,12 +480,15 @@ impl Session {
             tools,
             schema,
             retrieved: None,
+            overhead_tokens: 0,
             cache,
             cancel,
             args: args.clone(),
             command: "chat",
             replay_of: None,
-        })
+        };
+        session.overhead_tokens = session.count_overhead();
+        Ok(session)
     }
 
     /// Records calls under another command name (`rag query`).
@@ -521,6 +526,7 @@ impl Session {
         self.client =
             Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
         self.info = model_info(&resolved.model, &self.config.models);
+        self.overhead_tokens = self.count_overhead();
         self.resolved = resolved;
         Ok(())
     }
@@ -614,7 +620,12 @@ impl Session {
 
     /// Tokens every request carries besides its messages: the tool
     /// declarations and the `--schema` instruction.
+    /// (Counted once per model: the declarations and schema do not change.)
     fn request_overhead(&self) -> u64 {
+        self.overhead_tokens
+    }
+
+    fn count_overhead(&self) -> u64 {
         let tools = self.tools.as_ref().map_or(0, |broker| {
             let declared = serde_json::to_string(&broker.declarations()).unwrap_or_default();
             self.info.encoding.count(&declared)
