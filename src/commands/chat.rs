@@ -1279,38 +1279,28 @@ impl Session {
         )?;
         self.history
             .push(Message::new(Role::Assistant, hit.reply.text.clone()));
-        let usage = hit.reply.usage;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        let record = UsageRecord {
-            v: usage::RECORD_VERSION,
-            ts: started_at,
-            call_id,
-            conversation_id: Some(id.to_string()),
-            command: self.command.into(),
-            provider: self.resolved.provider_name.clone(),
-            host: self.client.host(),
-            model_requested: self.resolved.model.clone(),
+        // The record of the call the hit stands in for, with its tokens as
+        // what was saved.
+        let served = CallOutcome {
+            text: hit.reply.text.clone(),
+            finish_reason: hit.reply.finish_reason.clone(),
+            tool_calls: Vec::new(),
             model_reported: hit.reply.model_reported.clone(),
-            input_tokens: usage.input_tokens,
-            cached_input_tokens: usage.cached_input_tokens,
-            cache_write_tokens: usage.cache_write_tokens,
-            output_tokens: usage.output_tokens,
-            reasoning_tokens: usage.reasoning_tokens,
-            usage_source: UsageSource::Api,
-            latency_ms,
-            ttft_ms: None,
+            usage: Some(hit.reply.usage),
             retries: 0,
             status: None,
-            error_kind: None,
-            outcome: UsageOutcome::CacheHit,
-            tags: self.args.tag.clone(),
-            prompt: None,
-            cache_match: Some(if hit.exact {
-                "exact".to_string()
-            } else {
-                format!("{:.3}", hit.similarity)
-            }),
+            ttft: None,
+            latency: started.elapsed(),
+            end: CallEnd::Complete,
         };
+        let mut record = self.usage_record(&served, self.command, id, &call_id, started_at, 0, "");
+        record.outcome = UsageOutcome::CacheHit;
+        record.cache_match = Some(if hit.exact {
+            "exact".to_string()
+        } else {
+            format!("{:.3}", hit.similarity)
+        });
+        let latency_ms = record.latency_ms;
         if let Err(err) = self.usage_log.append(&record) {
             eprintln!("warning: the usage record was not written: {err}");
         }
