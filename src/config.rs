@@ -80,7 +80,9 @@ pub enum ProviderKind {
 pub struct ProviderConfig {
     /// The wire format.
     pub kind: ProviderKind,
-    /// The API root, such as `https://api.openai.com/v1`.
+    /// The API root as the kind's SDK takes it: `https://api.openai.com/v1`
+    /// (with `/v1`) for OpenAI-style servers, `https://api.anthropic.com`
+    /// (the host root) for Anthropic.
     #[serde(default)]
     pub base_url: Option<String>,
     /// The environment variable holding the API key.
@@ -113,6 +115,14 @@ pub struct ProviderConfig {
     /// Price every call of this provider at zero (local models).
     #[serde(default)]
     pub free: bool,
+    /// Ask the server for its models' limits (context window, output cap)
+    /// when it is not the vendor's own API; the answer is cached.
+    #[serde(default = "default_true")]
+    pub discover_limits: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_connect_timeout() -> u64 {
@@ -141,19 +151,59 @@ impl ProviderConfig {
             requests_per_minute: 0,
             tokens_per_minute: 0,
             free: false,
+            discover_limits: true,
         }
     }
 
-    /// The API root, from the file or the kind's default.
+    /// The API root as the kind's official SDK takes it, without a
+    /// trailing slash. OpenAI-style roots include `/v1` (the SDK's
+    /// `OPENAI_BASE_URL`, default `https://api.openai.com/v1`); Anthropic
+    /// roots are the host root (`ANTHROPIC_BASE_URL`, default
+    /// `https://api.anthropic.com`), and a trailing `/v1` given anyway is
+    /// dropped so that it is never doubled.
     pub fn base_url(&self) -> String {
         let url = match (&self.base_url, self.kind) {
-            (Some(url), _) => url.clone(),
-            (None, ProviderKind::Openai) => "https://api.openai.com/v1".into(),
-            (None, ProviderKind::Anthropic) => "https://api.anthropic.com/v1".into(),
+            (Some(url), _) => url.trim().trim_end_matches('/').to_string(),
+            (None, ProviderKind::Openai) => DEFAULT_OPENAI_BASE_URL.into(),
+            (None, ProviderKind::Anthropic) => DEFAULT_ANTHROPIC_BASE_URL.into(),
         };
-        url.trim_end_matches('/').to_string()
+        match self.kind {
+            ProviderKind::Openai => url,
+            ProviderKind::Anthropic => url
+                .strip_suffix("/v1")
+                .map_or(url.clone(), |root| root.trim_end_matches('/').to_string()),
+        }
+    }
+
+    /// The URL of one API endpoint: `path` relative to the API version root
+    /// (`chat/completions`, `messages`, `models`, `embeddings`).
+    pub fn endpoint(&self, path: &str) -> String {
+        match self.kind {
+            ProviderKind::Openai => format!("{}/{path}", self.base_url()),
+            ProviderKind::Anthropic => format!("{}/v1/{path}", self.base_url()),
+        }
+    }
+
+    /// The server's root (scheme and host, and any path prefix before the
+    /// API version), where local servers keep their own routes such as
+    /// llama.cpp's `/props` and Ollama's `/api/show`.
+    pub fn server_root(&self) -> String {
+        let url = self.base_url();
+        url.strip_suffix("/v1").map_or(url.clone(), str::to_string)
+    }
+
+    /// Whether the provider is the vendor's own API (its default host), whose
+    /// model limits confab's table already has.
+    pub fn is_vendor_api(&self) -> bool {
+        let url = self.base_url();
+        url == DEFAULT_OPENAI_BASE_URL || url == DEFAULT_ANTHROPIC_BASE_URL
     }
 }
+
+/// The OpenAI API root, as the SDK's default `base_url`.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// The Anthropic API root, as the SDK's default `base_url` (no `/v1`).
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 
 /// Per-model facts that override the built-in model table (`[models.NAME]`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -470,6 +520,47 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn base_urls_follow_the_sdk_conventions() {
+        let mut anthropic = ProviderConfig::new(ProviderKind::Anthropic);
+        assert_eq!(
+            anthropic.endpoint("messages"),
+            "https://api.anthropic.com/v1/messages"
+        );
+        for given in [
+            "http://127.0.0.1:4000",
+            "http://127.0.0.1:4000/",
+            "http://127.0.0.1:4000/v1",
+            "http://127.0.0.1:4000/v1/",
+        ] {
+            anthropic.base_url = Some(given.into());
+            assert_eq!(
+                anthropic.endpoint("messages"),
+                "http://127.0.0.1:4000/v1/messages",
+                "{given}"
+            );
+            assert_eq!(anthropic.server_root(), "http://127.0.0.1:4000");
+        }
+        anthropic.base_url = Some("https://gw.example/anthropic".into());
+        assert_eq!(
+            anthropic.endpoint("messages"),
+            "https://gw.example/anthropic/v1/messages"
+        );
+        let mut openai = ProviderConfig::new(ProviderKind::Openai);
+        assert_eq!(
+            openai.endpoint("chat/completions"),
+            "https://api.openai.com/v1/chat/completions"
+        );
+        assert!(openai.is_vendor_api());
+        openai.base_url = Some("http://localhost:11434/v1/".into());
+        assert_eq!(
+            openai.endpoint("chat/completions"),
+            "http://localhost:11434/v1/chat/completions"
+        );
+        assert_eq!(openai.server_root(), "http://localhost:11434");
+        assert!(!openai.is_vendor_api());
     }
 
     #[test]

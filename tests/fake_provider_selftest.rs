@@ -51,14 +51,37 @@ impl Response {
     }
 }
 
-/// Sends one HTTP/1.1 request and reads everything until the server closes.
+/// Sends one HTTP/1.1 request with the headers its API wants (a bearer key
+/// for OpenAI routes; `x-api-key` and `anthropic-version` for `/v1/messages`)
+/// and reads everything until the server closes.
 fn send(provider: &FakeProvider, method: &str, path: &str, body: &str) -> Response {
+    let auth = if path == "/v1/messages" {
+        "x-api-key: sk-ant-test\r\nanthropic-version: 2023-06-01"
+    } else {
+        "Authorization: Bearer sk-test"
+    };
+    send_with(provider, method, path, auth, body)
+}
+
+/// Sends one request with `headers` (CRLF-separated lines) and a JSON body.
+fn send_with(
+    provider: &FakeProvider,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Response {
     let mut stream = TcpStream::connect(provider.addr()).expect("connecting");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let headers = if headers.is_empty() {
+        String::new()
+    } else {
+        format!("{headers}\r\n")
+    };
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer sk-test\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         provider.addr(),
         body.len()
@@ -264,7 +287,7 @@ fn error_replies_carry_status_headers_and_body() {
     assert_eq!(body["error"]["message"], "slow down");
     assert!(body["error"]["code"].is_null());
 
-    let anthropic = post(&provider, "{}");
+    let anthropic = send(&provider, "POST", "/v1/messages", "{}");
     assert_eq!(anthropic.status, 529);
     let body = anthropic.json();
     assert_eq!(body["type"], "error");
@@ -302,7 +325,7 @@ fn errors_inside_streams_and_malformed_streams() {
     assert!(serde_json::from_str::<Value>(&events[0].1).is_err());
     assert_eq!(events.last().unwrap().1, "[DONE]");
 
-    let response = post(&provider, "{}");
+    let response = send(&provider, "POST", "/v1/messages", "{}");
     let events = response.events();
     let (name, data) = events.last().unwrap();
     assert_eq!(name.as_deref(), Some("error"));
@@ -333,8 +356,11 @@ fn drop_after_parts_closes_mid_body() {
 
     // A hang-up sends nothing at all.
     let mut conn = TcpStream::connect(provider.addr()).unwrap();
-    conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
+    conn.write_all(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\
+          Content-Type: application/json\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
     let mut raw = Vec::new();
     let _ = conn.read_to_end(&mut raw);
     assert!(raw.is_empty());
@@ -370,11 +396,88 @@ fn unscripted_requests_get_500_and_replies_are_fifo() {
         post(&provider, "{}").json()["choices"][0]["message"]["content"],
         "second"
     );
-    let response = send(&provider, "GET", "/v1/models", "");
+    let response = post(&provider, "{}");
     assert_eq!(response.status, 500);
     assert_eq!(response.json()["error"]["message"], NO_REPLY_MESSAGE);
     assert_eq!(provider.requests().len(), 3);
-    assert_eq!(provider.requests()[2].method, "GET");
+}
+
+#[test]
+fn refuses_what_the_real_apis_refuse_without_taking_a_reply() {
+    let provider = FakeProvider::start(vec![
+        Reply::openai_json("m", "for openai", None),
+        Reply::anthropic_json("c", "for anthropic", (1, 1)),
+    ]);
+    // An unknown route: a 404 in the API's shape.
+    let response = send(&provider, "POST", "/chat/completions", "{}");
+    assert_eq!(response.status, 404);
+    assert_eq!(response.json()["error"]["type"], "invalid_request_error");
+    let response = send_with(
+        &provider,
+        "POST",
+        "/v1/v1/messages",
+        "x-api-key: k\r\nanthropic-version: 2023-06-01",
+        "{}",
+    );
+    assert_eq!(response.status, 404);
+    assert_eq!(response.json()["error"]["type"], "not_found_error");
+    // No key, the wrong kind of key, no anthropic-version.
+    let response = send_with(&provider, "POST", "/v1/chat/completions", "", "{}");
+    assert_eq!(response.status, 401);
+    let response = send_with(
+        &provider,
+        "POST",
+        "/v1/messages",
+        "anthropic-version: 2023-06-01",
+        "{}",
+    );
+    assert_eq!(response.status, 401);
+    assert_eq!(response.json()["error"]["type"], "authentication_error");
+    let response = send_with(&provider, "POST", "/v1/messages", "x-api-key: k", "{}");
+    assert_eq!(response.status, 400);
+    // A wrong key, once the fake is told the right one.
+    provider.expect_api_key("sk-test");
+    let response = send_with(
+        &provider,
+        "POST",
+        "/v1/chat/completions",
+        "Authorization: Bearer sk-other",
+        "{}",
+    );
+    assert_eq!(response.status, 401);
+    // None of these took a reply: the two scripted ones are still there.
+    assert_eq!(provider.remaining_replies(), 2);
+    assert_eq!(
+        post(&provider, "{}").json()["choices"][0]["message"]["content"],
+        "for openai"
+    );
+    // An Anthropic reply asked for at the OpenAI route is a 404.
+    let response = post(&provider, "{}");
+    assert_eq!(response.status, 404);
+    assert!(response.body.contains("scripted reply is for Anthropic"));
+}
+
+#[test]
+fn side_routes_answer_outside_the_queue() {
+    let provider = FakeProvider::start(vec![Reply::openai_json("m", "hi", None)]);
+    let listed = send(&provider, "GET", "/v1/models", "");
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["object"], "list");
+    assert_eq!(send(&provider, "GET", "/props", "").status, 404);
+    provider.route(
+        "GET",
+        "/props",
+        Reply::raw(
+            200,
+            &[("content-type", "application/json")],
+            &[r#"{"default_generation_settings":{"n_ctx":4096}}"#],
+        ),
+    );
+    let props = send(&provider, "GET", "/props", "");
+    assert_eq!(props.json()["default_generation_settings"]["n_ctx"], 4096);
+    assert_eq!(provider.side_requests().len(), 3);
+    assert!(provider.requests().is_empty());
+    assert_eq!(provider.remaining_replies(), 1);
 }
 
 #[test]

@@ -20,7 +20,8 @@ use crate::conversation::{
 };
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallFailure, CallOutcome, Client, ClientError};
-use crate::llm::models::{model_info, ModelInfo, DEFAULT_OUTPUT_CAP};
+use crate::llm::discovery::LimitsCache;
+use crate::llm::models::{fully_configured, model_info_with, ModelInfo, DEFAULT_OUTPUT_CAP};
 use crate::llm::{ChatRequest, Message};
 use crate::term::StreamPrinter;
 use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
@@ -377,6 +378,9 @@ fn provider_failure(failure: &CallFailure) -> Failure {
         CallFailure::Transport(_) => {
             "check that the provider is reachable (base_url) and try again"
         }
+        CallFailure::Redirect { .. } => {
+            "point base_url (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL) at the final address"
+        }
         _ => "try again; if it persists, run `confab config` to check the provider",
     };
     Failure::new(
@@ -384,6 +388,36 @@ fn provider_failure(failure: &CallFailure) -> Failure {
         format!("the model call failed: {}", failure.message()),
     )
     .hint(hint)
+}
+
+/// The limits of the resolved model: config, then what its server says
+/// (asked once per TTL, unless it is the vendor's own API or discovery is
+/// off), then the built-in table; a note when nothing is known.
+fn limits_of(
+    client: &Client,
+    paths: &Paths,
+    config: &Config,
+    resolved: &ResolvedModel,
+) -> ModelInfo {
+    let provider = &resolved.provider;
+    let server = (provider.discover_limits
+        && !provider.is_vendor_api()
+        && !fully_configured(&resolved.model, &config.models))
+    .then(|| {
+        let cache = LimitsCache::in_cache_dir(&paths.cache_dir);
+        client.server_limits(&cache, &resolved.provider_name, provider, &resolved.model)
+    })
+    .flatten();
+    let info = model_info_with(&resolved.model, &config.models, server.as_ref());
+    if !info.known {
+        eprintln!(
+            "note: confab does not know {}'s limits and its server did not say; assuming a \
+             {}-token context window (set [models.\"{}\"] context_window in config.toml; \
+             `confab models` shows what is known)",
+            resolved.model, info.context_window, resolved.model
+        );
+    }
+    info
 }
 
 impl Session {
@@ -443,16 +477,9 @@ impl Session {
         let resolved = config
             .resolve_model(spec.as_deref())
             .map_err(resolve_failure)?;
-        let info = model_info(&resolved.model, &config.models);
-        if !info.known {
-            eprintln!(
-                "note: confab does not know {}'s limits; assuming a {}-token context window \
-                 (set [models.\"{}\"] context_window in config.toml)",
-                resolved.model, info.context_window, resolved.model
-            );
-        }
         let client =
             Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
+        let info = limits_of(&client, &paths, &config, &resolved);
         let tools = open_tools(&config, &paths, args)?;
         let cache = open_cache(&config, &paths, args)?;
         let schema = args.schema.as_deref().map(load_schema).transpose()?;
@@ -525,7 +552,7 @@ impl Session {
         let env = ProcessEnvironment;
         self.client =
             Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
-        self.info = model_info(&resolved.model, &self.config.models);
+        self.info = limits_of(&self.client, &self.paths, &self.config, &resolved);
         self.overhead_tokens = self.count_overhead();
         self.resolved = resolved;
         Ok(())

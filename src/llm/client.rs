@@ -23,6 +23,84 @@ use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, StreamErro
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// The largest error body read.
 const ERROR_BODY_LIMIT: u64 = 1 << 20;
+/// The largest whole (non-streamed) reply body read.
+const WHOLE_BODY_LIMIT: u64 = 64 << 20;
+
+/// How a successful response's body is to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyShape {
+    /// Server-sent events.
+    EventStream,
+    /// One JSON document: the reply, or an API error sent with a 2xx.
+    Json,
+}
+
+/// Checks what the server answered before its body is read: a redirect
+/// is an error naming where it points (it is never followed, so the key
+/// never goes with it); a body in an encoding confab cannot decode, or of
+/// a type that is neither an event stream nor JSON (an HTML page from a
+/// proxy or a web server at the wrong path), is an error that says so. A
+/// streamed request answered with JSON is read as the whole reply or the
+/// API error it is. These answers are not retried: the next attempt would
+/// get the same.
+fn check_response(
+    response: &ureq::http::Response<ureq::Body>,
+    streamed: bool,
+) -> Result<BodyShape, CallFailure> {
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    if (300..400).contains(&status) {
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("nowhere (no Location header)");
+        return Err(CallFailure::Redirect {
+            status,
+            location: location.chars().take(300).collect(),
+        });
+    }
+    if let Some(encoding) = header("content-encoding") {
+        if !matches!(encoding.as_str(), "" | "identity" | "gzip" | "x-gzip") {
+            return Err(CallFailure::Malformed(format!(
+                "the body is `{encoding}`-encoded, which confab did not ask for and cannot \
+                 decode; check the proxy between confab and the API"
+            )));
+        }
+    }
+    let content_type = header("content-type").unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let is_json = media == "application/json" || media.ends_with("+json");
+    if !(200..300).contains(&status) || is_json {
+        return Ok(BodyShape::Json);
+    }
+    if streamed && (media == "text/event-stream" || media.is_empty()) {
+        return Ok(BodyShape::EventStream);
+    }
+    if !streamed && media.is_empty() {
+        return Ok(BodyShape::Json);
+    }
+    Err(CallFailure::Malformed(format!(
+        "the server answered HTTP {status} with a `{media}` body, not {}; base_url probably \
+         points at a web page rather than the API root",
+        if streamed { "an event stream" } else { "JSON" }
+    )))
+}
+
+/// An attempt's failure that no retry would mend.
+fn not_retried(status: u16) -> AttemptFailure {
+    AttemptFailure::Status {
+        status,
+        should_retry_header: Some(false),
+        error_code: None,
+    }
+}
 
 /// Errors that stop a call before it is sent.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +127,8 @@ pub enum ClientError {
 pub struct Client {
     kind: ProviderKind,
     base_url: String,
+    chat_url: String,
+    embeddings_url: String,
     api_key: Option<String>,
     agent: ureq::Agent,
     policy: RetryPolicy,
@@ -77,6 +157,13 @@ pub enum CallFailure {
     Transport(String),
     /// The reply could not be understood.
     Malformed(String),
+    /// The server answered with a redirect, which confab does not follow.
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// Where it pointed.
+        location: String,
+    },
 }
 
 impl CallFailure {
@@ -95,6 +182,7 @@ impl CallFailure {
             }
             CallFailure::Transport(_) => "connection".into(),
             CallFailure::Malformed(_) => "malformed".into(),
+            CallFailure::Redirect { .. } => "redirect".into(),
         }
     }
 
@@ -104,6 +192,11 @@ impl CallFailure {
             CallFailure::Api(e) => e.to_string(),
             CallFailure::Transport(m) => m.clone(),
             CallFailure::Malformed(m) => format!("malformed reply from the server: {m}"),
+            CallFailure::Redirect { status, location } => format!(
+                "the server answered HTTP {status}, redirecting to {location}; confab does not \
+                 follow redirects, so that the API key is sent only to the configured host: \
+                 set base_url to the address the API is really at"
+            ),
         }
     }
 }
@@ -180,10 +273,18 @@ impl Client {
             .timeout_recv_response(Some(Duration::from_secs(provider.read_timeout_secs)))
             .timeout_per_read(Some(Duration::from_secs(provider.read_timeout_secs)))
             .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
+            // A redirect is answered, not followed: following it would send
+            // the key to wherever the Location points (see `check_response`).
+            .max_redirects(0)
             .build();
         Ok(Client {
             kind: provider.kind,
             base_url: provider.base_url(),
+            chat_url: match provider.kind {
+                ProviderKind::Openai => provider.endpoint("chat/completions"),
+                ProviderKind::Anthropic => provider.endpoint("messages"),
+            },
+            embeddings_url: provider.endpoint("embeddings"),
             api_key,
             agent: config.into(),
             policy: RetryPolicy {
@@ -195,6 +296,24 @@ impl Client {
                 provider.tokens_per_minute,
             )),
         })
+    }
+
+    /// What the server says of `model`'s limits, cached (see
+    /// [`crate::llm::discovery`]); asked with this client's credentials.
+    pub fn server_limits(
+        &self,
+        cache: &crate::llm::discovery::LimitsCache,
+        provider_name: &str,
+        provider: &ProviderConfig,
+        model: &str,
+    ) -> Option<crate::llm::discovery::ServerLimits> {
+        crate::llm::discovery::limits_for(
+            cache,
+            provider_name,
+            provider,
+            self.api_key.as_deref(),
+            model,
+        )
     }
 
     /// Replaces the retry policy (tests use short delays).
@@ -239,10 +358,7 @@ impl Client {
         let (sender, receiver) = mpsc::channel();
         let worker = Worker {
             kind: self.kind,
-            url: match self.kind {
-                ProviderKind::Openai => format!("{}/chat/completions", self.base_url),
-                ProviderKind::Anthropic => format!("{}/messages", self.base_url),
-            },
+            url: self.chat_url.clone(),
             api_key: self.api_key.clone(),
             agent: self.agent.clone(),
             policy: self.policy.clone(),
@@ -383,13 +499,13 @@ impl Client {
         if let Ok(mut limiter) = self.limiter.lock() {
             limiter.acquire(estimate);
         }
-        let url = format!("{}/embeddings", self.base_url);
+        let url = &self.embeddings_url;
         let mut retries = 0;
         let mut status = None;
         loop {
             let mut request = self
                 .agent
-                .post(&url)
+                .post(url)
                 .header("content-type", "application/json");
             if let Some(key) = &self.api_key {
                 request = request.header("authorization", &format!("Bearer {key}"));
@@ -405,6 +521,14 @@ impl Client {
                 Ok(response) => {
                     let code = response.status().as_u16();
                     status = Some(code);
+                    if let Err(failure) = check_response(&response, false) {
+                        return EmbedOutcome {
+                            result: Err(failure),
+                            retries,
+                            status,
+                            latency: started.elapsed(),
+                        };
+                    }
                     let (retry_after, should_retry_header) = retry_headers(&response);
                     let text = response
                         .into_body()
@@ -579,7 +703,11 @@ impl Worker {
             .post(&self.url)
             .header("content-type", "application/json");
         if self.stream {
-            request = request.header("accept", "text/event-stream");
+            // A compressed stream may be held back by the compressor until
+            // a block fills, so a stream is asked for uncompressed.
+            request = request
+                .header("accept", "text/event-stream")
+                .header("accept-encoding", "identity");
         }
         match (self.kind, &self.api_key) {
             (ProviderKind::Openai, Some(key)) => {
@@ -599,6 +727,13 @@ impl Worker {
         let status = response.status().as_u16();
         result.status = Some(status);
         let (retry_after, should_retry_header) = retry_headers(&response);
+        let shape = check_response(&response, self.stream).map_err(|failure| {
+            Box::new(FailedAttempt {
+                failure: not_retried(status),
+                call_failure: failure,
+                retry_after: RetryAfterHeaders::default(),
+            })
+        })?;
         let mut body = response.into_body();
         if !(200..300).contains(&status) {
             let text = body
@@ -620,37 +755,30 @@ impl Worker {
                 retry_after,
             }));
         }
-        let mut reader = body.into_reader();
-        if self.stream {
-            self.read_stream(&mut reader, result)
-        } else {
-            let mut text = String::new();
-            reader
-                .read_to_string(&mut text)
-                .map_err(|err| transport_failure(&err.to_string()))?;
-            let events = match self.kind {
-                ProviderKind::Openai => openai::parse_chunk(&text).map_err(CallFailure::from),
-                ProviderKind::Anthropic => {
-                    anthropic::parse_response(&text).map_err(CallFailure::from)
-                }
-            };
-            let events = events.map_err(|failure| {
-                Box::new(FailedAttempt {
-                    failure: AttemptFailure::Status {
-                        status,
-                        should_retry_header: Some(false),
-                        error_code: None,
-                    },
-                    call_failure: failure,
-                    retry_after: RetryAfterHeaders::default(),
-                })
-            })?;
-            let mut output = false;
-            for event in events {
-                self.apply(event, result, &mut output);
-            }
-            Ok(())
+        if shape == BodyShape::EventStream {
+            return self.read_stream(&mut body.into_reader(), result);
         }
+        let text = body
+            .with_config()
+            .limit(WHOLE_BODY_LIMIT)
+            .read_to_string()
+            .map_err(|err| transport_failure(&err.to_string()))?;
+        let events = match self.kind {
+            ProviderKind::Openai => openai::parse_chunk(&text).map_err(CallFailure::from),
+            ProviderKind::Anthropic => anthropic::parse_response(&text).map_err(CallFailure::from),
+        };
+        let events = events.map_err(|failure| {
+            Box::new(FailedAttempt {
+                failure: not_retried(status),
+                call_failure: failure,
+                retry_after: RetryAfterHeaders::default(),
+            })
+        })?;
+        let mut output = false;
+        for event in events {
+            self.apply(event, result, &mut output);
+        }
+        Ok(())
     }
 
     /// Reads an SSE body to its end, applying each event.

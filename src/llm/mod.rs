@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod client;
+pub mod discovery;
 pub mod limiter;
 pub mod models;
 pub mod openai;

@@ -6,11 +6,36 @@
 use std::collections::BTreeMap;
 
 use crate::config::ModelOverride;
+use crate::llm::discovery::ServerLimits;
 use crate::tokens::models::tokenizer_for_model;
 use crate::tokens::Encoding;
 
+/// Where a model's limit came from, for notes and `confab models`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitSource {
+    /// `[models."NAME"]` in config.toml.
+    Config,
+    /// The server that serves the model said so (how it was asked).
+    Server(String),
+    /// confab's built-in table of vendor models.
+    Table,
+    /// Nothing is known: a conservative default.
+    Assumed,
+}
+
+impl std::fmt::Display for LimitSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitSource::Config => f.write_str("config.toml"),
+            LimitSource::Server(how) => write!(f, "server: {how}"),
+            LimitSource::Table => f.write_str("built-in table"),
+            LimitSource::Assumed => f.write_str("assumed"),
+        }
+    }
+}
+
 /// Facts about one model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelInfo {
     /// Prompt plus output, in tokens.
     pub context_window: u64,
@@ -20,8 +45,12 @@ pub struct ModelInfo {
     pub encoding: Encoding,
     /// Whether counts with that encoding are exact (else estimates).
     pub exact_count: bool,
-    /// Whether the model was found in the table or config (else defaults).
+    /// Whether the context window is known (else assumed).
     pub known: bool,
+    /// Where the context window came from.
+    pub window_source: LimitSource,
+    /// Where the output limit came from.
+    pub output_source: LimitSource,
 }
 
 /// The output cap used when neither `--max-tokens` nor config sets one:
@@ -60,26 +89,29 @@ pub const UNKNOWN_MAX_OUTPUT: u64 = 2_048;
 
 /// Looks a model up: config overrides first, then the table.
 pub fn model_info(model: &str, overrides: &BTreeMap<String, ModelOverride>) -> ModelInfo {
+    model_info_with(model, overrides, None)
+}
+
+/// Looks a model up: config overrides first, then what its server said
+/// (see [`crate::llm::discovery`]), then the table, then defaults.
+pub fn model_info_with(
+    model: &str,
+    overrides: &BTreeMap<String, ModelOverride>,
+    server: Option<&ServerLimits>,
+) -> ModelInfo {
     let (encoding, exact_count) = match tokenizer_for_model(model) {
         Ok(t) => (t.encoding, t.exact),
         Err(_) => (Encoding::Cl100kBase, false),
     };
-    let entry = TABLE
-        .iter()
-        .filter(|(prefix, _, _)| {
-            model == *prefix
-                || model
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with(['-', '.']))
-        })
-        .max_by_key(|(prefix, _, _)| prefix.len());
-    let mut info = match entry {
-        Some(&(_, context_window, max_output_tokens)) => ModelInfo {
+    let mut info = match table_entry(model) {
+        Some((context_window, max_output_tokens)) => ModelInfo {
             context_window,
             max_output_tokens,
             encoding,
             exact_count,
             known: true,
+            window_source: LimitSource::Table,
+            output_source: LimitSource::Table,
         },
         None => ModelInfo {
             context_window: UNKNOWN_CONTEXT_WINDOW,
@@ -87,15 +119,32 @@ pub fn model_info(model: &str, overrides: &BTreeMap<String, ModelOverride>) -> M
             encoding,
             exact_count,
             known: false,
+            window_source: LimitSource::Assumed,
+            output_source: LimitSource::Assumed,
         },
     };
+    if let Some(server) = server {
+        if let Some(window) = server.context_window {
+            info.context_window = window;
+            info.known = true;
+            info.window_source = LimitSource::Server(server.source.clone());
+            // An output cap can't be larger than the window it fits in.
+            info.max_output_tokens = info.max_output_tokens.min(window);
+        }
+        if let Some(max) = server.max_output_tokens {
+            info.max_output_tokens = max;
+            info.output_source = LimitSource::Server(server.source.clone());
+        }
+    }
     if let Some(o) = overrides.get(model) {
         if let Some(window) = o.context_window {
             info.context_window = window;
             info.known = true;
+            info.window_source = LimitSource::Config;
         }
         if let Some(max) = o.max_output_tokens {
             info.max_output_tokens = max;
+            info.output_source = LimitSource::Config;
         }
         if let Some(encoding) = o.encoding.as_deref().and_then(|e| e.parse().ok()) {
             info.encoding = encoding;
@@ -103,6 +152,29 @@ pub fn model_info(model: &str, overrides: &BTreeMap<String, ModelOverride>) -> M
         }
     }
     info
+}
+
+/// Whether config already says both limits of `model`, so no server
+/// need be asked.
+pub fn fully_configured(model: &str, overrides: &BTreeMap<String, ModelOverride>) -> bool {
+    overrides
+        .get(model)
+        .is_some_and(|o| o.context_window.is_some() && o.max_output_tokens.is_some())
+}
+
+/// The table's (context window, output limit) for a model: the longest
+/// prefix that names it.
+fn table_entry(model: &str) -> Option<(u64, u64)> {
+    TABLE
+        .iter()
+        .filter(|(prefix, _, _)| {
+            model == *prefix
+                || model
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(['-', '.']))
+        })
+        .max_by_key(|(prefix, _, _)| prefix.len())
+        .map(|&(_, window, output)| (window, output))
 }
 
 #[cfg(test)]

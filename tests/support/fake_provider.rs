@@ -1,11 +1,23 @@
 //! A scriptable fake model-provider HTTP server for integration tests.
 //!
-//! [`FakeProvider::start`] binds `127.0.0.1:0` and answers each request with
-//! the next [`Reply`] from a FIFO queue, one reply per request, whatever the
-//! method or path. The replies speak the real wire formats of the OpenAI Chat
-//! Completions API (SSE chunks ending in `data: [DONE]`, and JSON) and of the
-//! Anthropic Messages API (`event:`/`data:` SSE and JSON), including their
-//! error bodies, mid-stream errors, dropped connections and stalls.
+//! [`FakeProvider::start`] binds `127.0.0.1:0` and answers API requests with
+//! the next [`Reply`] from a FIFO queue, one reply per request. The replies
+//! speak the real wire formats of the OpenAI Chat Completions API (SSE chunks
+//! ending in `data: [DONE]`, and JSON) and of the Anthropic Messages API
+//! (`event:`/`data:` SSE and JSON), including their error bodies, mid-stream
+//! errors, dropped connections and stalls.
+//!
+//! It is as strict as the real APIs about where and how a request is sent:
+//! only `POST /v1/chat/completions`, `POST /v1/embeddings` (OpenAI, with
+//! `Authorization: Bearer KEY`) and `POST /v1/messages` (Anthropic, with
+//! `x-api-key` and `anthropic-version`) with a JSON body are API routes. A
+//! request without a key gets the API's 401 (unless [`FakeProvider::allow_keyless`]),
+//! one with another key than [`FakeProvider::expect_api_key`] too, and a
+//! scripted reply of one API sent to the other's route a 404; none of these
+//! takes a reply from the queue. Other routes (`GET /v1/models`, llama.cpp's
+//! `/props`, Ollama's `/api/show`) are side routes, answered from
+//! [`FakeProvider::route`] or with a 404, recorded apart
+//! ([`FakeProvider::side_requests`]).
 //!
 //! The server uses only `std`: one accept thread, and one thread per
 //! connection. Every response carries `Connection: close` and the socket is
@@ -14,7 +26,7 @@
 //! body, even when [`Reply::drop_after_parts`] cuts it short. Each body part
 //! is written and flushed on its own, so streaming is observable.
 //!
-//! Every request that is read completely is recorded, see
+//! Every API request that is read completely is recorded, see
 //! [`FakeProvider::requests`]. A request that arrives when the queue is empty
 //! gets HTTP 500 with an OpenAI-shaped error saying
 //! `fake provider: no reply scripted`.
@@ -126,6 +138,32 @@ pub struct Reply {
     /// Close the connection without sending anything at all (not even a
     /// status line).
     pub hang_up: bool,
+    /// The API this reply belongs to; a request to another API's route gets
+    /// a 404 instead. `None` (raw replies) fits any API route.
+    pub api: Option<Api>,
+}
+
+/// The APIs the fake speaks, each with its routes and auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// OpenAI: `POST /v1/chat/completions` and `POST /v1/embeddings`, with
+    /// `Authorization: Bearer KEY`.
+    OpenAi,
+    /// Anthropic: `POST /v1/messages`, with `x-api-key: KEY` (or a bearer
+    /// token) and `anthropic-version`.
+    Anthropic,
+}
+
+impl Api {
+    /// The API a route belongs to, if it is one of the fake's routes.
+    pub fn of_route(method: &str, path: &str) -> Option<Api> {
+        let path = path.split('?').next().unwrap_or(path);
+        match (method, path) {
+            ("POST", "/v1/chat/completions" | "/v1/embeddings") => Some(Api::OpenAi),
+            ("POST", "/v1/messages") => Some(Api::Anthropic),
+            _ => None,
+        }
+    }
 }
 
 impl Reply {
@@ -149,6 +187,7 @@ impl Reply {
             stall_between_parts: Duration::ZERO,
             drop_after_parts: None,
             hang_up: false,
+            api: None,
         }
     }
 
@@ -193,7 +232,9 @@ impl Reply {
             "error": {"type": error_type, "message": message},
             "request_id": request_id,
         });
-        Reply::error(status, &body.to_string()).with_header("request-id", &request_id)
+        Reply::error(status, &body.to_string())
+            .with_header("request-id", &request_id)
+            .for_api(Api::Anthropic)
     }
 
     /// An OpenAI streamed chat completion: a role delta, one content delta per
@@ -437,6 +478,24 @@ impl Reply {
         Reply::json_body(200, &body.to_string()).with_anthropic_request_id()
     }
 
+    /// An OpenAI model list (`GET /v1/models`) with one entry per
+    /// `(id, extra fields)`; the extra fields are merged into the entry, as
+    /// LiteLLM, vLLM or LM Studio add their limits.
+    pub fn openai_model_list(models: &[(&str, Value)]) -> Reply {
+        let data: Vec<Value> = models
+            .iter()
+            .map(|(id, extra)| {
+                let mut entry =
+                    json!({"id": id, "object": "model", "created": CREATED, "owned_by": "system"});
+                if let (Some(entry), Some(extra)) = (entry.as_object_mut(), extra.as_object()) {
+                    entry.extend(extra.clone());
+                }
+                entry
+            })
+            .collect();
+        Reply::json_body(200, &json!({"object": "list", "data": data}).to_string())
+    }
+
     /// Reads the request, then closes the connection without sending a byte.
     pub fn hang_up() -> Reply {
         let mut reply = Reply::raw(200, &[], &[]);
@@ -489,12 +548,19 @@ impl Reply {
 
     fn with_openai_request_id(self) -> Reply {
         let id = format!("req_fake{:06}", next_id());
-        self.with_header("x-request-id", &id)
+        self.with_header("x-request-id", &id).for_api(Api::OpenAi)
     }
 
     fn with_anthropic_request_id(self) -> Reply {
         let id = format!("req_fake{:06}", next_id());
-        self.with_header("request-id", &id)
+        self.with_header("request-id", &id).for_api(Api::Anthropic)
+    }
+
+    /// Marks the reply as one of `api`'s: a request to another API's route
+    /// gets a 404 instead of it.
+    pub fn for_api(mut self, api: Api) -> Reply {
+        self.api = Some(api);
+        self
     }
 
     fn has_header(&self, name: &str) -> bool {
@@ -689,6 +755,15 @@ struct Shared {
     replies: Mutex<VecDeque<Reply>>,
     responder: Option<Box<Responder>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// Requests to the side routes (model lists, `/props`...), kept apart
+    /// so that counts of API calls stay what the tests expect.
+    side_requests: Mutex<Vec<RecordedRequest>>,
+    /// Replies to side routes by `(method, path)`; others get a 404.
+    side_routes: Mutex<Vec<((String, String), Reply)>>,
+    /// The key every API request must carry; `None`: any non-empty key.
+    api_key: Mutex<Option<String>>,
+    /// Whether requests without a key are served (local servers).
+    keyless: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -723,6 +798,13 @@ impl FakeProvider {
             replies: Mutex::new(replies.into()),
             responder,
             requests: Mutex::new(Vec::new()),
+            side_requests: Mutex::new(Vec::new()),
+            side_routes: Mutex::new(vec![(
+                ("GET".to_string(), "/v1/models".to_string()),
+                Reply::openai_model_list(&[]),
+            )]),
+            api_key: Mutex::new(None),
+            keyless: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
         let accept_shared = Arc::clone(&shared);
@@ -761,6 +843,29 @@ impl FakeProvider {
     pub fn remaining_replies(&self) -> usize {
         lock(&self.shared.replies).len()
     }
+
+    /// Answers `method path` (a side route: `GET /v1/models`, `GET /props`,
+    /// `POST /api/show`...) with `reply`, every time, outside the queue.
+    pub fn route(&self, method: &str, path: &str, reply: Reply) {
+        let mut routes = lock(&self.shared.side_routes);
+        routes.retain(|((m, p), _)| !(m == method && p == path));
+        routes.push(((method.to_string(), path.to_string()), reply));
+    }
+
+    /// Requests to side routes (anything but the API routes), in order.
+    pub fn side_requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.side_requests).clone()
+    }
+
+    /// Requires this exact key on every API request (else 401).
+    pub fn expect_api_key(&self, key: &str) {
+        *lock(&self.shared.api_key) = Some(key.to_string());
+    }
+
+    /// Serves API requests that carry no key, as local servers do.
+    pub fn allow_keyless(&self) {
+        self.shared.keyless.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Drop for FakeProvider {
@@ -788,13 +893,106 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// Reads one request, records it, and sends the next scripted reply.
+/// Reads one request, records it, and answers it: a side route from its
+/// table, a request the real API would refuse (unknown route, no or wrong
+/// key, no `anthropic-version`, not JSON) with the error the real API
+/// sends, anything else with the next scripted reply.
 fn handle_connection(mut stream: TcpStream, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let _ = stream.set_nodelay(true);
     let Some(request) = read_request(&mut stream) else {
         return;
     };
+    let reply = match Api::of_route(&request.method, &request.path) {
+        None => side_reply(shared, &request),
+        Some(api) => match refusal(shared, api, &request) {
+            Some(refused) => {
+                lock(&shared.requests).push(request.clone());
+                refused
+            }
+            None => scripted_reply(shared, api, &request),
+        },
+    };
+    reply.send(&mut stream);
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// The reply to a side route, or the 404 of an unknown route.
+fn side_reply(shared: &Shared, request: &RecordedRequest) -> Reply {
+    lock(&shared.side_requests).push(request.clone());
+    let path = request.path.split('?').next().unwrap_or(&request.path);
+    let routes = lock(&shared.side_routes);
+    routes
+        .iter()
+        .find(|((m, p), _)| *m == request.method && p == path)
+        .map(|(_, reply)| reply.clone())
+        .unwrap_or_else(|| {
+            if request.header("x-api-key").is_some()
+                || request.header("anthropic-version").is_some()
+            {
+                Reply::anthropic_error(404, "not_found_error", "Not Found")
+            } else {
+                Reply::openai_error(
+                    404,
+                    "invalid_request_error",
+                    &format!("Invalid URL ({} {})", request.method, path),
+                )
+            }
+        })
+}
+
+/// The error the real API answers a request it refuses with, if it does.
+fn refusal(shared: &Shared, api: Api, request: &RecordedRequest) -> Option<Reply> {
+    let expected = lock(&shared.api_key).clone();
+    let keyless = shared.keyless.load(Ordering::SeqCst);
+    let bearer = request
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let key_ok = |key: Option<&str>| match (key, &expected) {
+        (None, _) => keyless,
+        (Some(key), Some(expected)) => key == expected,
+        (Some(_), None) => true,
+    };
+    let json = request
+        .header("content-type")
+        .is_some_and(|v| v.starts_with("application/json"));
+    match api {
+        Api::OpenAi if !key_ok(bearer) => Some(Reply::openai_error(
+            401,
+            "invalid_request_error",
+            "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+        )),
+        Api::Anthropic if !key_ok(request.header("x-api-key").or(bearer)) => Some(
+            Reply::anthropic_error(401, "authentication_error", "invalid x-api-key"),
+        ),
+        Api::Anthropic if request.header("anthropic-version").is_none() => Some(
+            Reply::anthropic_error(
+                400,
+                "invalid_request_error",
+                "anthropic-version: header is required",
+            ),
+        ),
+        Api::OpenAi if !json => Some(Reply::openai_error(
+            400,
+            "invalid_request_error",
+            "you must provide a JSON body with content-type application/json",
+        )),
+        Api::Anthropic if !json => Some(Reply::anthropic_error(
+            400,
+            "invalid_request_error",
+            "content-type must be application/json",
+        )),
+        _ => None,
+    }
+}
+
+/// The next scripted reply (or the responder's), checked against the
+/// route: a reply of another API is a 404 of the route's API, as a real
+/// server would answer a request sent to the wrong place.
+fn scripted_reply(shared: &Shared, api: Api, request: &RecordedRequest) -> Reply {
     // Record and pop under one lock order so replies match arrival order.
     let reply = {
         let mut replies = lock(&shared.replies);
@@ -802,11 +1000,21 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
         replies.pop_front()
     };
     let reply = reply
-        .or_else(|| shared.responder.as_ref().map(|respond| respond(&request)))
+        .or_else(|| shared.responder.as_ref().map(|respond| respond(request)))
         .unwrap_or_else(|| Reply::openai_error(500, "server_error", NO_REPLY_MESSAGE));
-    reply.send(&mut stream);
-    let _ = stream.flush();
-    let _ = stream.shutdown(Shutdown::Both);
+    match reply.api {
+        Some(wanted) if wanted != api => {
+            let message = format!(
+                "fake provider: the scripted reply is for {wanted:?} but the request went to {} {}",
+                request.method, request.path
+            );
+            match api {
+                Api::OpenAi => Reply::openai_error(404, "invalid_request_error", &message),
+                Api::Anthropic => Reply::anthropic_error(404, "not_found_error", &message),
+            }
+        }
+        _ => reply,
+    }
 }
 
 /// Parses a request: request line, headers, and a body framed by

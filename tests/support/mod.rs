@@ -38,7 +38,8 @@ impl TempHome {
         cmd
     }
 
-    /// The confab binary pointed at a fake OpenAI-style server.
+    /// The confab binary pointed at a fake OpenAI-style server, the way the
+    /// OpenAI SDK takes it: `OPENAI_BASE_URL` includes `/v1`.
     pub fn confab_openai(&self, base_url: &str) -> assert_cmd::Command {
         let mut cmd = self.confab();
         cmd.env("OPENAI_API_KEY", "test-openai-key")
@@ -46,11 +47,12 @@ impl TempHome {
         cmd
     }
 
-    /// The confab binary pointed at a fake Anthropic-style server.
+    /// The confab binary pointed at a fake Anthropic-style server, the way
+    /// the Anthropic SDK takes it: `ANTHROPIC_BASE_URL` is the host root.
     pub fn confab_anthropic(&self, base_url: &str) -> assert_cmd::Command {
         let mut cmd = self.confab();
         cmd.env("ANTHROPIC_API_KEY", "test-anthropic-key")
-            .env("ANTHROPIC_BASE_URL", format!("{base_url}/v1"));
+            .env("ANTHROPIC_BASE_URL", base_url);
         cmd
     }
 
