@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show models'' limits (context window, output cap) and where each came from')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -320,6 +321,13 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;cache;help;help' {
             break
         }
+        'confab;models' {
+            [CompletionResult]::new('--refresh', '--refresh', [CompletionResultType]::ParameterName, 'Forget cached answers (of the named models'' providers, or all) and ask again')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'confab;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -335,6 +343,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show models'' limits (context window, output cap) and where each came from')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -412,6 +421,9 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;cache;clear' {
+            break
+        }
+        'confab;help;models' {
             break
         }
         'confab;help;completions' {

@@ -43,6 +43,9 @@ _confab() {
             confab,history)
                 cmd="confab__subcmd__history"
                 ;;
+            confab,models)
+                cmd="confab__subcmd__models"
+                ;;
             confab,rag)
                 cmd="confab__subcmd__rag"
                 ;;
@@ -105,6 +108,9 @@ _confab() {
                 ;;
             confab__subcmd__help,history)
                 cmd="confab__subcmd__help__subcmd__history"
+                ;;
+            confab__subcmd__help,models)
+                cmd="confab__subcmd__help__subcmd__models"
                 ;;
             confab__subcmd__help,rag)
                 cmd="confab__subcmd__help__subcmd__rag"
@@ -221,7 +227,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report history config guard cache completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report history config guard cache models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,7 +627,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report history config guard cache completions help"
+            opts="chat count-tokens rag replay cost-report history config guard cache models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -833,6 +839,20 @@ _confab() {
         confab__subcmd__help__subcmd__history__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__models)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1071,6 +1091,20 @@ _confab() {
         confab__subcmd__history__subcmd__show)
             opts="-h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models)
+            opts="-h --refresh --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

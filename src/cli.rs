@@ -48,6 +48,8 @@ pub enum Command {
     /// Show what the response cache holds, or empty it
     #[command(subcommand)]
     Cache(commands::cache::Args),
+    /// Show models' limits (context window, output cap) and where each came from
+    Models(commands::models::Args),
     /// Print a shell completion script
     Completions(commands::completions::Args),
 }

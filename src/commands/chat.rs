@@ -20,8 +20,8 @@ use crate::conversation::{
 };
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallFailure, CallOutcome, Client, ClientError};
-use crate::llm::discovery::LimitsCache;
-use crate::llm::models::{fully_configured, model_info_with, ModelInfo, DEFAULT_OUTPUT_CAP};
+use crate::llm::discovery::{self, LimitsCache};
+use crate::llm::models::{ModelInfo, DEFAULT_OUTPUT_CAP};
 use crate::llm::{ChatRequest, Message};
 use crate::term::StreamPrinter;
 use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
@@ -390,25 +390,16 @@ fn provider_failure(failure: &CallFailure) -> Failure {
     .hint(hint)
 }
 
-/// The limits of the resolved model: config, then what its server says
-/// (asked once per TTL, unless it is the vendor's own API or discovery is
-/// off), then the built-in table; a note when nothing is known.
+/// The limits of the resolved model (see [`discovery::model_limits`]),
+/// with a note when nothing is known.
 fn limits_of(
     client: &Client,
     paths: &Paths,
     config: &Config,
     resolved: &ResolvedModel,
 ) -> ModelInfo {
-    let provider = &resolved.provider;
-    let server = (provider.discover_limits
-        && !provider.is_vendor_api()
-        && !fully_configured(&resolved.model, &config.models))
-    .then(|| {
-        let cache = LimitsCache::in_cache_dir(&paths.cache_dir);
-        client.server_limits(&cache, &resolved.provider_name, provider, &resolved.model)
-    })
-    .flatten();
-    let info = model_info_with(&resolved.model, &config.models, server.as_ref());
+    let cache = LimitsCache::in_cache_dir(&paths.cache_dir);
+    let info = discovery::model_limits(client, &cache, &config.models, resolved);
     if !info.known {
         eprintln!(
             "note: confab does not know {}'s limits and its server did not say; assuming a \

@@ -8,6 +8,7 @@ pub mod cost_report;
 pub mod count_tokens;
 pub mod guard;
 pub mod history;
+pub mod models;
 pub mod rag;
 pub mod repl;
 pub mod replay;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CostReport(args) => cost_report::run(args),
         Command::Guard(command) => guard::run(command),
         Command::Cache(args) => cache::run(args),
+        Command::Models(args) => models::run(args),
     }
 }
 

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ProviderConfig, ProviderKind};
+use crate::llm::models::{fully_configured, model_info_with, ModelInfo};
 
 /// How long limits a server gave are kept.
 pub const FOUND_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -198,6 +199,25 @@ pub fn limits_for(
         note,
     });
     limits
+}
+
+/// The limits of a resolved model: config, then what its server says
+/// (asked once per TTL, unless it is the vendor's own API, discovery is
+/// off for the provider, or config already gives both limits), then the
+/// built-in table, then defaults.
+pub fn model_limits(
+    client: &crate::llm::client::Client,
+    cache: &LimitsCache,
+    overrides: &std::collections::BTreeMap<String, crate::config::ModelOverride>,
+    resolved: &crate::config::ResolvedModel,
+) -> ModelInfo {
+    let provider = &resolved.provider;
+    let server = (provider.discover_limits
+        && !provider.is_vendor_api()
+        && !fully_configured(&resolved.model, overrides))
+    .then(|| client.server_limits(cache, &resolved.provider_name, provider, &resolved.model))
+    .flatten();
+    model_info_with(&resolved.model, overrides, server.as_ref())
 }
 
 /// Asks the server, in the order the module documents. `Err` when the

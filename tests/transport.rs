@@ -1,0 +1,169 @@
+//! Transport honesty (#11): redirects are errors that name the Location
+//! and never carry the key elsewhere; a 2xx body that is neither an event
+//! stream nor JSON is a clear error, not retried; a streamed request
+//! answered with JSON is read as the reply or the error it is; gzip is
+//! decoded and unknown encodings refused.
+
+mod support;
+
+use std::io::Write as _;
+
+use predicates::prelude::*;
+use support::fake_provider::{FakeProvider, Reply};
+use support::{stderr_of, TempHome};
+
+#[test]
+fn a_redirect_is_an_error_naming_the_location_and_is_never_followed() {
+    let home = TempHome::new();
+    let elsewhere = FakeProvider::start(vec![Reply::openai_stream("m", &["stolen"], None)]);
+    let location = format!("{}/v1/chat/completions", elsewhere.base_url());
+    let fake = FakeProvider::start(vec![Reply::raw(
+        307,
+        &[("location", &location), ("content-length", "0")],
+        &[],
+    )]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("307") && stderr.contains(&location),
+        "{stderr}"
+    );
+    assert_eq!(fake.requests().len(), 1, "not retried");
+    assert!(elsewhere.requests().is_empty(), "the key went nowhere else");
+    assert!(elsewhere.side_requests().is_empty());
+    let usage = home.usage_records();
+    assert_eq!(usage[0]["status"], 307, "logged as what it was");
+    assert_eq!(usage[0]["outcome"], "error");
+}
+
+#[test]
+fn an_html_page_with_200_is_a_clear_error_not_retried() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::raw(
+            200,
+            &[("content-type", "text/html; charset=utf-8")],
+            &["<!doctype html><title>Welcome to nginx</title>"],
+        ),
+        Reply::openai_stream("m", &["should not be asked"], None),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("text/html") && stderr.contains("base_url"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("stream ended"), "{stderr}");
+    assert_eq!(fake.requests().len(), 1, "not retried");
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+#[test]
+fn a_gzip_body_is_decoded_and_other_encodings_refused() {
+    let home = TempHome::new();
+    let stream = Reply::openai_stream("m", &["zipped ", "reply"], Some((3, 2)));
+    let plain = String::from_utf8(stream.body()).expect("utf-8");
+    let mut zipped = Reply::raw(
+        200,
+        &[
+            ("content-type", "text/event-stream"),
+            ("content-encoding", "gzip"),
+        ],
+        &[],
+    );
+    zipped.parts = vec![support::fake_provider::Part::new(gzip(&plain))];
+    let fake = FakeProvider::start(vec![
+        zipped,
+        Reply::raw(
+            200,
+            &[
+                ("content-type", "text/event-stream"),
+                ("content-encoding", "br"),
+            ],
+            &["\u{1b}\u{2}\u{3}"],
+        ),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .assert()
+        .success()
+        .stdout("zipped reply\n");
+    assert_eq!(
+        fake.requests()[0].header("accept-encoding"),
+        Some("identity"),
+        "a stream is asked for uncompressed"
+    );
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("`br`-encoded"));
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "the refused encoding is not retried"
+    );
+}
+
+#[test]
+fn a_streamed_request_answered_with_json_is_read_as_the_reply_or_the_error() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_json("m", "whole reply", Some((4, 2))),
+        Reply::raw(
+            200,
+            &[("content-type", "application/json")],
+            &[r#"{"error":{"message":"model is loading","type":"server_error","code":null}}"#],
+        ),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .assert()
+        .success()
+        .stdout("whole reply\n");
+    assert_eq!(home.usage_records()[0]["input_tokens"], 4);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("model is loading"));
+    assert_eq!(fake.requests().len(), 2, "the error is not retried");
+}
+
+#[test]
+fn anthropic_base_url_is_the_host_root_and_a_trailing_v1_is_not_doubled() {
+    for suffix in ["", "/", "/v1", "/v1/"] {
+        let home = TempHome::new();
+        let fake = FakeProvider::start(vec![Reply::anthropic_stream(
+            "claude-sonnet-4-5",
+            &["hi"],
+            (3, 1),
+        )]);
+        home.confab()
+            .env("ANTHROPIC_API_KEY", "test-anthropic-key")
+            .env("ANTHROPIC_BASE_URL", format!("{}{suffix}", fake.base_url()))
+            .args(["chat", "-m", "anthropic:claude-sonnet-4-5", "hello"])
+            .assert()
+            .success()
+            .stdout("hi\n");
+        let requests = fake.requests();
+        assert_eq!(requests[0].path, "/v1/messages", "suffix {suffix:?}");
+        assert_eq!(requests[0].header("x-api-key"), Some("test-anthropic-key"));
+        assert_eq!(requests[0].header("anthropic-version"), Some("2023-06-01"));
+    }
+}
