@@ -1,0 +1,335 @@
+//! Conformance against a server nobody here wrote: LiteLLM's proxy (PyPI,
+//! pinned in scripts/litellm-requirements.txt), configured the way its docs
+//! say, with `mock_response` models on its OpenAI route
+//! (`/v1/chat/completions`) and its Anthropic route (`/v1/messages`).
+//! confab is pointed at it with only the variables the official SDKs
+//! document: `OPENAI_BASE_URL` (with `/v1`) and `ANTHROPIC_BASE_URL` (the
+//! host root).
+//!
+//! The proxy is started once, on 127.0.0.1, in a temporary home, and every
+//! case runs against it in turn inside one test, so that the process is
+//! always stopped at the end. `scripts/test.sh` installs it and sets
+//! `CONFAB_LITELLM`; without it this test fails and says so.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{stderr_of, success_json, TempHome};
+
+/// The proxy's master key: the only key it accepts.
+const MASTER_KEY: &str = "sk-confab-conformance";
+/// What the mock models answer.
+const GPT_REPLY: &str = "Hello from LiteLLM's mock.";
+const CLAUDE_REPLY: &str = "Hello from the Anthropic route.";
+
+/// The proxy's config, as LiteLLM's docs write one: models with
+/// `litellm_params` (`mock_response` answers without calling anyone) and
+/// `model_info` limits, a master key, no database.
+fn proxy_config() -> String {
+    format!(
+        r#"model_list:
+  - model_name: mock-gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-unused
+      mock_response: "{GPT_REPLY}"
+    model_info:
+      max_input_tokens: 128000
+      max_output_tokens: 16384
+  - model_name: mock-claude
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
+      api_key: sk-unused
+      mock_response: "{CLAUDE_REPLY}"
+  - model_name: mock-limited
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-unused
+      mock_response: "litellm.RateLimitError"
+general_settings:
+  master_key: {MASTER_KEY}
+litellm_settings:
+  telemetry: false
+  num_retries: 0
+"#
+    )
+}
+
+/// A running proxy, stopped when dropped.
+struct Proxy {
+    child: Child,
+    port: u16,
+    _home: tempfile::TempDir,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proxy {
+    fn start() -> Proxy {
+        let litellm = std::env::var_os("CONFAB_LITELLM")
+            .map(PathBuf::from)
+            .expect(
+                "CONFAB_LITELLM is not set: run the suite with scripts/test.sh, which installs \
+             LiteLLM's proxy (scripts/install-test-servers.sh) and sets it",
+            );
+        let home = tempfile::tempdir().expect("temp dir");
+        let config = home.path().join("litellm.yaml");
+        std::fs::write(&config, proxy_config()).expect("writing the proxy config");
+        let port = free_port();
+        let log = std::fs::File::create(home.path().join("proxy.log")).expect("log file");
+        let child = Command::new(&litellm)
+            .args(["--config"])
+            .arg(&config)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("LITELLM_TELEMETRY", "False")
+            .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            .env("LITELLM_LOG", "ERROR")
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", litellm.display()));
+        let mut proxy = Proxy {
+            child,
+            port,
+            _home: home,
+        };
+        proxy.wait_until_ready();
+        proxy
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the proxy exited ({status}): {}", self.log());
+            }
+            if http_get(self.port, "/health/liveliness").is_some_and(|s| s.contains("200")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("the proxy did not start in 180 s: {}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._home.path().join("proxy.log")).unwrap_or_default()
+    }
+
+    fn root(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The status line of a plain GET, if the server answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().map(str::to_string)
+}
+
+/// confab with only the OpenAI SDK's variables set.
+fn openai_confab(home: &TempHome, proxy: &Proxy) -> assert_cmd::Command {
+    let mut cmd = home.confab();
+    cmd.env("OPENAI_API_KEY", MASTER_KEY)
+        .env("OPENAI_BASE_URL", format!("{}/v1", proxy.root()));
+    cmd
+}
+
+/// confab with only the Anthropic SDK's variables set.
+fn anthropic_confab(home: &TempHome, proxy: &Proxy) -> assert_cmd::Command {
+    let mut cmd = home.confab();
+    cmd.env("ANTHROPIC_API_KEY", MASTER_KEY)
+        .env("ANTHROPIC_BASE_URL", proxy.root());
+    cmd
+}
+
+#[test]
+fn litellm_proxy_conformance() {
+    let proxy = Proxy::start();
+    openai_route_streamed_and_not(&proxy);
+    anthropic_route_streamed_and_not(&proxy);
+    limits_come_from_the_proxy(&proxy);
+    continuing_a_conversation(&proxy);
+    error_responses_are_reported_and_retried_by_the_rules(&proxy);
+}
+
+fn openai_route_streamed_and_not(proxy: &Proxy) {
+    for no_stream in [false, true] {
+        let home = TempHome::new();
+        let mut cmd = openai_confab(&home, proxy);
+        cmd.args(["chat", "-m", "mock-gpt", "--json", "say hello"]);
+        if no_stream {
+            cmd.arg("--no-stream");
+        }
+        let report = success_json(&cmd.output().expect("confab runs"));
+        assert_eq!(report["text"], GPT_REPLY, "no_stream={no_stream}");
+        let usage = home.usage_records();
+        assert_eq!(usage.len(), 1);
+        let record = &usage[0];
+        assert_eq!(record["outcome"], "ok");
+        assert_eq!(record["status"], 200);
+        assert_eq!(record["provider"], "openai");
+        assert_eq!(record["model_requested"], "mock-gpt");
+        assert_eq!(record["usage_source"], "api", "LiteLLM reports usage");
+        assert!(record["input_tokens"].as_u64().is_some_and(|n| n > 0));
+        assert!(record["output_tokens"].as_u64().is_some_and(|n| n > 0));
+    }
+}
+
+fn anthropic_route_streamed_and_not(proxy: &Proxy) {
+    for no_stream in [false, true] {
+        let home = TempHome::new();
+        let mut cmd = anthropic_confab(&home, proxy);
+        cmd.args(["chat", "-m", "anthropic:mock-claude", "--json", "hi"]);
+        if no_stream {
+            cmd.arg("--no-stream");
+        }
+        let output = cmd.output().expect("confab runs");
+        let report = success_json(&output);
+        assert_eq!(report["text"], CLAUDE_REPLY, "no_stream={no_stream}");
+        let record = &home.usage_records()[0];
+        assert_eq!(record["outcome"], "ok");
+        assert_eq!(record["provider"], "anthropic");
+        assert_eq!(record["usage_source"], "api");
+        assert!(record["input_tokens"].as_u64().is_some_and(|n| n > 0));
+    }
+}
+
+fn limits_come_from_the_proxy(proxy: &Proxy) {
+    let home = TempHome::new();
+    let prompt = "word ".repeat(12_000);
+    let output = openai_confab(&home, proxy)
+        .args(["chat", "-m", "mock-gpt"])
+        .write_stdin(prompt)
+        .output()
+        .expect("confab runs");
+    support::assert_success(&output);
+    assert!(
+        !stderr_of(&output).contains("assuming"),
+        "{}",
+        stderr_of(&output)
+    );
+    let rows = success_json(
+        &openai_confab(&home, proxy)
+            .args(["models", "--json", "openai:mock-gpt"])
+            .output()
+            .expect("confab runs"),
+    );
+    assert_eq!(rows[0]["context_window"], 128_000);
+    assert_eq!(rows[0]["max_output_tokens"], 16_384);
+    assert!(rows[0]["window_source"]
+        .as_str()
+        .is_some_and(|s| s.contains("max_input_tokens")));
+
+    // Through the Anthropic provider, the same proxy's list answers with
+    // the limits LiteLLM knows for the model it maps to.
+    let home = TempHome::new();
+    let rows = success_json(
+        &anthropic_confab(&home, proxy)
+            .args(["models", "--json", "anthropic:mock-claude"])
+            .output()
+            .expect("confab runs"),
+    );
+    assert!(rows[0]["window_source"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("server")));
+    assert!(rows[0]["context_window"]
+        .as_u64()
+        .is_some_and(|n| n >= 100_000));
+}
+
+fn continuing_a_conversation(proxy: &Proxy) {
+    let home = TempHome::new();
+    openai_confab(&home, proxy)
+        .args(["chat", "-m", "mock-gpt", "first"])
+        .assert()
+        .success();
+    openai_confab(&home, proxy)
+        .args(["chat", "-c", "second"])
+        .assert()
+        .success();
+    let conversations = home.conversations();
+    assert_eq!(conversations.len(), 1, "-c continued the same conversation");
+    let roles: Vec<&str> = conversations[0]
+        .iter()
+        .filter_map(|r| r["role"].as_str())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    let usage = home.usage_records();
+    assert_eq!(usage.len(), 2, "both turns recorded");
+    assert_eq!(usage[0]["conversation_id"], usage[1]["conversation_id"]);
+}
+
+fn error_responses_are_reported_and_retried_by_the_rules(proxy: &Proxy) {
+    // An unknown model: LiteLLM's 400, reported, never retried.
+    let home = TempHome::new();
+    let output = openai_confab(&home, proxy)
+        .args(["chat", "-m", "no-such-model", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("Invalid model name"));
+    let record = &home.usage_records()[0];
+    assert_eq!(record["status"], 400);
+    assert_eq!(record["retries"], 0);
+
+    // A key the proxy does not know: refused, never retried.
+    let home = TempHome::new();
+    let output = home
+        .confab()
+        .env("OPENAI_API_KEY", "sk-wrong")
+        .env("OPENAI_BASE_URL", format!("{}/v1", proxy.root()))
+        .args(["chat", "-m", "mock-gpt", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4));
+    let record = &home.usage_records()[0];
+    assert_eq!(record["retries"], 0);
+    assert!(record["status"]
+        .as_u64()
+        .is_some_and(|s| (400..500).contains(&s)));
+
+    // A rate limit: 429, retried (once, as configured), then reported.
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[providers.openai]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\nmax_retries = 1\n",
+    );
+    let output = openai_confab(&home, proxy)
+        .args(["chat", "-m", "mock-limited", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    let record = &home.usage_records()[0];
+    assert_eq!(record["status"], 429);
+    assert_eq!(record["retries"], 1);
+}
