@@ -13,11 +13,9 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use support::real_server::{required_path, RealServer};
 use support::{stderr_of, success_json, TempHome};
 
 /// The proxy's master key: the only key it accepts.
@@ -59,105 +57,34 @@ litellm_settings:
     )
 }
 
-/// A running proxy, stopped when dropped.
-struct Proxy {
-    child: Child,
-    port: u16,
-    _home: tempfile::TempDir,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proxy {
-    fn start() -> Proxy {
-        let litellm = std::env::var_os("CONFAB_LITELLM")
-            .map(PathBuf::from)
-            .expect(
-                "CONFAB_LITELLM is not set: run the suite with scripts/test.sh, which installs \
-             LiteLLM's proxy (scripts/install-test-servers.sh) and sets it",
-            );
-        let home = tempfile::tempdir().expect("temp dir");
-        let config = home.path().join("litellm.yaml");
-        std::fs::write(&config, proxy_config()).expect("writing the proxy config");
-        let port = free_port();
-        let log = std::fs::File::create(home.path().join("proxy.log")).expect("log file");
-        let child = Command::new(&litellm)
-            .args(["--config"])
-            .arg(&config)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("LITELLM_TELEMETRY", "False")
-            .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            .env("LITELLM_LOG", "ERROR")
-            .current_dir(home.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", litellm.display()));
-        let mut proxy = Proxy {
-            child,
-            port,
-            _home: home,
-        };
-        proxy.wait_until_ready();
-        proxy
-    }
-
-    fn wait_until_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the proxy exited ({status}): {}", self.log());
-            }
-            if http_get(self.port, "/health/liveliness").is_some_and(|s| s.contains("200")) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        panic!("the proxy did not start in 180 s: {}", self.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._home.path().join("proxy.log")).unwrap_or_default()
-    }
-
-    fn root(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The status line of a plain GET, if the server answers.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+/// Starts the proxy with [`proxy_config`], as its docs say to run it.
+fn start_proxy() -> RealServer {
+    let litellm = required_path("CONFAB_LITELLM", "scripts/test.sh");
+    let config = proxy_config();
+    RealServer::start(
+        "LiteLLM's proxy",
+        &litellm,
+        &[
+            "--config",
+            "{home}/litellm.yaml",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+        ],
+        &[("litellm.yaml", &config)],
+        &[
+            ("LITELLM_TELEMETRY", "False"),
+            ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+            ("LITELLM_LOG", "ERROR"),
+        ],
+        "/health/liveliness",
+        Duration::from_secs(180),
     )
-    .ok()?;
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.lines().next().map(str::to_string)
 }
 
 /// confab with only the OpenAI SDK's variables set.
-fn openai_confab(home: &TempHome, proxy: &Proxy) -> assert_cmd::Command {
+fn openai_confab(home: &TempHome, proxy: &RealServer) -> assert_cmd::Command {
     let mut cmd = home.confab();
     cmd.env("OPENAI_API_KEY", MASTER_KEY)
         .env("OPENAI_BASE_URL", format!("{}/v1", proxy.root()));
@@ -165,7 +92,7 @@ fn openai_confab(home: &TempHome, proxy: &Proxy) -> assert_cmd::Command {
 }
 
 /// confab with only the Anthropic SDK's variables set.
-fn anthropic_confab(home: &TempHome, proxy: &Proxy) -> assert_cmd::Command {
+fn anthropic_confab(home: &TempHome, proxy: &RealServer) -> assert_cmd::Command {
     let mut cmd = home.confab();
     cmd.env("ANTHROPIC_API_KEY", MASTER_KEY)
         .env("ANTHROPIC_BASE_URL", proxy.root());
@@ -174,7 +101,7 @@ fn anthropic_confab(home: &TempHome, proxy: &Proxy) -> assert_cmd::Command {
 
 #[test]
 fn litellm_proxy_conformance() {
-    let proxy = Proxy::start();
+    let proxy = start_proxy();
     openai_route_streamed_and_not(&proxy);
     anthropic_route_streamed_and_not(&proxy);
     limits_come_from_the_proxy(&proxy);
@@ -182,7 +109,7 @@ fn litellm_proxy_conformance() {
     error_responses_are_reported_and_retried_by_the_rules(&proxy);
 }
 
-fn openai_route_streamed_and_not(proxy: &Proxy) {
+fn openai_route_streamed_and_not(proxy: &RealServer) {
     for no_stream in [false, true] {
         let home = TempHome::new();
         let mut cmd = openai_confab(&home, proxy);
@@ -205,7 +132,7 @@ fn openai_route_streamed_and_not(proxy: &Proxy) {
     }
 }
 
-fn anthropic_route_streamed_and_not(proxy: &Proxy) {
+fn anthropic_route_streamed_and_not(proxy: &RealServer) {
     for no_stream in [false, true] {
         let home = TempHome::new();
         let mut cmd = anthropic_confab(&home, proxy);
@@ -224,7 +151,7 @@ fn anthropic_route_streamed_and_not(proxy: &Proxy) {
     }
 }
 
-fn limits_come_from_the_proxy(proxy: &Proxy) {
+fn limits_come_from_the_proxy(proxy: &RealServer) {
     let home = TempHome::new();
     let prompt = "word ".repeat(12_000);
     let output = openai_confab(&home, proxy)
@@ -267,7 +194,7 @@ fn limits_come_from_the_proxy(proxy: &Proxy) {
         .is_some_and(|n| n >= 100_000));
 }
 
-fn continuing_a_conversation(proxy: &Proxy) {
+fn continuing_a_conversation(proxy: &RealServer) {
     let home = TempHome::new();
     openai_confab(&home, proxy)
         .args(["chat", "-m", "mock-gpt", "first"])
@@ -289,7 +216,7 @@ fn continuing_a_conversation(proxy: &Proxy) {
     assert_eq!(usage[0]["conversation_id"], usage[1]["conversation_id"]);
 }
 
-fn error_responses_are_reported_and_retried_by_the_rules(proxy: &Proxy) {
+fn error_responses_are_reported_and_retried_by_the_rules(proxy: &RealServer) {
     // An unknown model: LiteLLM's 400, reported, never retried.
     let home = TempHome::new();
     let output = openai_confab(&home, proxy)

@@ -167,3 +167,38 @@ fn anthropic_base_url_is_the_host_root_and_a_trailing_v1_is_not_doubled() {
         assert_eq!(requests[0].header("anthropic-version"), Some("2023-06-01"));
     }
 }
+
+#[test]
+fn an_empty_event_stream_the_server_ended_on_purpose_is_not_retried() {
+    let home = TempHome::new();
+    // Framed (a length, as a chunked end would be): the server's answer.
+    let fake = FakeProvider::start(vec![
+        Reply::raw(
+            200,
+            &[
+                ("content-type", "text/event-stream"),
+                ("content-length", "0"),
+            ],
+            &[],
+        ),
+        Reply::openai_stream("m", &["not asked"], None),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("without sending a single event"));
+    assert_eq!(fake.requests().len(), 1, "not retried");
+
+    // Cut off (close-delimited, nothing sent): a dropped connection, retried.
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("m", &["lost"], None).drop_after_parts(0),
+        Reply::openai_stream("m", &["again"], None),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hi"])
+        .assert()
+        .success()
+        .stdout("again\n");
+    assert_eq!(fake.requests().len(), 2);
+}

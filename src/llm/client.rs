@@ -727,6 +727,11 @@ impl Worker {
         let status = response.status().as_u16();
         result.status = Some(status);
         let (retry_after, should_retry_header) = retry_headers(&response);
+        // A chunked or sized body that ends has ended on purpose: the
+        // server finished it (a close-delimited one may have been cut).
+        let framed = ["transfer-encoding", "content-length"]
+            .iter()
+            .any(|name| response.headers().contains_key(*name));
         let shape = check_response(&response, self.stream).map_err(|failure| {
             Box::new(FailedAttempt {
                 failure: not_retried(status),
@@ -756,7 +761,7 @@ impl Worker {
             }));
         }
         if shape == BodyShape::EventStream {
-            return self.read_stream(&mut body.into_reader(), result);
+            return self.read_stream(&mut body.into_reader(), framed, result);
         }
         let text = body
             .with_config()
@@ -785,8 +790,10 @@ impl Worker {
     fn read_stream(
         &self,
         reader: &mut impl Read,
+        framed: bool,
         result: &mut WorkerResult,
     ) -> Result<(), Box<FailedAttempt>> {
+        let mut any_event = false;
         let mut decoder = SseDecoder::new();
         let mut anthropic_state = anthropic::StreamState::default();
         let mut buffer = vec![0u8; 16 * 1024];
@@ -811,6 +818,7 @@ impl Worker {
                 decoder.feed(&buffer[..read], &mut events);
             }
             for event in events.drain(..) {
+                any_event = true;
                 let parsed = match self.kind {
                     ProviderKind::Openai => {
                         openai::parse_chunk(&event.data).map_err(CallFailure::from)
@@ -848,6 +856,22 @@ impl Worker {
             if done || read == 0 {
                 break;
             }
+        }
+        if !done && result.finish_reason.is_none() && !any_event && framed {
+            // A server that ends the stream it framed without one event
+            // gave its answer (llama-cpp-python does this for a prompt
+            // over its context); asking again would get the same.
+            return Err(Box::new(FailedAttempt {
+                failure: not_retried(200),
+                call_failure: CallFailure::Malformed(
+                    "the server answered 200 and ended the event stream without sending a \
+                     single event; some servers do this when they refuse the request (a \
+                     prompt over the context they were started with, for one): try \
+                     --no-stream to see their error, and `confab models` for the limits"
+                        .into(),
+                ),
+                retry_after: RetryAfterHeaders::default(),
+            }));
         }
         if !done && result.finish_reason.is_none() {
             let message = "the stream ended before the reply was complete".to_string();

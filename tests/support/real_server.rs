@@ -1,0 +1,143 @@
+//! A real server someone else wrote (LiteLLM's proxy, llama.cpp's server),
+//! run as a child process on 127.0.0.1 in a temporary home for the length of
+//! one test, and stopped when dropped.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server.
+pub struct RealServer {
+    child: Child,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+    home: tempfile::TempDir,
+    name: String,
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RealServer {
+    /// Starts `program` in a temporary home holding `files` (name,
+    /// contents), with `args` (where `{port}` becomes a free port and
+    /// `{home}` the home) and a clean environment (PATH, HOME and `env`),
+    /// and waits up to `startup` for `GET ready_path` to answer 200.
+    pub fn start(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        files: &[(&str, &str)],
+        env: &[(&str, &str)],
+        ready_path: &str,
+        startup: Duration,
+    ) -> RealServer {
+        let home = tempfile::tempdir().expect("temp dir");
+        for (file, contents) in files {
+            std::fs::write(home.path().join(file), contents).expect("writing a server file");
+        }
+        let port = free_port();
+        let log = std::fs::File::create(home.path().join("server.log")).expect("log file");
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                a.replace("{port}", &port.to_string())
+                    .replace("{home}", &home.path().display().to_string())
+            })
+            .collect();
+        let mut command = Command::new(program);
+        command
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        for (key, value) in env {
+            command.env(OsStr::new(key), value);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name} ({}): {e}", program.display()));
+        let mut server = RealServer {
+            child,
+            port,
+            home,
+            name: name.to_string(),
+        };
+        server.wait_until_ready(ready_path, startup);
+        server
+    }
+
+    /// The temporary home the server runs in (for its config files).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn wait_until_ready(&mut self, path: &str, startup: Duration) {
+        let deadline = Instant::now() + startup;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}): {}", self.name, self.log());
+            }
+            if http_get(self.port, path).is_some_and(|s| s.contains(" 200")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("{} did not start in {startup:?}: {}", self.name, self.log());
+    }
+
+    /// What the server printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn root(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The status line of a plain GET, if the server answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().map(str::to_string)
+}
+
+/// The path in an environment variable the test scripts set, or a panic
+/// that says which script sets it.
+pub fn required_path(variable: &str, script: &str) -> std::path::PathBuf {
+    std::env::var_os(variable)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("{variable} is not set: run the tests with {script}, which installs the server and sets it")
+        })
+}
