@@ -163,15 +163,22 @@ fn sampled_requests_are_not_cached_unless_marked_cacheable() {
     );
     assert_eq!(String::from_utf8_lossy(&hit.stdout), "three\n");
     assert_eq!(fake.requests().len(), 3);
-    // Without --cache nothing is looked up.
+    // Without --cache nothing is looked up: the same request (same
+    // temperature, same text) that is in the cache goes to the API.
     let fake2 = FakeProvider::start(vec![Reply::openai_stream("gpt-4o-mini", &["fresh"], None)]);
     let plain = ask(
         &home,
         &fake2,
-        &["--temperature", "0"],
+        &[],
         "pick a number between one and ten please",
     );
     assert_eq!(String::from_utf8_lossy(&plain.stdout), "fresh\n");
+    assert_eq!(fake2.requests().len(), 1);
+    assert!(
+        !stderr_of(&plain).contains("cache"),
+        "{}",
+        stderr_of(&plain)
+    );
 }
 
 #[test]

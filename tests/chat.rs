@@ -146,8 +146,8 @@ fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
     let home = TempHome::new();
     let fake = FakeProvider::start(vec![
         Reply::openai_error(429, "requests", "Rate limit reached")
-            .with_header("retry-after-ms", "20"),
-        Reply::openai_error(500, "server_error", "boom").with_header("retry-after", "0.02"),
+            .with_header("retry-after-ms", "1300"),
+        Reply::openai_error(500, "server_error", "boom").with_header("retry-after", "2"),
         Reply::openai_stream("gpt-4o-mini", &["ok"], Some((5, 1))),
     ]);
     let output = home
@@ -158,11 +158,13 @@ fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
     support::assert_success(&output);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "ok\n");
     let stderr = stderr_of(&output);
+    // The waits are the servers' (1.3 s, then 2 s), not the backoff's
+    // (about 0.5 s, then 1 s, times a random jitter below 1).
     assert!(
-        stderr.contains("Rate limit reached") && stderr.contains("retry 1"),
+        stderr.contains("Rate limit reached") && stderr.contains("retry 1 in 1.3s"),
         "{stderr}"
     );
-    assert!(stderr.contains("retry 2"), "{stderr}");
+    assert!(stderr.contains("retry 2 in 2.0s"), "{stderr}");
     assert_eq!(fake.requests().len(), 3);
     assert_eq!(home.usage_records()[0]["retries"], 2);
 }

@@ -342,6 +342,22 @@ fn eval_reports_metrics_per_mode_and_hybrid_wins() {
         mrr("hybrid") > mrr("bm25") && mrr("hybrid") > mrr("vector"),
         "{metrics}"
     );
+    // The README's figures, to the third decimal: a change that moves them
+    // moves the README too.
+    for (mode, readme_ndcg, readme_mrr) in [
+        ("hybrid", 0.803, 0.771),
+        ("bm25", 0.789, 0.763),
+        ("vector", 0.788, 0.757),
+    ] {
+        assert!(
+            (ndcg(mode) - readme_ndcg).abs() < 0.0015,
+            "{mode} nDCG {metrics}"
+        );
+        assert!(
+            (mrr(mode) - readme_mrr).abs() < 0.0015,
+            "{mode} MRR {metrics}"
+        );
+    }
 }
 
 #[test]

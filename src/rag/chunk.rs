@@ -310,29 +310,30 @@ pub fn chunk_document(text: &str, kind: DocKind, options: &ChunkOptions) -> Vec<
             heading: current[0].3.clone(),
         });
     };
+    // `current_tokens` counts a separator token before every unit but the
+    // first, as `emit` does, so that no chunk is reported over `max`.
     for unit in &units {
         let same_section = current.first().is_none_or(|first| first.3 == unit.3);
-        if !current.is_empty() && (!same_section || current_tokens + unit.4 > max) {
+        if !current.is_empty() && (!same_section || current_tokens + 1 + unit.4 > max) {
             emit(&current, &mut chunks);
             // Overlap: keep trailing units of the same section, up to the share.
             let mut kept: Vec<&(String, usize, usize, String, usize)> = Vec::new();
             let mut kept_tokens = 0;
             if same_section && overlap_tokens > 0 {
                 for previous in current.iter().rev() {
-                    if kept_tokens + previous.4 > overlap_tokens
-                        || kept_tokens + previous.4 + unit.4 > max
-                    {
+                    let with_previous = kept_tokens + previous.4 + usize::from(!kept.is_empty());
+                    if with_previous > overlap_tokens || with_previous + 1 + unit.4 > max {
                         break;
                     }
-                    kept_tokens += previous.4;
+                    kept_tokens = with_previous;
                     kept.insert(0, previous);
                 }
             }
             current = kept;
             current_tokens = kept_tokens;
         }
+        current_tokens += unit.4 + usize::from(!current.is_empty());
         current.push(unit);
-        current_tokens += unit.4;
     }
     emit(&current, &mut chunks);
     chunks
@@ -469,6 +470,50 @@ mod tests {
         for chunk in chunk_document(&one_word, DocKind::Plain, &options) {
             assert!(chunk.text.split(' ').all(|w| w == "supercalifragilistic"));
         }
+    }
+
+    #[test]
+    fn consecutive_chunks_share_their_boundary_sentences_only_with_overlap() {
+        let text: String = (0..120)
+            .map(|n| format!("Sentence number {n} ends here. "))
+            .collect();
+        let sentences = |chunk: &Chunk| -> Vec<String> {
+            chunk
+                .text
+                .split_inclusive(". ")
+                .map(|s| s.trim().trim_end_matches('.').to_string())
+                .collect()
+        };
+        let chunk_with = |overlap| {
+            let options = ChunkOptions {
+                max_tokens: 60,
+                overlap,
+                ..ChunkOptions::default()
+            };
+            chunk_document(&text, DocKind::Plain, &options)
+        };
+        let overlapping = chunk_with(0.2);
+        assert!(overlapping.len() > 5);
+        for pair in overlapping.windows(2) {
+            let (before, after) = (sentences(&pair[0]), sentences(&pair[1]));
+            let last = before.last().expect("a sentence");
+            assert_eq!(
+                after.first(),
+                before.iter().find(|s| after.first() == Some(*s)),
+                "the next chunk starts inside the previous one"
+            );
+            assert!(after.contains(last), "{last:?} carried into {after:?}");
+            assert!(pair[1].tokens <= 60);
+        }
+        let disjoint = chunk_with(0.0);
+        for pair in disjoint.windows(2) {
+            let (before, after) = (sentences(&pair[0]), sentences(&pair[1]));
+            assert!(
+                after.iter().all(|s| !before.contains(s)),
+                "{before:?} / {after:?}"
+            );
+        }
+        assert!(disjoint.len() < overlapping.len());
     }
 
     #[test]
