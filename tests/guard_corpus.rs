@@ -108,10 +108,16 @@ fn detects_the_attack_corpus_without_flagging_the_benign_one() {
             );
         }
     }
-    assert!(detection >= 0.95, "detection {detection:.3}");
+    // The README's claims: 168 of 169 attacks flagged, no benign prompt.
+    let missed = attacks.iter().filter(|a| !a.1).count();
+    let flagged_benign = benign.iter().filter(|b| b.1).count();
     assert!(
-        false_positives <= 0.02,
-        "false positives {false_positives:.3}"
+        missed <= 1,
+        "detection {detection:.3}: {missed} attacks missed, the README says 1"
+    );
+    assert_eq!(
+        flagged_benign, 0,
+        "false positives {false_positives:.3}: the README says none"
     );
 }
 

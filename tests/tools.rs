@@ -13,6 +13,8 @@ fn config(home: &TempHome, max_rounds: u32) -> String {
     let docs = home.path().join("docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(docs.join("a.txt"), "hello").unwrap();
+    // What the high-risk tool really deletes when it runs.
+    std::fs::write(docs.join("victim.txt"), "delete me").unwrap();
     format!(
         r#"
 [tool_settings]
@@ -32,7 +34,7 @@ properties = {{ path = {{ type = "string" }} }}
 
 [tools.delete_file]
 description = "Delete a file"
-command = ["/bin/sh", "-c", "cat >/dev/null; echo deleted"]
+command = ["/bin/sh", "-c", "cat >/dev/null; rm -- \"$0\" && echo deleted", "{docs}/victim.txt"]
 risk = "high"
 [tools.delete_file.parameters]
 type = "object"
@@ -110,8 +112,8 @@ fn a_tool_round_runs_allowed_calls_refuses_the_rest_and_audits_everything() {
     assert!(content(3).contains("rm_rf"), "{}", content(3));
     assert!(content(4).contains("/path"), "{}", content(4));
     assert!(
-        home.path().join("docs/a.txt").exists(),
-        "nothing was deleted"
+        home.path().join("docs/victim.txt").exists(),
+        "the refused high-risk tool did not run: nothing was deleted"
     );
 
     let trail = audit(&home);
@@ -165,6 +167,10 @@ fn approve_tools_lets_a_high_risk_tool_run_and_says_so_in_the_audit() {
     assert_eq!(trail[0]["exit_code"], 0);
     let result = &fake.requests()[1].json()["messages"];
     assert!(result.to_string().contains("deleted"));
+    assert!(
+        !home.path().join("docs/victim.txt").exists(),
+        "the approved tool really ran"
+    );
 
     home.confab_openai(&fake.base_url())
         .args(["chat", "--approve-tools", "format_disk", "hi"])
