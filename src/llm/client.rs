@@ -709,17 +709,8 @@ impl Worker {
                 .header("accept", "text/event-stream")
                 .header("accept-encoding", "identity");
         }
-        match (self.kind, &self.api_key) {
-            (ProviderKind::Openai, Some(key)) => {
-                request = request.header("authorization", &format!("Bearer {key}"));
-            }
-            (ProviderKind::Anthropic, key) => {
-                request = request.header("anthropic-version", ANTHROPIC_VERSION);
-                if let Some(key) = key {
-                    request = request.header("x-api-key", key);
-                }
-            }
-            (ProviderKind::Openai, None) => {}
+        for (name, value) in auth_headers(self.kind, self.api_key.as_deref()) {
+            request = request.header(name, &value);
         }
         let response = request
             .send(&self.body[..])
@@ -912,6 +903,21 @@ impl Worker {
             ChatEvent::Finish(reason) => result.finish_reason = Some(reason),
             ChatEvent::Usage(usage) => result.usage = Some(usage),
             ChatEvent::Done => {}
+        }
+    }
+}
+
+/// The headers that authenticate a request in `kind`'s wire format:
+/// `Authorization: Bearer` for OpenAI-style APIs (none without a key, as
+/// local servers want), `anthropic-version` and `x-api-key` for Anthropic.
+pub fn auth_headers(kind: ProviderKind, api_key: Option<&str>) -> Vec<(&'static str, String)> {
+    match (kind, api_key) {
+        (ProviderKind::Openai, Some(key)) => vec![("authorization", format!("Bearer {key}"))],
+        (ProviderKind::Openai, None) => Vec::new(),
+        (ProviderKind::Anthropic, key) => {
+            let mut headers = vec![("anthropic-version", ANTHROPIC_VERSION.to_string())];
+            headers.extend(key.map(|key| ("x-api-key", key.to_string())));
+            headers
         }
     }
 }

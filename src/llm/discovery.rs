@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ProviderConfig, ProviderKind};
+use crate::config::ProviderConfig;
 use crate::llm::models::{fully_configured, model_info_with, ModelInfo};
 
 /// How long limits a server gave are kept.
@@ -271,19 +271,7 @@ impl Prober {
             .timeout_global(Some(PROBE_TIMEOUT))
             .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
             .build();
-        let mut headers = Vec::new();
-        match (provider.kind, api_key) {
-            (ProviderKind::Openai, Some(key)) => {
-                headers.push(("authorization", format!("Bearer {key}")));
-            }
-            (ProviderKind::Anthropic, key) => {
-                headers.push(("anthropic-version", "2023-06-01".to_string()));
-                if let Some(key) = key {
-                    headers.push(("x-api-key", key.to_string()));
-                }
-            }
-            (ProviderKind::Openai, None) => {}
-        }
+        let headers = crate::llm::client::auth_headers(provider.kind, api_key);
         Prober {
             agent: config.into(),
             headers,
