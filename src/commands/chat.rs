@@ -400,7 +400,7 @@ fn limits_of(
 ) -> ModelInfo {
     let cache = LimitsCache::in_cache_dir(&paths.cache_dir);
     let info = discovery::model_limits(client, &cache, &config.models, resolved);
-    if !info.known {
+    if !info.known() {
         eprintln!(
             "note: confab does not know {}'s limits and its server did not say; assuming a \
              {}-token context window (set [models.\"{}\"] context_window in config.toml; \

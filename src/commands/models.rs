@@ -109,9 +109,7 @@ fn look_up(config: &Config, cache: &LimitsCache, spec: &str, refresh: bool) -> a
 }
 
 fn row_of(model: &str, provider: &str, info: &ModelInfo, cached: Option<&CachedLimits>) -> Row {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = discovery::unix_now();
     Row {
         model: model.to_string(),
         provider: provider.to_string(),
@@ -126,9 +124,7 @@ fn row_of(model: &str, provider: &str, info: &ModelInfo, cached: Option<&CachedL
 
 /// Every cached answer, then every `[models."NAME"]` of config.
 fn known_rows(config: &Config, cache: &LimitsCache) -> Vec<Row> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = discovery::unix_now();
     let mut rows: Vec<Row> = cache
         .entries()
         .into_iter()

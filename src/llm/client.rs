@@ -63,11 +63,12 @@ fn check_response(
             .unwrap_or("nowhere (no Location header)");
         return Err(CallFailure::Redirect {
             status,
-            location: location.chars().take(300).collect(),
+            location: printable(location, 300),
         });
     }
     if let Some(encoding) = header("content-encoding") {
         if !matches!(encoding.as_str(), "" | "identity" | "gzip" | "x-gzip") {
+            let encoding = printable(&encoding, 100);
             return Err(CallFailure::Malformed(format!(
                 "the body is `{encoding}`-encoded, which confab did not ask for and cannot \
                  decode; check the proxy between confab and the API"
@@ -86,6 +87,7 @@ fn check_response(
     if !streamed && media.is_empty() {
         return Ok(BodyShape::Json);
     }
+    let media = printable(media, 100);
     Err(CallFailure::Malformed(format!(
         "the server answered HTTP {status} with a `{media}` body, not {}; base_url probably \
          points at a web page rather than the API root",
@@ -93,13 +95,20 @@ fn check_response(
     )))
 }
 
-/// An attempt's failure that no retry would mend.
-fn not_retried(status: u16) -> AttemptFailure {
-    AttemptFailure::Status {
-        status,
-        should_retry_header: Some(false),
-        error_code: None,
-    }
+/// Server-sent text made safe to print: control characters (which could
+/// move the cursor or recolour the terminal) escaped, at most `max` chars.
+fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Errors that stop a call before it is sent.
@@ -507,8 +516,8 @@ impl Client {
                 .agent
                 .post(url)
                 .header("content-type", "application/json");
-            if let Some(key) = &self.api_key {
-                request = request.header("authorization", &format!("Bearer {key}"));
+            for (name, value) in auth_headers(self.kind, self.api_key.as_deref()) {
+                request = request.header(name, &value);
             }
             let (failure, retry_after) = match request.send(&body[..]) {
                 Err(err) => (
@@ -723,13 +732,8 @@ impl Worker {
         let framed = ["transfer-encoding", "content-length"]
             .iter()
             .any(|name| response.headers().contains_key(*name));
-        let shape = check_response(&response, self.stream).map_err(|failure| {
-            Box::new(FailedAttempt {
-                failure: not_retried(status),
-                call_failure: failure,
-                retry_after: RetryAfterHeaders::default(),
-            })
-        })?;
+        let shape =
+            check_response(&response, self.stream).map_err(|failure| refused(status, failure))?;
         let mut body = response.into_body();
         if !(200..300).contains(&status) {
             let text = body
@@ -763,13 +767,7 @@ impl Worker {
             ProviderKind::Openai => openai::parse_chunk(&text).map_err(CallFailure::from),
             ProviderKind::Anthropic => anthropic::parse_response(&text).map_err(CallFailure::from),
         };
-        let events = events.map_err(|failure| {
-            Box::new(FailedAttempt {
-                failure: not_retried(status),
-                call_failure: failure,
-                retry_after: RetryAfterHeaders::default(),
-            })
-        })?;
+        let events = events.map_err(|failure| refused(status, failure))?;
         let mut output = false;
         for event in events {
             self.apply(event, result, &mut output);
@@ -852,17 +850,16 @@ impl Worker {
             // A server that ends the stream it framed without one event
             // gave its answer (llama-cpp-python does this for a prompt
             // over its context); asking again would get the same.
-            return Err(Box::new(FailedAttempt {
-                failure: not_retried(200),
-                call_failure: CallFailure::Malformed(
+            return Err(refused(
+                200,
+                CallFailure::Malformed(
                     "the server answered 200 and ended the event stream without sending a \
                      single event; some servers do this when they refuse the request (a \
                      prompt over the context they were started with, for one): try \
                      --no-stream to see their error, and `confab models` for the limits"
                         .into(),
                 ),
-                retry_after: RetryAfterHeaders::default(),
-            }));
+            ));
         }
         if !done && result.finish_reason.is_none() {
             let message = "the stream ended before the reply was complete".to_string();
@@ -941,6 +938,19 @@ fn retry_headers(response: &ureq::http::Response<ureq::Body>) -> (RetryAfterHead
     )
 }
 
+/// The server's answer, which no retry would mend.
+fn refused(status: u16, failure: CallFailure) -> Box<FailedAttempt> {
+    Box::new(FailedAttempt {
+        failure: AttemptFailure::Status {
+            status,
+            should_retry_header: Some(false),
+            error_code: None,
+        },
+        call_failure: failure,
+        retry_after: RetryAfterHeaders::default(),
+    })
+}
+
 fn transport_failure(message: &str) -> Box<FailedAttempt> {
     Box::new(FailedAttempt {
         failure: AttemptFailure::Connection,
@@ -968,4 +978,34 @@ impl From<StreamError> for CallFailure {
 
 fn is_overload(failure: &CallFailure) -> bool {
     matches!(failure, CallFailure::Api(e) if e.kind.as_deref() == Some("overloaded_error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_is_printed_without_terminal_controls() {
+        assert_eq!(
+            printable("http://evil.example/\u{1b}[2J\r\nx", 100),
+            "http://evil.example/\\u{1b}[2J\\r\\nx"
+        );
+        assert_eq!(printable("ab", 1), "a");
+    }
+
+    #[test]
+    fn auth_headers_follow_each_wire_format() {
+        assert_eq!(
+            auth_headers(ProviderKind::Openai, Some("k")),
+            [("authorization", "Bearer k".to_string())]
+        );
+        assert!(auth_headers(ProviderKind::Openai, None).is_empty());
+        assert_eq!(
+            auth_headers(ProviderKind::Anthropic, Some("k")),
+            [
+                ("anthropic-version", ANTHROPIC_VERSION.to_string()),
+                ("x-api-key", "k".to_string())
+            ]
+        );
+    }
 }

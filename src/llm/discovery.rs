@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ProviderConfig;
-use crate::llm::models::{fully_configured, model_info_with, ModelInfo};
+use crate::llm::models::{fully_configured, model_info, ModelInfo};
 
 /// How long limits a server gave are kept.
 pub const FOUND_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -35,6 +35,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 const PROBE_BODY_LIMIT: u64 = 8 << 20;
 /// Limits above this are not believed (a garbled or hostile answer).
 const MAX_BELIEVED_LIMIT: u64 = 100_000_000;
+/// The largest cache file read (far more than any real one: an entry is
+/// a few hundred bytes); a larger one is ignored and rewritten.
+const CACHE_FILE_LIMIT: u64 = 4 << 20;
 /// The cache file's name in the cache directory.
 const CACHE_FILE: &str = "model-limits.json";
 
@@ -103,7 +106,7 @@ impl LimitsCache {
     /// Every entry, fresh or not. A missing or unreadable file is empty:
     /// the cache only saves requests.
     pub fn entries(&self) -> Vec<CachedLimits> {
-        let Ok(text) = std::fs::read_to_string(&self.path) else {
+        let Ok(text) = read_bounded(&self.path, CACHE_FILE_LIMIT) else {
             return Vec::new();
         };
         serde_json::from_str::<CacheFile>(&text)
@@ -162,8 +165,20 @@ impl LimitsCache {
     }
 }
 
-/// Seconds since the Unix epoch.
-fn unix_now() -> u64 {
+/// The file's text, if it is no larger than `limit` bytes.
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    let file = std::fs::File::open(path)?;
+    file.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::other("the limits cache is too large"));
+    }
+    Ok(text)
+}
+
+/// Seconds since the Unix epoch (the clock the cache's ages are kept in).
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -217,7 +232,7 @@ pub fn model_limits(
         && !fully_configured(&resolved.model, overrides))
     .then(|| client.server_limits(cache, &resolved.provider_name, provider, &resolved.model))
     .flatten();
-    model_info_with(&resolved.model, overrides, server.as_ref())
+    model_info(&resolved.model, overrides, server.as_ref())
 }
 
 /// Asks the server, in the order the module documents. `Err` when the

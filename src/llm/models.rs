@@ -23,6 +23,13 @@ pub enum LimitSource {
     Assumed,
 }
 
+impl ModelInfo {
+    /// Whether the context window is known (else assumed).
+    pub fn known(&self) -> bool {
+        self.window_source != LimitSource::Assumed
+    }
+}
+
 impl std::fmt::Display for LimitSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -45,8 +52,6 @@ pub struct ModelInfo {
     pub encoding: Encoding,
     /// Whether counts with that encoding are exact (else estimates).
     pub exact_count: bool,
-    /// Whether the context window is known (else assumed).
-    pub known: bool,
     /// Where the context window came from.
     pub window_source: LimitSource,
     /// Where the output limit came from.
@@ -87,14 +92,9 @@ pub const UNKNOWN_CONTEXT_WINDOW: u64 = 8_192;
 /// The output limit assumed for a model confab does not know.
 pub const UNKNOWN_MAX_OUTPUT: u64 = 2_048;
 
-/// Looks a model up: config overrides first, then the table.
-pub fn model_info(model: &str, overrides: &BTreeMap<String, ModelOverride>) -> ModelInfo {
-    model_info_with(model, overrides, None)
-}
-
 /// Looks a model up: config overrides first, then what its server said
 /// (see [`crate::llm::discovery`]), then the table, then defaults.
-pub fn model_info_with(
+pub fn model_info(
     model: &str,
     overrides: &BTreeMap<String, ModelOverride>,
     server: Option<&ServerLimits>,
@@ -109,7 +109,6 @@ pub fn model_info_with(
             max_output_tokens,
             encoding,
             exact_count,
-            known: true,
             window_source: LimitSource::Table,
             output_source: LimitSource::Table,
         },
@@ -118,7 +117,6 @@ pub fn model_info_with(
             max_output_tokens: UNKNOWN_MAX_OUTPUT,
             encoding,
             exact_count,
-            known: false,
             window_source: LimitSource::Assumed,
             output_source: LimitSource::Assumed,
         },
@@ -126,7 +124,6 @@ pub fn model_info_with(
     if let Some(server) = server {
         if let Some(window) = server.context_window {
             info.context_window = window;
-            info.known = true;
             info.window_source = LimitSource::Server(server.source.clone());
             // An output cap can't be larger than the window it fits in.
             info.max_output_tokens = info.max_output_tokens.min(window);
@@ -139,7 +136,6 @@ pub fn model_info_with(
     if let Some(o) = overrides.get(model) {
         if let Some(window) = o.context_window {
             info.context_window = window;
-            info.known = true;
             info.window_source = LimitSource::Config;
         }
         if let Some(max) = o.max_output_tokens {
@@ -184,21 +180,21 @@ mod tests {
     #[test]
     fn looks_up_models_with_overrides() {
         let none = BTreeMap::new();
-        let gpt4o = model_info("gpt-4o-mini", &none);
+        let gpt4o = model_info("gpt-4o-mini", &none, None);
         assert_eq!(
             (gpt4o.context_window, gpt4o.max_output_tokens),
             (128_000, 16_384)
         );
         assert_eq!(gpt4o.encoding, Encoding::O200kBase);
-        assert_eq!(model_info("o1-mini", &none).max_output_tokens, 65_536);
+        assert_eq!(model_info("o1-mini", &none, None).max_output_tokens, 65_536);
         assert_eq!(
-            model_info("gpt-4-turbo-2024-04-09", &none).max_output_tokens,
+            model_info("gpt-4-turbo-2024-04-09", &none, None).max_output_tokens,
             4_096
         );
-        let claude = model_info("claude-sonnet-4-5", &none);
-        assert!(claude.known && !claude.exact_count);
-        let unknown = model_info("llama3.2", &none);
-        assert!(!unknown.known);
+        let claude = model_info("claude-sonnet-4-5", &none, None);
+        assert!(claude.known() && !claude.exact_count);
+        let unknown = model_info("llama3.2", &none, None);
+        assert!(!unknown.known());
         let mut overrides = BTreeMap::new();
         overrides.insert(
             "llama3.2".to_string(),
@@ -209,6 +205,9 @@ mod tests {
                 compact_at: None,
             },
         );
-        assert_eq!(model_info("llama3.2", &overrides).context_window, 131_072);
+        assert_eq!(
+            model_info("llama3.2", &overrides, None).context_window,
+            131_072
+        );
     }
 }
