@@ -128,6 +128,57 @@ fn incremental_runs_skip_update_and_remove() {
         .expect("hits")
         .iter()
         .all(|h| h["path"] != "docs/backups.md"));
+    // The changed file's old chunks are gone, from both rankings.
+    for mode in ["bm25", "vector", "hybrid"] {
+        let old = success_json(
+            &home
+                .confab()
+                .args([
+                    "rag",
+                    "query",
+                    "hq token create",
+                    "--json",
+                    "-k",
+                    "20",
+                    "--mode",
+                    mode,
+                ])
+                .output()
+                .expect("running confab"),
+        );
+        assert!(
+            old.as_array().expect("hits").iter().all(|h| !h["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("hq token create"))),
+            "{mode}: {old}"
+        );
+    }
+    assert_eq!(stats["chunks"].as_u64(), Some(stats_chunks_expected(&home)));
+}
+
+/// The chunks a fresh index of the current docs has: what an incremental
+/// run must arrive at.
+fn stats_chunks_expected(home: &TempHome) -> u64 {
+    let fresh = TempHome::new();
+    let docs = fresh.path().join("docs");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    for entry in std::fs::read_dir(home.path().join("docs")).expect("docs") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, docs.join(path.file_name().expect("name"))).expect("copy");
+    }
+    fresh
+        .confab()
+        .args(["rag", "index", "docs"])
+        .assert()
+        .success();
+    let stats = success_json(
+        &fresh
+            .confab()
+            .args(["rag", "stats", "--json"])
+            .output()
+            .expect("running confab"),
+    );
+    stats["chunks"].as_u64().expect("a chunk count")
 }
 
 fn embeddings_reply(vectors: &[[f32; 3]]) -> Reply {
@@ -388,4 +439,76 @@ fn chat_with_rag_sends_retrieved_chunks_each_turn() {
     // The conversation keeps what the user wrote.
     let records = &home.conversations()[0];
     assert_eq!(records[1]["content"], "how do I create an API token?");
+}
+
+/// A fake embeddings API that answers each request with one vector per
+/// input, and fails the request numbered `fail_at` (from 0) with a 400.
+fn counting_embedder(fail_at: usize) -> FakeProvider {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    FakeProvider::start_with_responder(move |request| {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == fail_at {
+            return Reply::openai_error(400, "invalid_request_error", "input too long");
+        }
+        let inputs = request.json()["input"].as_array().map_or(0, Vec::len);
+        let vectors: Vec<[f32; 3]> = (0..inputs).map(|i| [1.0, i as f32, 0.5]).collect();
+        embeddings_reply(&vectors)
+    })
+}
+
+#[test]
+fn a_run_that_fails_after_writing_some_files_leaves_the_index_as_it_was() {
+    // 70 files: written in two batches of files (64, then 6), each
+    // embedded in its own call, so the second call fails after the first
+    // batch's chunks were written into the run.
+    let home = TempHome::new();
+    for n in 0..70 {
+        home.write(
+            &format!("notes/{n:02}.md"),
+            format!("# N{n}\n\nzebra{n} first text\n"),
+        );
+    }
+    let index = |fake: &FakeProvider| {
+        home.confab_openai(&fake.base_url())
+            .args(["rag", "index", "notes", "--name", "api"])
+            .args(["--embedder", "openai:text-embedding-3-small"])
+            .output()
+            .expect("running confab")
+    };
+    let fake = counting_embedder(usize::MAX);
+    support::assert_success(&index(&fake));
+    assert_eq!(fake.requests().len(), 2, "two embedding calls");
+
+    for n in 0..70 {
+        home.write(
+            &format!("notes/{n:02}.md"),
+            format!("# N{n}\n\nzebra{n} second text\n"),
+        );
+    }
+    let failing = counting_embedder(1);
+    let output = index(&failing);
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(failing.requests().len(), 2, "the first batch went through");
+    // File 00 was in the first batch: its new text was written in the run,
+    // and the failed run took it back.
+    let hits = success_json(
+        &home
+            .confab()
+            .args([
+                "rag", "query", "zebra0", "--name", "api", "--mode", "bm25", "--json",
+            ])
+            .output()
+            .expect("running confab"),
+    );
+    let texts: Vec<&str> = hits
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["text"].as_str())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("zebra0 first text")),
+        "{hits}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("second text")), "{hits}");
 }
