@@ -284,3 +284,50 @@ type = "object"
     assert!(stderr_of(&output).contains("holds a credential"));
     assert!(stderr_of(&output).contains("tool `show_env`: allowed, exit 0"));
 }
+
+#[test]
+fn a_spawned_tool_gets_no_api_keys_or_confab_variables() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        r#"
+[tools.show_env]
+description = "Print the environment"
+command = ["/usr/bin/env"]
+risk = "low"
+[tools.show_env.parameters]
+type = "object"
+"#,
+    );
+    let fake = FakeProvider::start(vec![
+        Reply::openai_tool_call_stream("gpt-4o-mini", "show_env", &["{}"]),
+        Reply::openai_stream("gpt-4o-mini", &["seen"], Some((5, 1))),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .env("MY_SERVICE_API_KEY", "other-key-value")
+        .env("HARMLESS_SETTING", "kept-value")
+        .args(["chat", "what is set?"])
+        .assert()
+        .success();
+    let second = fake.requests()[1].json();
+    let result = second["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .and_then(|m| m["content"].as_str())
+        .expect("the tool's output")
+        .to_string();
+    assert!(result.contains("HARMLESS_SETTING=kept-value"), "{result}");
+    for leaked in [
+        "OPENAI_API_KEY",
+        "test-openai-key",
+        "other-key-value",
+        "CONFAB_HOME",
+    ] {
+        assert!(
+            !result.contains(leaked),
+            "{leaked} reached the tool: {result}"
+        );
+    }
+}
