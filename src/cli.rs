@@ -86,9 +86,10 @@ fn render_man(command: clap::Command) -> std::io::Result<String> {
 }
 
 /// The shells completions are shipped for, with their file names in `completions/`.
-pub const COMPLETION_FILES: [(clap_complete::Shell, &str); 4] = [
+pub const COMPLETION_FILES: [(clap_complete::Shell, &str); 5] = [
     (clap_complete::Shell::Bash, "confab.bash"),
     (clap_complete::Shell::Zsh, "_confab"),
     (clap_complete::Shell::Fish, "confab.fish"),
     (clap_complete::Shell::PowerShell, "_confab.ps1"),
+    (clap_complete::Shell::Elvish, "confab.elv"),
 ];

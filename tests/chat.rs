@@ -456,11 +456,12 @@ fn interactive_session_reads_commands_and_turns_from_stdin() {
     let fake = FakeProvider::start(vec![
         Reply::openai_stream("gpt-4o-mini", &["first answer"], Some((8, 2))),
         Reply::openai_stream("gpt-4o-mini", &["second answer"], Some((16, 2))),
+        Reply::openai_stream("gpt-4o-mini", &["third answer"], Some((4, 2))),
     ]);
     let output = home
         .confab_openai(&fake.base_url())
         .args(["chat", "-i"])
-        .write_stdin("/help\nhello\n/tokens\nline one \\\nline two\n/new\n/exit\n")
+        .write_stdin("/help\nhello\n/tokens\nline one \\\nline two\n/new\nfresh start\n/exit\n")
         .output()
         .expect("running confab");
     support::assert_success(&output);
@@ -475,6 +476,12 @@ fn interactive_session_reads_commands_and_turns_from_stdin() {
     let messages = second["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 3, "history resent");
     assert_eq!(messages[2]["content"], "line one \nline two");
+    // After /new, the next turn starts a conversation of its own.
+    let third = fake.requests()[2].json();
+    let messages = third["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1, "no history after /new: {messages:?}");
+    assert_eq!(messages[0]["content"], "fresh start");
+    assert_eq!(home.conversations().len(), 2, "/new began a second file");
 }
 
 #[test]
@@ -547,19 +554,34 @@ fn ctrl_c_during_a_reply_keeps_what_arrived() {
 
 #[test]
 fn the_readme_config_example_is_valid() {
+    // Every TOML block of the README is a config.toml confab accepts.
     let readme = include_str!("../README.md");
-    let start = readme
-        .find("```toml\n")
-        .expect("a toml block in the README")
-        + 8;
-    let end = start + readme[start..].find("```").expect("end of the block");
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().expect("end of the block"))
+        .collect();
+    assert!(blocks.len() >= 2, "the provider and tool examples");
+    for block in &blocks {
+        let home = TempHome::new();
+        home.write("config.toml", block);
+        let output = home.confab().arg("config").output().expect("confab runs");
+        assert!(output.status.success(), "{block}\n{}", stderr_of(&output));
+    }
     let home = TempHome::new();
-    home.write("config.toml", &readme[start..end]);
+    home.write("config.toml", blocks[0]);
     home.confab()
         .arg("config")
         .assert()
         .success()
         .stdout(predicate::str::contains("localhost:11434"));
+    let home = TempHome::new();
+    home.write("config.toml", blocks[1]);
+    home.confab()
+        .arg("config")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("read_doc"));
 }
 
 #[test]

@@ -179,8 +179,39 @@ mod tests {
     }
 
     #[test]
-    fn every_pattern_compiles() {
-        assert_eq!(patterns().len(), 9);
+    fn every_kind_compiles_and_finds_its_example() {
+        assert_eq!(patterns().len(), 9, "a pattern failed to compile");
+        let examples = [
+            ("anthropic_key", "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx"),
+            ("openai_key", "sk-proj-AbCdEf0123456789GhIjKlMnOp"),
+            ("aws_access_key", "AKIAIOSFODNN7EXAMPLE"),
+            (
+                "github_token",
+                "ghp_0123456789abcdefghijABCDEFGHIJ0123456789",
+            ),
+            ("slack_token", "xoxb-1234567890-abcdefghij"),
+            ("google_api_key", "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"),
+            (
+                "private_key",
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+            ),
+            (
+                "aws_secret_key",
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+            ("assigned_secret", "db_password: Zq8!xR2#vL9@mN4$pK7w"),
+        ];
+        for (kind, text) in examples {
+            let kinds: Vec<&str> = find_secrets(text).iter().map(|m| m.kind).collect();
+            assert!(kinds.contains(&kind), "{kind}: {text:?} gave {kinds:?}");
+        }
+        for (kind, text) in [
+            ("google_api_key", "AIzaShort"),
+            ("aws_access_key", "AKIA1234"),
+        ] {
+            let kinds: Vec<&str> = find_secrets(text).iter().map(|m| m.kind).collect();
+            assert!(!kinds.contains(&kind), "{kind}: {text:?} is too short");
+        }
     }
 
     #[test]

@@ -1,0 +1,365 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[confab] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'confab'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'confab'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand chat 'Chat with a model, one-shot or interactively, streamed, history kept on disk'
+            cand count-tokens 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text'
+            cand rag 'Index local docs and query them, offline by default'
+            cand replay 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
+            cand cost-report 'Report what the recorded calls cost, grouped, with budgets for CI'
+            cand history 'List, show and delete stored conversations'
+            cand config 'Show the effective configuration, secrets masked, and where files live'
+            cand guard 'Screen text for prompt injection and secrets before it reaches a model'
+            cand cache 'Show what the response cache holds, or empty it'
+            cand models 'Show models'' limits (context window, output cap) and where each came from'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;chat'= {
+            cand -m 'Model: provider:model, a model, a provider or an alias'
+            cand --model 'Model: provider:model, a model, a provider or an alias'
+            cand -s 'System prompt for a new conversation'
+            cand --system 'System prompt for a new conversation'
+            cand --max-tokens 'Output cap in tokens [default: config max_tokens, else min(model limit, 4096)]'
+            cand --temperature 'Sampling temperature'
+            cand --conversation 'Continue the conversation with this id'
+            cand --tag 'Tag the usage records of this run, for cost reports (repeatable)'
+            cand --rag 'Retrieve from this RAG index for every message and send the chunks along'
+            cand --compact-at 'Compact this conversation when the prompt passes this fraction of the context window minus the output cap [default: config, else 0.75]'
+            cand --schema 'Ask for JSON that validates against this JSON Schema; an invalid reply is retried once with the errors, then refused (exit 5)'
+            cand --approve-tools 'Let these high-risk tools run without asking (comma-separated or repeated)'
+            cand --no-stream 'Wait for the whole reply instead of streaming it'
+            cand --json 'Print one JSON object (reply, usage, ids) instead of the streamed text'
+            cand -c 'Continue the most recent conversation'
+            cand --continue 'Continue the most recent conversation'
+            cand -i 'Start the interactive session even when stdin is not a terminal'
+            cand --interactive 'Start the interactive session even when stdin is not a terminal'
+            cand --redact 'Replace API keys and other secrets in what is sent with [REDACTED:kind] instead of refusing to send it'
+            cand --cache 'Serve repeated (or paraphrased) temperature-0 questions from the response cache'
+            cand --cacheable 'Cache this request whatever its temperature (implies --cache)'
+            cand --no-cache 'Do not use the response cache, even when config enables it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;count-tokens'= {
+            cand --text 'Count this string (repeatable)'
+            cand -m 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost'
+            cand --model 'Count for this model''s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost'
+            cand -e 'Count with this encoding [default: o200k_base]'
+            cand --encoding 'Count with this encoding [default: o200k_base]'
+            cand --messages 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)'
+            cand --limit 'Exit with code 3 when the total is over N tokens'
+            cand -g 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
+            cand --glob 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
+            cand --output-tokens 'With --cost: also price this many output tokens'
+            cand -j 'Threads to count with [default: all cores]'
+            cand --threads 'Threads to count with [default: all cores]'
+            cand --per-file 'Print a table of tokens and bytes per file, largest first, with a total'
+            cand --lines 'Count each line of stdin separately: one count per output line'
+            cand --json 'Print JSON instead of text'
+            cand --hidden 'Include hidden files and directories'
+            cand --no-ignore 'Do not honour .gitignore, .ignore and other ignore files'
+            cand --cost 'Print what the counted input would cost on each --model, at today''s prices'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;rag'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand index 'Chunk, embed and index files and directories (incremental)'
+            cand query 'Retrieve the chunks that answer a question, optionally a grounded answer'
+            cand eval 'Measure retrieval quality on labelled queries, per mode'
+            cand list 'List the indexes'
+            cand stats 'Sizes and settings of an index'
+            cand rm 'Delete an index'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;rag;index'= {
+            cand --name 'Index name'
+            cand --chunk-tokens 'Chunk size in tokens'
+            cand --overlap 'Share of each chunk repeated at the start of the next'
+            cand --embedder 'Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API'
+            cand -g 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
+            cand --glob 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
+            cand --hidden 'Include hidden files and directories'
+            cand --no-ignore 'Do not honour .gitignore, .ignore and other ignore files'
+            cand --json 'Print the summary as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;rag;query'= {
+            cand --name 'Index name'
+            cand -k 'How many chunks'
+            cand --mode 'Retrieval mode'
+            cand -m 'Model for --answer'
+            cand --model 'Model for --answer'
+            cand --json 'Print JSON'
+            cand --answer 'Send the chunks and the question to a chat model for an answer that cites them'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'confab;rag;eval'= {
+            cand --name 'Index name'
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;rag;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;rag;stats'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;rag;rm'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;rag;help'= {
+            cand index 'Chunk, embed and index files and directories (incremental)'
+            cand query 'Retrieve the chunks that answer a question, optionally a grounded answer'
+            cand eval 'Measure retrieval quality on labelled queries, per mode'
+            cand list 'List the indexes'
+            cand stats 'Sizes and settings of an index'
+            cand rm 'Delete an index'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;rag;help;index'= {
+        }
+        &'confab;rag;help;query'= {
+        }
+        &'confab;rag;help;eval'= {
+        }
+        &'confab;rag;help;list'= {
+        }
+        &'confab;rag;help;stats'= {
+        }
+        &'confab;rag;help;rm'= {
+        }
+        &'confab;rag;help;help'= {
+        }
+        &'confab;replay'= {
+            cand -m 'Re-send the conversation to this model (with --dry-run: several, comma-separated)'
+            cand --model 'Re-send the conversation to this model (with --dry-run: several, comma-separated)'
+            cand --max-tokens 'Output cap for the re-run''s requests'
+            cand --dry-run 'With --model: estimate the cost on each model without calling anything'
+            cand --json 'Print JSON'
+            cand --markdown 'Print Markdown'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;cost-report'= {
+            cand --log 'Read this usage log instead of confab''s own (repeatable)'
+            cand --since 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)'
+            cand --until 'Only calls before: a date (that whole day included), a time, or an age'
+            cand --model 'Only calls of this model'
+            cand --provider 'Only calls to this provider'
+            cand --tag 'Only calls with this tag'
+            cand --conversation 'Only calls of this conversation'
+            cand --command 'Only calls made by this command (chat, rag query, compaction...)'
+            cand --group-by 'Group rows by these keys (comma-separated) [default: model]'
+            cand --format 'Output format'
+            cand --budget 'Exit with code 3 when the total cost is over USD'
+            cand --prices 'Also read prices from this file (confab TOML or LiteLLM JSON)'
+            cand --json 'Same as --format json'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'confab;history'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'List conversations, newest first'
+            cand show 'Print a conversation'
+            cand delete 'Delete a conversation'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;history;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;history;show'= {
+            cand --json 'Print the stored records as JSON lines'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;history;delete'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;history;help'= {
+            cand list 'List conversations, newest first'
+            cand show 'Print a conversation'
+            cand delete 'Delete a conversation'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;history;help;list'= {
+        }
+        &'confab;history;help;show'= {
+        }
+        &'confab;history;help;delete'= {
+        }
+        &'confab;history;help;help'= {
+        }
+        &'confab;config'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;guard'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand scan 'Screen text for prompt injection and secrets; exit 5 when anything is found'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;guard;scan'= {
+            cand --text 'Screen this string (repeatable)'
+            cand --jsonl 'Treat each input line as a JSON object and screen its "text" field'
+            cand --json 'Print one JSON result per input (per line with --jsonl) instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;guard;help'= {
+            cand scan 'Screen text for prompt injection and secrets; exit 5 when anything is found'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;guard;help;scan'= {
+        }
+        &'confab;guard;help;help'= {
+        }
+        &'confab;cache'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand stats 'Entries, live entries, size and hits served'
+            cand clear 'Remove every cached reply'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;cache;stats'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;cache;clear'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;cache;help'= {
+            cand stats 'Entries, live entries, size and hits served'
+            cand clear 'Remove every cached reply'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;cache;help;stats'= {
+        }
+        &'confab;cache;help;clear'= {
+        }
+        &'confab;cache;help;help'= {
+        }
+        &'confab;models'= {
+            cand --refresh 'Forget cached answers (of the named models'' providers, or all) and ask again'
+            cand --json 'Print JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;help'= {
+            cand chat 'Chat with a model, one-shot or interactively, streamed, history kept on disk'
+            cand count-tokens 'Count tokens exactly, as OpenAI''s tokenizers do, in files, directories, stdin or text'
+            cand rag 'Index local docs and query them, offline by default'
+            cand replay 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
+            cand cost-report 'Report what the recorded calls cost, grouped, with budgets for CI'
+            cand history 'List, show and delete stored conversations'
+            cand config 'Show the effective configuration, secrets masked, and where files live'
+            cand guard 'Screen text for prompt injection and secrets before it reaches a model'
+            cand cache 'Show what the response cache holds, or empty it'
+            cand models 'Show models'' limits (context window, output cap) and where each came from'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;help;chat'= {
+        }
+        &'confab;help;count-tokens'= {
+        }
+        &'confab;help;rag'= {
+            cand index 'Chunk, embed and index files and directories (incremental)'
+            cand query 'Retrieve the chunks that answer a question, optionally a grounded answer'
+            cand eval 'Measure retrieval quality on labelled queries, per mode'
+            cand list 'List the indexes'
+            cand stats 'Sizes and settings of an index'
+            cand rm 'Delete an index'
+        }
+        &'confab;help;rag;index'= {
+        }
+        &'confab;help;rag;query'= {
+        }
+        &'confab;help;rag;eval'= {
+        }
+        &'confab;help;rag;list'= {
+        }
+        &'confab;help;rag;stats'= {
+        }
+        &'confab;help;rag;rm'= {
+        }
+        &'confab;help;replay'= {
+        }
+        &'confab;help;cost-report'= {
+        }
+        &'confab;help;history'= {
+            cand list 'List conversations, newest first'
+            cand show 'Print a conversation'
+            cand delete 'Delete a conversation'
+        }
+        &'confab;help;history;list'= {
+        }
+        &'confab;help;history;show'= {
+        }
+        &'confab;help;history;delete'= {
+        }
+        &'confab;help;config'= {
+        }
+        &'confab;help;guard'= {
+            cand scan 'Screen text for prompt injection and secrets; exit 5 when anything is found'
+        }
+        &'confab;help;guard;scan'= {
+        }
+        &'confab;help;cache'= {
+            cand stats 'Entries, live entries, size and hits served'
+            cand clear 'Remove every cached reply'
+        }
+        &'confab;help;cache;stats'= {
+        }
+        &'confab;help;cache;clear'= {
+        }
+        &'confab;help;models'= {
+        }
+        &'confab;help;completions'= {
+        }
+        &'confab;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
