@@ -238,3 +238,27 @@ fn stats_clear_and_a_corrupt_cache_file() {
     );
     assert_eq!(stats["entries"], 1, "the rebuilt cache works");
 }
+
+#[test]
+fn requests_with_tools_are_never_cached() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[providers.openai]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\n\
+         [tools.clock]\ndescription = \"The time\"\ncommand = [\"date\"]\nrisk = \"low\"\n\
+         [tools.clock.parameters]\ntype = \"object\"\n",
+    );
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["first"], Some((5, 1))),
+        Reply::openai_stream("gpt-4o-mini", &["second"], Some((5, 1))),
+    ]);
+    let cached = ["--cache", "--temperature", "0"];
+    ask(&home, &fake, &cached, "what time is it?");
+    let again = ask(&home, &fake, &cached, "what time is it?");
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "second\n");
+    assert_eq!(fake.requests().len(), 2, "both went to the API");
+    assert!(
+        fake.requests()[0].json()["tools"].is_array(),
+        "tools were offered"
+    );
+}

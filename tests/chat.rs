@@ -630,3 +630,42 @@ fn a_stream_that_stalls_after_text_is_kept_as_interrupted() {
     let last = home.conversations()[0].last().cloned().expect("records");
     assert_eq!(last["interrupted"], true);
 }
+
+#[test]
+fn api_key_cmd_supplies_the_key_sent() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream("gpt-4o-mini", &["ok"], None)]);
+    fake.expect_api_key("key-from-the-command");
+    home.write(
+        "config.toml",
+        format!(
+            "[providers.vault]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\
+             api_key_cmd = [\"/bin/sh\", \"-c\", \"echo key-from-the-command\"]\n",
+            fake.base_url()
+        ),
+    );
+    home.confab()
+        .args(["chat", "-m", "vault:gpt-4o-mini", "hi"])
+        .assert()
+        .success()
+        .stdout("ok\n");
+    assert_eq!(
+        fake.requests()[0].header("authorization"),
+        Some("Bearer key-from-the-command")
+    );
+    // A failing command is a clear error, and nothing is sent.
+    home.write(
+        "config.toml",
+        format!(
+            "[providers.vault]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\
+             api_key_cmd = [\"/bin/sh\", \"-c\", \"exit 3\"]\n",
+            fake.base_url()
+        ),
+    );
+    home.confab()
+        .args(["chat", "-m", "vault:gpt-4o-mini", "hi"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("api_key_cmd"));
+    assert_eq!(fake.requests().len(), 1);
+}

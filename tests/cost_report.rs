@@ -321,3 +321,34 @@ fn count_tokens_estimates_cost_before_spending() {
     assert!(close(&gpt4o["total_cost_usd"], 4.0));
     assert_eq!(json["models"][1]["encoding"], "cl100k_base");
 }
+
+#[test]
+fn since_takes_ages_counted_back_from_now() {
+    let home = TempHome::new();
+    home.write("prices.toml", PRICES);
+    let now = jiff::Timestamp::now();
+    let ago = |hours: i64| {
+        now.checked_sub(jiff::SignedDuration::from_hours(hours))
+            .expect("a time")
+            .to_string()
+    };
+    let lines = [
+        record(&ago(1), "test-model", [1, 0, 0, 1], ""),
+        record(&ago(30), "test-model", [1, 0, 0, 1], ""),
+        record(&ago(24 * 6), "test-model", [1, 0, 0, 1], ""),
+        record(&ago(24 * 8), "test-model", [1, 0, 0, 1], ""),
+        record(&ago(24 * 20), "test-model", [1, 0, 0, 1], ""),
+    ];
+    home.write("data/usage.jsonl", lines.join("\n") + "\n");
+    for (since, calls) in [
+        ("30m", 0),
+        ("2h", 1),
+        ("24h", 1),
+        ("7d", 3),
+        ("2w", 4),
+        ("30d", 5),
+    ] {
+        let report = json_report(&home, &["--since", since]);
+        assert_eq!(report["total"]["calls"], calls, "--since {since}");
+    }
+}
