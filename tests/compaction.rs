@@ -373,3 +373,39 @@ fn compact_forces_a_summary_and_replay_still_sees_every_message() {
     assert_eq!(json["turns"].as_array().map(Vec::len), Some(6));
     let _ = read_jsonl;
 }
+
+#[test]
+fn the_system_prompt_is_never_summarised_and_summaries_have_their_cap() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        format!("{}[compaction]\nsummary_max_tokens = 77\n", config(1500)),
+    );
+    let fake = FakeProvider::start_with_responder(fake_model);
+    for turn in 1..=20 {
+        let mut cmd = home.confab_openai(&fake.base_url());
+        cmd.arg("chat");
+        if turn > 1 {
+            cmd.arg("-c");
+        } else {
+            cmd.args(["-s", "SYSTEM-MARKER: answer as a storage engineer"]);
+        }
+        cmd.arg(user_message(turn)).assert().success();
+    }
+    let bodies: Vec<Value> = fake.requests().iter().map(RecordedRequest::json).collect();
+    let summaries: Vec<&Value> = bodies.iter().filter(|b| is_summary_call(b)).collect();
+    assert!(!summaries.is_empty(), "the conversation was compacted");
+    for summary in &summaries {
+        assert!(
+            !summary.to_string().contains("SYSTEM-MARKER"),
+            "a summary call was shown the system prompt: {summary}"
+        );
+        assert_eq!(summary["max_completion_tokens"], 77);
+    }
+    for chat in bodies.iter().filter(|b| !is_summary_call(b)) {
+        assert_eq!(chat["messages"][0]["role"], "system");
+        assert!(chat["messages"][0]["content"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("SYSTEM-MARKER")));
+    }
+}
