@@ -13,6 +13,7 @@ pub mod guard;
 pub mod jsonl;
 pub mod llm;
 pub mod rag;
+pub mod safe_text;
 pub mod term;
 pub mod tokens;
 pub mod tools;
