@@ -512,3 +512,97 @@ fn a_run_that_fails_after_writing_some_files_leaves_the_index_as_it_was() {
     );
     assert!(!texts.iter().any(|t| t.contains("second text")), "{hits}");
 }
+
+/// `confab rag index notes --name api` with an embeddings API, as a child
+/// process the test can signal.
+fn spawn_index(home: &TempHome, fake: &FakeProvider) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("confab"))
+        .args(["rag", "index", "notes", "--name", "api"])
+        .args(["--embedder", "openai:text-embedding-3-small"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CONFAB_HOME", home.path())
+        .env("HOME", home.path())
+        .env("OPENAI_API_KEY", "test-openai-key")
+        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .current_dir(home.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("confab starts")
+}
+
+#[test]
+fn ctrl_c_or_kill_in_the_middle_of_a_run_leaves_the_index_as_it_was() {
+    for signal in ["-INT", "-KILL"] {
+        let home = TempHome::new();
+        for n in 0..70 {
+            home.write(
+                &format!("notes/{n:02}.md"),
+                format!("# N{n}\n\nzebra{n} first text\n"),
+            );
+        }
+        let fake = counting_embedder(usize::MAX);
+        home.confab_openai(&fake.base_url())
+            .args(["rag", "index", "notes", "--name", "api"])
+            .args(["--embedder", "openai:text-embedding-3-small"])
+            .assert()
+            .success();
+        for n in 0..70 {
+            home.write(
+                &format!("notes/{n:02}.md"),
+                format!("# N{n}\n\nzebra{n} second text\n"),
+            );
+        }
+        // The second embedding call of the run hangs: by then the first
+        // batch of files is written into the run.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let stalling = FakeProvider::start_with_responder(move |request| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let inputs = request.json()["input"].as_array().map_or(0, Vec::len);
+            let vectors: Vec<[f32; 3]> = (0..inputs).map(|i| [1.0, i as f32, 0.5]).collect();
+            let reply = embeddings_reply(&vectors);
+            if n == 1 {
+                reply.with_delay_before_first_byte(std::time::Duration::from_secs(60))
+            } else {
+                reply
+            }
+        });
+        let mut child = spawn_index(&home, &stalling);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while stalling.requests().len() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run never reached its second call"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        let status = child.wait().expect("the run ends");
+        assert!(!status.success(), "{signal}: {status}");
+        if signal == "-INT" {
+            // A shell shows 130 either way: exit(130) or death by SIGINT.
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                status.code() == Some(130) || status.signal() == Some(2),
+                "{status}"
+            );
+        }
+        let hits = success_json(
+            &home
+                .confab()
+                .args([
+                    "rag", "query", "zebra0", "--name", "api", "--mode", "bm25", "--json",
+                ])
+                .output()
+                .expect("running confab"),
+        );
+        let text = hits.to_string();
+        assert!(text.contains("zebra0 first text"), "{signal}: {hits}");
+        assert!(!text.contains("second text"), "{signal}: {hits}");
+    }
+}
