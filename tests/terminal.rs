@@ -258,3 +258,27 @@ fn enter_alone_at_the_terminal_is_no() {
     assert_eq!(audit[0]["decision"], "denied_by_person");
     assert!(home.path().join("victim.txt").exists(), "it did not run");
 }
+
+#[test]
+fn no_color_turns_the_dimmed_waiting_note_plain() {
+    let screen_with = |no_color: &str| {
+        let home = TempHome::new();
+        let fake = FakeProvider::start(vec![Reply::openai_stream(
+            "gpt-4o-mini",
+            &["hi"],
+            Some((5, 1)),
+        )]);
+        let mut env = openai_env(&fake);
+        env.push(("NO_COLOR", no_color.to_string()));
+        let mut terminal = Terminal::start(&home, &env, &["chat", "hello"]);
+        let status = terminal.wait_exit();
+        assert!(status.success(), "{status}");
+        terminal.wait_for("hi", 1);
+        terminal.screen()
+    };
+    let coloured = screen_with("");
+    assert!(coloured.contains("\x1b[2mwaiting for"), "{coloured:?}");
+    let plain = screen_with("1");
+    assert!(plain.contains("waiting for"), "{plain:?}");
+    assert!(!plain.contains("\x1b[2m"), "{plain:?}");
+}
