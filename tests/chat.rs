@@ -669,3 +669,33 @@ fn api_key_cmd_supplies_the_key_sent() {
         .stderr(predicate::str::contains("api_key_cmd"));
     assert_eq!(fake.requests().len(), 1);
 }
+
+#[test]
+fn client_side_token_limits_hold_back_the_next_request() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[providers.openai]\nkind = \"openai\"\napi_key_env = \"OPENAI_API_KEY\"\n\
+         tokens_per_minute = 6000\n",
+    );
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["one"], Some((5, 1))),
+        Reply::openai_stream("gpt-4o-mini", &["two"], Some((5, 1))),
+    ]);
+    // Each turn reserves its output cap (3000) and a little: the first fits
+    // the full bucket, the second must wait for it to refill.
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-i", "--max-tokens", "3000"])
+        .write_stdin("first\nsecond\n/exit\n")
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        stderr.matches("for the client-side rate limit").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(fake.requests().len(), 2);
+}
