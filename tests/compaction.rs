@@ -409,3 +409,37 @@ fn the_system_prompt_is_never_summarised_and_summaries_have_their_cap() {
             .is_some_and(|s| s.starts_with("SYSTEM-MARKER")));
     }
 }
+
+#[test]
+fn keep_last_sets_how_many_messages_stay_verbatim_after_a_summary() {
+    let verbatim_after_summaries = |keep_last: usize| -> Vec<usize> {
+        let home = TempHome::new();
+        home.write(
+            "config.toml",
+            format!("{}[compaction]\nkeep_last = {keep_last}\n", config(1500)),
+        );
+        let fake = FakeProvider::start_with_responder(fake_model);
+        for turn in 1..=24 {
+            let mut cmd = home.confab_openai(&fake.base_url());
+            cmd.arg("chat");
+            if turn > 1 {
+                cmd.arg("-c");
+            }
+            cmd.arg(user_message(turn)).assert().success();
+        }
+        let bodies: Vec<Value> = fake.requests().iter().map(RecordedRequest::json).collect();
+        bodies
+            .windows(2)
+            .filter(|pair| is_summary_call(&pair[0]) && !is_summary_call(&pair[1]))
+            .map(|pair| pair[1]["messages"].as_array().map_or(0, Vec::len))
+            .collect()
+    };
+    // The new user message and the turn before it: the last two stay, and
+    // the kept part starts at a user message, so three go verbatim.
+    let two = verbatim_after_summaries(2);
+    assert!(!two.is_empty(), "compacted");
+    assert!(two.iter().all(|&n| n == 3), "{two:?}");
+    let six = verbatim_after_summaries(6);
+    assert!(!six.is_empty(), "compacted");
+    assert!(six.iter().all(|&n| n == 7), "{six:?}");
+}
