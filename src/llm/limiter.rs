@@ -114,6 +114,18 @@ mod tests {
             limiter.reserve(0, start + Duration::from_secs(1)),
             Duration::ZERO
         );
+        // One second refilled one request, not more.
+        assert_eq!(
+            limiter.reserve(0, start + Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn acquire_takes_its_share() {
+        let mut limiter = RateLimiter::new(0, 6_000);
+        limiter.acquire(6_000);
+        assert!(!limiter.reserve(6_000, Instant::now()).is_zero());
     }
 
     #[test]

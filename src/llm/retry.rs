@@ -212,6 +212,15 @@ mod tests {
             headers(None, Some(&date)).delay(now),
             Some(Duration::from_secs(30))
         );
+        // A retry-after-ms that is zero, negative or not a number gives way
+        // to retry-after.
+        for ms in ["0", "-5", "NaN", "inf", "soon"] {
+            assert_eq!(
+                headers(Some(ms), Some("2")).delay(now),
+                Some(Duration::from_secs(2)),
+                "{ms}"
+            );
+        }
         assert_eq!(headers(None, Some("soon")).delay(now), None);
         assert_eq!(headers(None, Some("-1")).delay(now), None);
 
