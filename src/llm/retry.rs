@@ -222,6 +222,11 @@ mod tests {
             );
         }
         assert_eq!(headers(None, Some("soon")).delay(now), None);
+        assert_eq!(
+            headers(None, Some("0")).delay(now),
+            None,
+            "a zero wait leaves the delay to the backoff"
+        );
         assert_eq!(headers(None, Some("-1")).delay(now), None);
 
         let policy = RetryPolicy::default();
