@@ -232,6 +232,12 @@ mod tests {
         let policy = RetryPolicy::default();
         let long = headers(None, Some("600"));
         assert_eq!(policy.next_delay(&status(429), 0, &long, now, 0.5), None);
+        // "A wait over 120 s is not taken": 120 itself is.
+        let limit = headers(None, Some("120"));
+        assert_eq!(
+            policy.next_delay(&status(429), 0, &limit, now, 0.5),
+            Some(policy.max_server_delay)
+        );
         let short = headers(None, Some("3"));
         assert_eq!(
             policy.next_delay(&status(429), 0, &short, now, 0.5),
