@@ -578,8 +578,9 @@ fn ctrl_c_or_kill_in_the_middle_of_a_run_leaves_the_index_as_it_was() {
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
+        // The shell's own `kill`, so that no procps is needed.
+        std::process::Command::new("/bin/sh")
+            .args(["-c", &format!("kill {signal} {}", child.id())])
             .status()
             .expect("kill");
         let status = child.wait().expect("the run ends");
