@@ -21,6 +21,7 @@ use crate::conversation::{
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallFailure, CallOutcome, Client, ClientError};
 use crate::llm::discovery::{self, LimitsCache};
+use crate::llm::keys::KeyError;
 use crate::llm::models::{ModelInfo, DEFAULT_OUTPUT_CAP};
 use crate::llm::{ChatRequest, Message};
 use crate::term::StreamPrinter;
@@ -1713,12 +1714,13 @@ fn resolve_failure(err: ResolveError) -> Failure {
 
 fn key_failure(err: ClientError) -> Failure {
     let hint = match &err {
-        ClientError::MissingKey { variable, provider } => {
+        ClientError::Key(KeyError::MissingKey { variable, provider }) => {
             format!("export {variable}, or set providers.{provider}.api_key_cmd in config.toml")
         }
-        ClientError::KeyCommand { provider, .. } => {
+        ClientError::Key(KeyError::KeyCommand { provider, .. }) => {
             format!("check providers.{provider}.api_key_cmd in config.toml")
         }
+        ClientError::Setup(_) => "this machine could not start the HTTP client; report it".into(),
     };
     Failure::new(ExitKind::Provider, err.to_string()).hint(hint)
 }

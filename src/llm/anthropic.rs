@@ -376,6 +376,53 @@ fn parse_data<'de, T: Deserialize<'de>>(
     })
 }
 
+/// The Anthropic API version confab speaks.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// The Messages wire format.
+pub struct Messages;
+
+impl crate::llm::wire::WireFormat for Messages {
+    fn chat_path(&self) -> &'static str {
+        "messages"
+    }
+
+    fn auth_headers(&self, api_key: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("anthropic-version", API_VERSION.to_string())];
+        headers.extend(api_key.map(|key| ("x-api-key", key.to_string())));
+        headers
+    }
+
+    fn chat_body(&self, request: &ChatRequest) -> Vec<u8> {
+        // Serializing plain structs of strings and numbers cannot fail.
+        serde_json::to_vec(&request_body(request)).unwrap_or_default()
+    }
+
+    fn stream_reader(&self) -> Box<dyn crate::llm::wire::StreamReader> {
+        Box::new(EventReader::default())
+    }
+
+    fn parse_reply(&self, body: &str) -> Result<Vec<ChatEvent>, StreamError> {
+        parse_response(body)
+    }
+
+    fn parse_error(&self, status: u16, body: &str) -> ApiError {
+        parse_error_body(status, body)
+    }
+}
+
+/// Reads a stream's named events, keeping the state they build up.
+#[derive(Default)]
+struct EventReader {
+    state: StreamState,
+}
+
+impl crate::llm::wire::StreamReader for EventReader {
+    fn read(&mut self, event: &crate::llm::sse::SseEvent) -> Result<Vec<ChatEvent>, StreamError> {
+        parse_event(&event.event, &event.data, &mut self.state)
+    }
+}
+
 /// Turns one streamed event (its `event:` name and its `data:`) into events,
 /// updating `state`. Unknown event names and `ping` are ignored; an `error`
 /// event is an [`StreamError::Api`] without a status; any known event before

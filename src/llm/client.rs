@@ -1,30 +1,40 @@
-//! One chat call to a provider, done the careful way: the request built for
-//! the provider's wire format, sent with retries (see [`crate::llm::retry`])
-//! on a worker thread, the reply streamed back as it arrives, and the call's
-//! numbers (status, retries, time to first token, latency, usage, model)
-//! collected for the usage log.
+//! One call to a provider, done the careful way, on tokio and reqwest: the
+//! request built by the provider's [`WireFormat`], sent with one retry loop
+//! for chat and embeddings (see [`crate::llm::retry`]), paced by the
+//! client-side rate limiter, the reply streamed back as it arrives with
+//! every read bounded in size and time, and the call's numbers (status,
+//! retries, time to first token, latency, usage, model) collected for the
+//! usage log.
 //!
-//! The caller's thread only waits on a channel, so Ctrl-C (a `cancel`
-//! flag) is noticed at once even while the network is silent.
+//! The client owns a single-threaded runtime, built only by commands that
+//! call a model; a call runs to its end, or stops at once when its `cancel`
+//! flag is set (Ctrl-C), keeping what arrived.
 
-use std::io::Read;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Environment, ProviderConfig, ProviderKind};
+use futures_util::StreamExt as _;
+use reqwest::header::HeaderMap;
+
+use crate::config::{Environment, ProviderConfig};
+use crate::llm::keys::{self, KeyError};
 use crate::llm::limiter::RateLimiter;
 use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
 use crate::llm::sse::{SseDecoder, SseEvent};
+use crate::llm::wire::{self, WireFormat};
 pub use crate::llm::ToolCallRequest;
-use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, StreamError, Usage};
+use crate::llm::{openai, ApiError, ChatEvent, ChatRequest, StreamError, Usage};
 
-/// The Anthropic API version confab speaks.
-const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// The largest error body read.
-const ERROR_BODY_LIMIT: u64 = 1 << 20;
+const ERROR_BODY_LIMIT: usize = 1 << 20;
 /// The largest whole (non-streamed) reply body read.
-const WHOLE_BODY_LIMIT: u64 = 64 << 20;
+const WHOLE_BODY_LIMIT: usize = 64 << 20;
+/// The largest embeddings reply read (a batch of large vectors).
+const EMBEDDINGS_BODY_LIMIT: usize = 256 << 20;
+/// How often a running call looks at its cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
 
 /// How a successful response's body is to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,20 +54,18 @@ enum BodyShape {
 /// API error it is. These answers are not retried: the next attempt would
 /// get the same.
 fn check_response(
-    response: &ureq::http::Response<ureq::Body>,
+    status: u16,
+    headers: &HeaderMap,
     streamed: bool,
 ) -> Result<BodyShape, CallFailure> {
-    let status = response.status().as_u16();
     let header = |name: &str| {
-        response
-            .headers()
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_ascii_lowercase())
     };
     if (300..400).contains(&status) {
-        let location = response
-            .headers()
+        let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("nowhere (no Location header)");
@@ -105,32 +113,33 @@ fn printable(text: &str, max: usize) -> String {
 /// Errors that stop a call before it is sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The API key variable is not set.
-    #[error("{variable} is not set")]
-    MissingKey {
-        /// The variable.
-        variable: String,
-        /// The provider's name in config, for the hint.
-        provider: String,
-    },
-    /// The key command failed.
-    #[error("the api_key_cmd of provider `{provider}` failed: {message}")]
-    KeyCommand {
-        /// The provider's name.
-        provider: String,
-        /// What went wrong.
-        message: String,
-    },
+    /// No API key could be had.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The HTTP client or its runtime could not be set up.
+    #[error("could not set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+/// How long the client waits, per provider config.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    /// For the answer's status and headers, from the request's start.
+    response: Duration,
+    /// For each read of the body.
+    read: Duration,
 }
 
 /// A client for one configured provider.
 pub struct Client {
-    kind: ProviderKind,
+    wire: &'static dyn WireFormat,
     base_url: String,
     chat_url: String,
     embeddings_url: String,
     api_key: Option<String>,
-    agent: ureq::Agent,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    timeouts: Timeouts,
     policy: RetryPolicy,
     limiter: Mutex<RateLimiter>,
 }
@@ -226,26 +235,47 @@ pub struct CallOutcome {
     pub end: CallEnd,
 }
 
-/// What the worker tells the waiting thread.
-enum WorkerMessage {
-    Text(String),
-    Retrying {
-        retry: u32,
-        delay: Duration,
-        reason: String,
-    },
-    Finished(Box<WorkerResult>),
-}
-
+/// What has arrived of one reply, across its attempts.
 #[derive(Default)]
-struct WorkerResult {
+struct Reply {
+    text: String,
+    ttft: Option<Duration>,
     finish_reason: Option<String>,
-    tool_calls: std::collections::BTreeMap<u32, ToolCallRequest>,
+    tool_calls: BTreeMap<u32, ToolCallRequest>,
     model_reported: Option<String>,
     usage: Option<Usage>,
-    retries: u32,
     status: Option<u16>,
-    end: Option<CallEnd>,
+    /// Whether text or a tool call was shown or taken: a failure after
+    /// that is never retried silently.
+    output: bool,
+}
+
+impl Reply {
+    fn into_outcome(self, end: CallEnd, retries: u32, latency: Duration) -> CallOutcome {
+        CallOutcome {
+            text: self.text,
+            finish_reason: self.finish_reason,
+            tool_calls: self
+                .tool_calls
+                .into_iter()
+                .map(|(index, mut call)| {
+                    // Some compatible servers send no id; the reply to the
+                    // call needs one, so make one up.
+                    if call.id.as_deref().is_none_or(str::is_empty) {
+                        call.id = Some(format!("call_{index}"));
+                    }
+                    call
+                })
+                .collect(),
+            model_reported: self.model_reported,
+            usage: self.usage,
+            retries,
+            status: self.status,
+            ttft: self.ttft,
+            latency,
+            end,
+        }
+    }
 }
 
 /// Things the caller sees while a call runs.
@@ -259,34 +289,37 @@ pub trait CallObserver {
 }
 
 impl Client {
-    /// A client for `provider`, resolving its API key now (from the
-    /// environment variable, the key command or the file, in that order).
+    /// A client for `provider`, resolving its API key now (see
+    /// [`crate::llm::keys`]).
     pub fn new(
         provider_name: &str,
         provider: &ProviderConfig,
         env: &dyn Environment,
     ) -> Result<Client, ClientError> {
-        let api_key = resolve_api_key(provider_name, provider, env)?;
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(provider.connect_timeout_secs)))
-            .timeout_recv_response(Some(Duration::from_secs(provider.read_timeout_secs)))
-            .timeout_per_read(Some(Duration::from_secs(provider.read_timeout_secs)))
-            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
-            // A redirect is answered, not followed: following it would send
-            // the key to wherever the Location points (see `check_response`).
-            .max_redirects(0)
-            .build();
+        let api_key = keys::resolve(provider_name, provider, env)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| ClientError::Setup(err.to_string()))?;
+        let connect = Duration::from_secs(provider.connect_timeout_secs);
+        let read = Duration::from_secs(provider.read_timeout_secs);
+        let http = {
+            let _inside = runtime.enter();
+            http_client(connect, read).map_err(ClientError::Setup)?
+        };
+        let wire = wire::for_kind(provider.kind);
         Ok(Client {
-            kind: provider.kind,
+            wire,
             base_url: provider.base_url(),
-            chat_url: match provider.kind {
-                ProviderKind::Openai => provider.endpoint("chat/completions"),
-                ProviderKind::Anthropic => provider.endpoint("messages"),
-            },
+            chat_url: provider.endpoint(wire.chat_path()),
             embeddings_url: provider.endpoint("embeddings"),
             api_key,
-            agent: config.into(),
+            http,
+            runtime,
+            timeouts: Timeouts {
+                response: connect + read,
+                read,
+            },
             policy: RetryPolicy {
                 max_retries: provider.max_retries,
                 ..RetryPolicy::default()
@@ -307,13 +340,7 @@ impl Client {
         provider: &ProviderConfig,
         model: &str,
     ) -> Option<crate::llm::discovery::ServerLimits> {
-        crate::llm::discovery::limits_for(
-            cache,
-            provider_name,
-            provider,
-            self.api_key.as_deref(),
-            model,
-        )
+        crate::llm::discovery::limits_for(self, cache, provider_name, provider, model)
     }
 
     /// Replaces the retry policy (tests use short delays).
@@ -341,133 +368,545 @@ impl Client {
         observer: &mut dyn CallObserver,
     ) -> CallOutcome {
         let started = Instant::now();
-        if !self.wait_for_rate_limit(request, cancel, observer) {
-            return CallOutcome {
-                text: String::new(),
-                finish_reason: None,
-                tool_calls: Vec::new(),
-                model_reported: None,
-                usage: None,
-                retries: 0,
-                status: None,
-                ttft: None,
-                latency: started.elapsed(),
-                end: CallEnd::Cancelled,
+        let body = self.wire.chat_body(request);
+        let mut reply = Reply::default();
+        let mut retries = 0;
+        let end = self.runtime.block_on(async {
+            let call = async {
+                self.pace(request_tokens(request), Some(&mut *observer))
+                    .await;
+                let mut attempt = ChatAttempt {
+                    client: self,
+                    body: &body,
+                    stream: request.stream,
+                    reply: &mut reply,
+                    observer: &mut *observer,
+                    started,
+                };
+                let retried = self.with_retries(&mut attempt).await;
+                retries = retried.retries;
+                match retried.result {
+                    Ok(()) => CallEnd::Complete,
+                    Err(Stop::Broken(failure)) => CallEnd::Broken(failure.message()),
+                    Err(Stop::Failed(failure)) => CallEnd::Failed(failure),
+                }
             };
-        }
-        let (sender, receiver) = mpsc::channel();
-        let worker = Worker {
-            kind: self.kind,
-            url: self.chat_url.clone(),
-            api_key: self.api_key.clone(),
-            agent: self.agent.clone(),
-            policy: self.policy.clone(),
-            body: self.request_body(request),
-            stream: request.stream,
-            sender,
-        };
-        std::thread::spawn(move || worker.run());
-        let mut text = String::new();
-        let mut ttft = None;
-        let result = loop {
-            if cancel.load(Ordering::SeqCst) {
-                break None;
+            tokio::select! {
+                end = call => end,
+                () = cancelled(cancel) => CallEnd::Cancelled,
             }
-            match receiver.recv_timeout(Duration::from_millis(50)) {
-                Ok(WorkerMessage::Text(piece)) => {
-                    ttft.get_or_insert_with(|| started.elapsed());
-                    observer.text(&piece);
-                    text.push_str(&piece);
-                }
-                Ok(WorkerMessage::Retrying {
-                    retry,
-                    delay,
-                    reason,
-                }) => observer.retrying(retry, delay, &reason),
-                Ok(WorkerMessage::Finished(result)) => break Some(*result),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break Some(WorkerResult {
-                        end: Some(CallEnd::Failed(CallFailure::Transport(
-                            "the request thread stopped unexpectedly".into(),
-                        ))),
-                        ..WorkerResult::default()
-                    })
-                }
-            }
-        };
-        let result = result.unwrap_or(WorkerResult {
-            end: Some(CallEnd::Cancelled),
-            ..WorkerResult::default()
         });
-        CallOutcome {
-            text,
-            finish_reason: result.finish_reason,
-            tool_calls: result
-                .tool_calls
-                .into_iter()
-                .map(|(index, mut call)| {
-                    // Some compatible servers send no id; the reply to the
-                    // call needs one, so make one up.
-                    if call.id.as_deref().is_none_or(str::is_empty) {
-                        call.id = Some(format!("call_{index}"));
-                    }
-                    call
-                })
-                .collect(),
-            model_reported: result.model_reported,
-            usage: result.usage,
-            retries: result.retries,
-            status: result.status,
-            ttft,
+        reply.into_outcome(end, retries, started.elapsed())
+    }
+
+    /// Embeds `inputs` with an OpenAI-compatible `/embeddings` endpoint,
+    /// with the same retries and rate limits as chat calls.
+    pub fn embed(&self, model: &str, inputs: &[String]) -> EmbedOutcome {
+        self.runtime.block_on(self.embed_batch(model, inputs))
+    }
+
+    /// Embeds each batch, up to `in_flight` of them at once (each paced by
+    /// the rate limiter and retried on its own); the outcomes are in the
+    /// batches' order.
+    pub fn embed_batches(
+        &self,
+        model: &str,
+        batches: &[Vec<String>],
+        in_flight: usize,
+    ) -> Vec<EmbedOutcome> {
+        let calls = futures_util::stream::iter(batches)
+            .map(|batch| self.embed_batch(model, batch))
+            .buffered(in_flight.max(1));
+        self.runtime.block_on(calls.collect())
+    }
+
+    async fn embed_batch(&self, model: &str, inputs: &[String]) -> EmbedOutcome {
+        let started = Instant::now();
+        let body = serde_json::to_vec(&openai::EmbeddingRequest {
+            model,
+            input: inputs,
+            encoding_format: "float",
+        })
+        .unwrap_or_default();
+        let estimate: u64 = inputs.iter().map(|i| i.len() as u64 / 4 + 1).sum();
+        self.pace(estimate, None).await;
+        let mut attempt = EmbedAttempt {
+            client: self,
+            body,
+            count: inputs.len(),
+            status: None,
+        };
+        let retried = self.with_retries(&mut attempt).await;
+        EmbedOutcome {
+            result: retried.result.map_err(Stop::into_failure),
+            retries: retried.retries,
+            status: attempt.status,
             latency: started.elapsed(),
-            end: result.end.unwrap_or(CallEnd::Complete),
         }
     }
 
-    /// Waits until the client-side limits let the request go; false if
-    /// cancelled while waiting. The token share is a rough estimate (bytes
-    /// / 4 plus the output cap): the limiter only paces, the API counts.
-    fn wait_for_rate_limit(
+    /// A short side request (the model-limits probe) with the provider's
+    /// credentials, never redirected: the body of a 2xx answer (at most
+    /// `limit` bytes), `None` for any other status, `Err` when the server
+    /// could not be reached within `timeout`.
+    pub fn side_request(
         &self,
-        request: &ChatRequest,
-        cancel: &AtomicBool,
-        observer: &mut dyn CallObserver,
-    ) -> bool {
-        let prompt_bytes: usize = request
-            .messages
-            .iter()
-            .map(crate::llm::Message::text_len)
-            .sum::<usize>()
-            + request.system.as_ref().map_or(0, String::len);
-        let tokens = prompt_bytes as u64 / 4 + u64::from(request.max_output_tokens);
-        let mut told = false;
+        url: &str,
+        json_body: Option<&str>,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<Option<String>, String> {
+        let mut request = match json_body {
+            Some(body) => self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+            None => self.http.get(url),
+        };
+        for (name, value) in self.wire.auth_headers(self.api_key.as_deref()) {
+            request = request.header(name, value);
+        }
+        self.runtime.block_on(async {
+            let answer = tokio::time::timeout(timeout, async {
+                let response = request.send().await.map_err(|err| describe(&err))?;
+                if !response.status().is_success() {
+                    return Ok::<_, String>(None);
+                }
+                Ok(read_body(response, limit, timeout).await.ok())
+            });
+            match answer.await {
+                Ok(Ok(body)) => Ok(body),
+                Ok(Err(why)) => Err(format!("the server did not answer: {why}")),
+                Err(_) => Err(format!(
+                    "the server did not answer within {} s",
+                    timeout.as_secs()
+                )),
+            }
+        })
+    }
+
+    /// Sends the attempts of one call until one succeeds, one fails in a
+    /// way no retry mends, or the retries are spent; waits between them as
+    /// the policy and the server's Retry-After say.
+    async fn with_retries<A: Attempt>(&self, attempt: &mut A) -> Retried<A::Output> {
+        let mut retries = 0;
+        loop {
+            let failed = match attempt.run().await {
+                Ok(output) => {
+                    return Retried {
+                        result: Ok(output),
+                        retries,
+                    }
+                }
+                Err(failed) => failed,
+            };
+            if matches!(failed.failure, AttemptFailure::AfterOutput) {
+                return Retried {
+                    result: Err(Stop::Broken(failed.call_failure)),
+                    retries,
+                };
+            }
+            let delay = self.policy.next_delay(
+                &failed.failure,
+                retries,
+                &failed.retry_after,
+                SystemTime::now(),
+                fastrand::f64(),
+            );
+            let Some(delay) = delay else {
+                return Retried {
+                    result: Err(Stop::Failed(failed.call_failure)),
+                    retries,
+                };
+            };
+            retries += 1;
+            attempt.retrying(retries, delay, &failed.call_failure.message());
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Waits until the client-side limits let a request of about `tokens`
+    /// go, telling `observer` once if it has to wait.
+    async fn pace(&self, tokens: u64, mut observer: Option<&mut dyn CallObserver>) {
         loop {
             let wait = match self.limiter.lock() {
                 Ok(mut limiter) => limiter.reserve(tokens, Instant::now()),
                 Err(_) => Duration::ZERO,
             };
             if wait.is_zero() {
-                return true;
+                return;
             }
-            if !told {
+            if let Some(observer) = observer.take() {
                 observer.rate_limited(wait);
-                told = true;
             }
-            std::thread::sleep(wait.min(Duration::from_millis(100)));
-            if cancel.load(Ordering::SeqCst) {
-                return false;
-            }
+            tokio::time::sleep(wait.min(Duration::from_millis(100))).await;
         }
     }
 
-    fn request_body(&self, request: &ChatRequest) -> Vec<u8> {
-        let body = match self.kind {
-            ProviderKind::Openai => serde_json::to_vec(&openai::request_body(request, true)),
-            ProviderKind::Anthropic => serde_json::to_vec(&anthropic::request_body(request)),
+    /// The failed attempt an HTTP error answer stands for, its body read
+    /// (bounded) with `parse`; its headers steer the retry.
+    async fn error_answer(
+        &self,
+        response: reqwest::Response,
+        parse: &dyn Fn(u16, &str) -> ApiError,
+    ) -> Box<FailedAttempt> {
+        let status = response.status().as_u16();
+        let (retry_after, should_retry_header) = retry_headers(response.headers());
+        let text = read_body(response, ERROR_BODY_LIMIT, self.timeouts.read)
+            .await
+            .unwrap_or_default();
+        let error = parse(status, &text);
+        Box::new(FailedAttempt {
+            failure: AttemptFailure::Status {
+                status,
+                should_retry_header,
+                error_code: error.code.clone(),
+            },
+            call_failure: CallFailure::Api(error),
+            retry_after,
+        })
+    }
+
+    /// POSTs a JSON body to `url` with the provider's auth headers; a
+    /// stream is asked for uncompressed, since a compressor may hold text
+    /// back until a block fills.
+    async fn post(
+        &self,
+        url: &str,
+        body: &[u8],
+        stream: bool,
+    ) -> Result<reqwest::Response, Box<FailedAttempt>> {
+        let mut request = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if stream {
+            request = request
+                .header("accept", "text/event-stream")
+                .header("accept-encoding", "identity");
+        }
+        for (name, value) in self.wire.auth_headers(self.api_key.as_deref()) {
+            request = request.header(name, value);
+        }
+        match tokio::time::timeout(self.timeouts.response, request.send()).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(transport_failure(&describe(&err))),
+            Err(_) => Err(transport_failure(&format!(
+                "timed out: no answer from the server within {} s",
+                self.timeouts.response.as_secs()
+            ))),
+        }
+    }
+}
+
+/// The HTTP client: rustls with the system's roots, bounded connect and
+/// read times, no redirects followed
+/// (following one would send the key wherever the Location points; see
+/// `check_response`), HTTP/1.1.
+fn http_client(connect: Duration, read: Duration) -> Result<reqwest::Client, String> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .with_platform_verifier()
+        .map_err(|err| err.to_string())?
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(connect)
+        // Every read of the connection, the answer's head included.
+        .read_timeout(read)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| describe(&err))
+}
+
+/// Rough prompt tokens of a request (bytes / 4 plus the output cap), for
+/// pacing only: the API counts.
+fn request_tokens(request: &ChatRequest) -> u64 {
+    let prompt_bytes: usize = request
+        .messages
+        .iter()
+        .map(crate::llm::Message::text_len)
+        .sum::<usize>()
+        + request.system.as_ref().map_or(0, String::len);
+    prompt_bytes as u64 / 4 + u64::from(request.max_output_tokens)
+}
+
+/// Resolves once `flag` is set.
+async fn cancelled(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::time::sleep(CANCEL_POLL).await;
+    }
+}
+
+/// An error with its causes, as people read it ("connection refused"
+/// rather than "error sending request").
+fn describe(err: &reqwest::Error) -> String {
+    let mut message = if err.is_timeout() {
+        format!("timed out: {err}")
+    } else {
+        err.to_string()
+    };
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// A body read whole, at most `limit` bytes, each read within `read`.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+    read: Duration,
+) -> Result<String, String> {
+    let mut body = Vec::new();
+    loop {
+        let chunk = match tokio::time::timeout(read, response.chunk()).await {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(err)) => return Err(describe(&err)),
+            Err(_) => {
+                return Err(format!(
+                    "timed out: the body stalled for {} s",
+                    read.as_secs()
+                ))
+            }
         };
-        // Serializing plain structs of strings and numbers cannot fail.
-        body.unwrap_or_default()
+        let Some(chunk) = chunk else { break };
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the body is over {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())
+}
+
+/// How a call stopped short of success.
+enum Stop {
+    /// The stream broke after output; what arrived is kept.
+    Broken(CallFailure),
+    /// No usable reply.
+    Failed(CallFailure),
+}
+
+impl Stop {
+    fn into_failure(self) -> CallFailure {
+        match self {
+            Stop::Broken(failure) | Stop::Failed(failure) => failure,
+        }
+    }
+}
+
+/// What the retry loop returns.
+struct Retried<T> {
+    result: Result<T, Stop>,
+    retries: u32,
+}
+
+/// One kind of request the retry loop can send again.
+trait Attempt {
+    /// What a successful attempt gives.
+    type Output;
+    /// Sends the request once and reads the answer.
+    async fn run(&mut self) -> Result<Self::Output, Box<FailedAttempt>>;
+    /// Another attempt will be made after `delay`.
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str);
+}
+
+/// One attempt's failure, with what is needed to decide on a retry.
+struct FailedAttempt {
+    failure: AttemptFailure,
+    call_failure: CallFailure,
+    retry_after: RetryAfterHeaders,
+}
+
+/// A chat request, its reply collected into `reply` as it streams.
+struct ChatAttempt<'a> {
+    client: &'a Client,
+    body: &'a [u8],
+    stream: bool,
+    reply: &'a mut Reply,
+    observer: &'a mut dyn CallObserver,
+    started: Instant,
+}
+
+impl Attempt for ChatAttempt<'_> {
+    type Output = ();
+
+    async fn run(&mut self) -> Result<(), Box<FailedAttempt>> {
+        let client = self.client;
+        let response = client
+            .post(&client.chat_url, self.body, self.stream)
+            .await?;
+        let status = response.status().as_u16();
+        self.reply.status = Some(status);
+        // A chunked or sized body that ends has ended on purpose: the
+        // server finished it (a close-delimited one may have been cut).
+        let framed = ["transfer-encoding", "content-length"]
+            .iter()
+            .any(|name| response.headers().contains_key(*name));
+        let shape = check_response(status, response.headers(), self.stream)
+            .map_err(|failure| refused(status, failure))?;
+        if !(200..300).contains(&status) {
+            let parse = |status: u16, body: &str| client.wire.parse_error(status, body);
+            return Err(client.error_answer(response, &parse).await);
+        }
+        if shape == BodyShape::EventStream {
+            return self.read_stream(response, framed).await;
+        }
+        let text = read_body(response, WHOLE_BODY_LIMIT, client.timeouts.read)
+            .await
+            .map_err(|err| transport_failure(&err))?;
+        let events = client
+            .wire
+            .parse_reply(&text)
+            .map_err(|err| refused(status, err.into()))?;
+        for event in events {
+            self.apply(event);
+        }
+        Ok(())
+    }
+
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
+        self.observer.retrying(retry, delay, reason);
+    }
+}
+
+impl ChatAttempt<'_> {
+    /// Reads an SSE body to its end, applying each event.
+    async fn read_stream(
+        &mut self,
+        mut response: reqwest::Response,
+        framed: bool,
+    ) -> Result<(), Box<FailedAttempt>> {
+        let read_timeout = self.client.timeouts.read;
+        let mut reader = self.client.wire.stream_reader();
+        let mut decoder = SseDecoder::new();
+        let mut events: Vec<SseEvent> = Vec::new();
+        let (mut any_event, mut done) = (false, false);
+        loop {
+            let chunk = match tokio::time::timeout(read_timeout, response.chunk()).await {
+                Ok(Ok(chunk)) => chunk,
+                Ok(Err(err)) => {
+                    return Err(self.broke(&format!(
+                        "the connection broke mid-stream: {}",
+                        describe(&err)
+                    )))
+                }
+                Err(_) => {
+                    return Err(self.broke(&format!(
+                        "timed out: the server sent nothing for {} s mid-stream",
+                        read_timeout.as_secs()
+                    )))
+                }
+            };
+            match &chunk {
+                Some(bytes) => decoder.feed(bytes, &mut events),
+                None => decoder.finish(&mut events),
+            }
+            for event in events.drain(..) {
+                any_event = true;
+                let parsed = reader.read(&event).map_err(|err| self.stream_error(err))?;
+                for chat_event in parsed {
+                    done |= chat_event == ChatEvent::Done;
+                    self.apply(chat_event);
+                }
+            }
+            if done || chunk.is_none() {
+                break;
+            }
+        }
+        let finished = done || self.reply.finish_reason.is_some();
+        if !finished && !any_event && framed {
+            // A server that ends the stream it framed without one event
+            // gave its answer (llama-cpp-python does this for a prompt
+            // over its context); asking again would get the same.
+            return Err(refused(
+                200,
+                CallFailure::Malformed(
+                    "the server answered 200 and ended the event stream without sending a \
+                     single event; some servers do this when they refuse the request (a \
+                     prompt over the context they were started with, for one): try \
+                     --no-stream to see their error, and `confab models` for the limits"
+                        .into(),
+                ),
+            ));
+        }
+        if !finished {
+            return Err(self.broke("the stream ended before the reply was complete"));
+        }
+        Ok(())
+    }
+
+    /// A transport failure: retried only if nothing was output yet.
+    fn broke(&self, message: &str) -> Box<FailedAttempt> {
+        if self.reply.output {
+            after_output(message)
+        } else {
+            transport_failure(message)
+        }
+    }
+
+    /// An error event inside a 200 stream is the server's answer, not a
+    /// transport hiccup: not retried unless it says it is overloaded.
+    fn stream_error(&self, err: StreamError) -> Box<FailedAttempt> {
+        let failure = CallFailure::from(err);
+        if self.reply.output {
+            return after_output(&failure.message());
+        }
+        Box::new(FailedAttempt {
+            failure: AttemptFailure::Status {
+                status: 200,
+                should_retry_header: Some(is_overload(&failure)),
+                error_code: None,
+            },
+            call_failure: failure,
+            retry_after: RetryAfterHeaders::default(),
+        })
+    }
+
+    fn apply(&mut self, event: ChatEvent) {
+        let reply = &mut *self.reply;
+        match event {
+            ChatEvent::Model(model) => reply.model_reported = Some(model),
+            ChatEvent::TextDelta(text) => {
+                reply.output = true;
+                reply.ttft.get_or_insert_with(|| self.started.elapsed());
+                self.observer.text(&text);
+                reply.text.push_str(&text);
+            }
+            ChatEvent::ToolCallDelta {
+                index,
+                id,
+                name,
+                arguments,
+            } => {
+                reply.output = true;
+                // Fragments join by index: id and name come once, the
+                // arguments in pieces (or whole, as Ollama sends them).
+                let call = reply.tool_calls.entry(index).or_default();
+                if id.is_some() {
+                    call.id = id;
+                }
+                if let Some(name) = name {
+                    call.name = name;
+                }
+                call.arguments.push_str(&arguments);
+            }
+            ChatEvent::Finish(reason) => reply.finish_reason = Some(reason),
+            ChatEvent::Usage(usage) => reply.usage = Some(usage),
+            ChatEvent::Done => {}
+        }
     }
 }
 
@@ -484,438 +923,51 @@ pub struct EmbedOutcome {
     pub latency: Duration,
 }
 
-impl Client {
-    /// Embeds `inputs` with an OpenAI-compatible `/embeddings` endpoint,
-    /// with the same retries and rate limits as chat calls.
-    pub fn embed(&self, model: &str, inputs: &[String]) -> EmbedOutcome {
-        let started = Instant::now();
-        let body = serde_json::to_vec(&openai::EmbeddingRequest {
-            model,
-            input: inputs,
-            encoding_format: "float",
-        })
-        .unwrap_or_default();
-        let estimate: u64 = inputs.iter().map(|i| i.len() as u64 / 4 + 1).sum();
-        if let Ok(mut limiter) = self.limiter.lock() {
-            limiter.acquire(estimate);
-        }
-        let url = &self.embeddings_url;
-        let mut retries = 0;
-        let mut status = None;
-        loop {
-            let mut request = self
-                .agent
-                .post(url)
-                .header("content-type", "application/json");
-            for (name, value) in auth_headers(self.kind, self.api_key.as_deref()) {
-                request = request.header(name, &value);
-            }
-            let (failure, retry_after) = match request.send(&body[..]) {
-                Err(err) => (
-                    (
-                        AttemptFailure::Connection,
-                        CallFailure::Transport(err.to_string()),
-                    ),
-                    RetryAfterHeaders::default(),
-                ),
-                Ok(response) => {
-                    let code = response.status().as_u16();
-                    status = Some(code);
-                    if let Err(failure) = check_response(&response, false) {
-                        return EmbedOutcome {
-                            result: Err(failure),
-                            retries,
-                            status,
-                            latency: started.elapsed(),
-                        };
-                    }
-                    let (retry_after, should_retry_header) = retry_headers(&response);
-                    let text = response
-                        .into_body()
-                        .with_config()
-                        .limit(1 << 30)
-                        .read_to_string();
-                    match (code, text) {
-                        (200..=299, Ok(text)) => {
-                            return EmbedOutcome {
-                                result: openai::parse_embedding_response(&text, inputs.len())
-                                    .map_err(CallFailure::from),
-                                retries,
-                                status,
-                                latency: started.elapsed(),
-                            }
-                        }
-                        (200..=299, Err(err)) => (
-                            (
-                                AttemptFailure::Connection,
-                                CallFailure::Transport(err.to_string()),
-                            ),
-                            retry_after,
-                        ),
-                        (_, text) => {
-                            let error = openai::parse_error_body(code, &text.unwrap_or_default());
-                            (
-                                (
-                                    AttemptFailure::Status {
-                                        status: code,
-                                        should_retry_header,
-                                        error_code: error.code.clone(),
-                                    },
-                                    CallFailure::Api(error),
-                                ),
-                                retry_after,
-                            )
-                        }
-                    }
-                }
-            };
-            let (attempt, call_failure) = failure;
-            match self.policy.next_delay(
-                &attempt,
-                retries,
-                &retry_after,
-                SystemTime::now(),
-                fastrand::f64(),
-            ) {
-                Some(delay) => {
-                    retries += 1;
-                    eprintln!(
-                        "confab: {}; retry {retries} in {:.1}s",
-                        call_failure.message(),
-                        delay.as_secs_f64()
-                    );
-                    std::thread::sleep(delay);
-                }
-                None => {
-                    return EmbedOutcome {
-                        result: Err(call_failure),
-                        retries,
-                        status,
-                        latency: started.elapsed(),
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Finds the API key: the environment variable (`api_key_env`), else the
-/// key command, else a key in the file; none at all is fine for local
-/// servers that need none.
-fn resolve_api_key(
-    name: &str,
-    provider: &ProviderConfig,
-    env: &dyn Environment,
-) -> Result<Option<String>, ClientError> {
-    if let Some(command) = provider.api_key_cmd.as_ref().filter(|c| !c.is_empty()) {
-        let output = std::process::Command::new(&command[0])
-            .args(&command[1..])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|err| ClientError::KeyCommand {
-                provider: name.to_string(),
-                message: err.to_string(),
-            })?;
-        if !output.status.success() {
-            return Err(ClientError::KeyCommand {
-                provider: name.to_string(),
-                message: format!("it exited with {}", output.status),
-            });
-        }
-        let key = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        return Ok(Some(key).filter(|k| !k.is_empty()));
-    }
-    if let Some(variable) = provider.api_key_env.as_ref().filter(|v| !v.is_empty()) {
-        return match env.var(variable) {
-            Some(key) => Ok(Some(key)),
-            None => Err(ClientError::MissingKey {
-                variable: variable.clone(),
-                provider: name.to_string(),
-            }),
-        };
-    }
-    Ok(provider.api_key.clone())
-}
-
-/// The request, sent (and re-sent) on its own thread.
-struct Worker {
-    kind: ProviderKind,
-    url: String,
-    api_key: Option<String>,
-    agent: ureq::Agent,
-    policy: RetryPolicy,
+/// An embeddings request for one batch.
+struct EmbedAttempt<'a> {
+    client: &'a Client,
     body: Vec<u8>,
-    stream: bool,
-    sender: mpsc::Sender<WorkerMessage>,
+    count: usize,
+    status: Option<u16>,
 }
 
-/// One attempt's failure, with what is needed to decide on a retry.
-struct FailedAttempt {
-    failure: AttemptFailure,
-    call_failure: CallFailure,
-    retry_after: RetryAfterHeaders,
-}
+impl Attempt for EmbedAttempt<'_> {
+    type Output = openai::EmbeddingResponse;
 
-impl Worker {
-    fn run(self) {
-        let mut result = WorkerResult::default();
-        let mut retries = 0;
-        loop {
-            match self.attempt(&mut result) {
-                Ok(()) => break,
-                Err(failed) => {
-                    if matches!(failed.failure, AttemptFailure::AfterOutput) {
-                        result.end = Some(CallEnd::Broken(failed.call_failure.message()));
-                        break;
-                    }
-                    let delay = self.policy.next_delay(
-                        &failed.failure,
-                        retries,
-                        &failed.retry_after,
-                        SystemTime::now(),
-                        fastrand::f64(),
-                    );
-                    match delay {
-                        Some(delay) => {
-                            retries += 1;
-                            let _ = self.sender.send(WorkerMessage::Retrying {
-                                retry: retries,
-                                delay,
-                                reason: failed.call_failure.message(),
-                            });
-                            std::thread::sleep(delay);
-                        }
-                        None => {
-                            result.end = Some(CallEnd::Failed(failed.call_failure));
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        result.retries = retries;
-        let _ = self.sender.send(WorkerMessage::Finished(Box::new(result)));
-    }
-
-    fn attempt(&self, result: &mut WorkerResult) -> Result<(), Box<FailedAttempt>> {
-        let mut request = self
-            .agent
-            .post(&self.url)
-            .header("content-type", "application/json");
-        if self.stream {
-            // A compressed stream may be held back by the compressor until
-            // a block fills, so a stream is asked for uncompressed.
-            request = request
-                .header("accept", "text/event-stream")
-                .header("accept-encoding", "identity");
-        }
-        for (name, value) in auth_headers(self.kind, self.api_key.as_deref()) {
-            request = request.header(name, &value);
-        }
-        let response = request
-            .send(&self.body[..])
-            .map_err(|err| transport_failure(&err.to_string()))?;
+    async fn run(&mut self) -> Result<openai::EmbeddingResponse, Box<FailedAttempt>> {
+        let client = self.client;
+        let response = client
+            .post(&client.embeddings_url, &self.body, false)
+            .await?;
         let status = response.status().as_u16();
-        result.status = Some(status);
-        let (retry_after, should_retry_header) = retry_headers(&response);
-        // A chunked or sized body that ends has ended on purpose: the
-        // server finished it (a close-delimited one may have been cut).
-        let framed = ["transfer-encoding", "content-length"]
-            .iter()
-            .any(|name| response.headers().contains_key(*name));
-        let shape =
-            check_response(&response, self.stream).map_err(|failure| refused(status, failure))?;
-        let mut body = response.into_body();
+        self.status = Some(status);
+        check_response(status, response.headers(), false)
+            .map_err(|failure| refused(status, failure))?;
         if !(200..300).contains(&status) {
-            let text = body
-                .with_config()
-                .limit(ERROR_BODY_LIMIT)
-                .read_to_string()
-                .unwrap_or_default();
-            let error = match self.kind {
-                ProviderKind::Openai => openai::parse_error_body(status, &text),
-                ProviderKind::Anthropic => anthropic::parse_error_body(status, &text),
-            };
-            return Err(Box::new(FailedAttempt {
-                failure: AttemptFailure::Status {
-                    status,
-                    should_retry_header,
-                    error_code: error.code.clone(),
-                },
-                call_failure: CallFailure::Api(error),
-                retry_after,
-            }));
+            return Err(client
+                .error_answer(response, &openai::parse_error_body)
+                .await);
         }
-        if shape == BodyShape::EventStream {
-            return self.read_stream(&mut body.into_reader(), framed, result);
-        }
-        let text = body
-            .with_config()
-            .limit(WHOLE_BODY_LIMIT)
-            .read_to_string()
-            .map_err(|err| transport_failure(&err.to_string()))?;
-        let events = match self.kind {
-            ProviderKind::Openai => openai::parse_chunk(&text).map_err(CallFailure::from),
-            ProviderKind::Anthropic => anthropic::parse_response(&text).map_err(CallFailure::from),
-        };
-        let events = events.map_err(|failure| refused(status, failure))?;
-        let mut output = false;
-        for event in events {
-            self.apply(event, result, &mut output);
-        }
-        Ok(())
+        let text = read_body(response, EMBEDDINGS_BODY_LIMIT, client.timeouts.read)
+            .await
+            .map_err(|err| transport_failure(&err))?;
+        openai::parse_embedding_response(&text, self.count)
+            .map_err(|err| refused(status, err.into()))
     }
 
-    /// Reads an SSE body to its end, applying each event.
-    fn read_stream(
-        &self,
-        reader: &mut impl Read,
-        framed: bool,
-        result: &mut WorkerResult,
-    ) -> Result<(), Box<FailedAttempt>> {
-        let mut any_event = false;
-        let mut decoder = SseDecoder::new();
-        let mut anthropic_state = anthropic::StreamState::default();
-        let mut buffer = vec![0u8; 16 * 1024];
-        let mut events: Vec<SseEvent> = Vec::new();
-        let mut output = false;
-        let mut done = false;
-        loop {
-            let read = match reader.read(&mut buffer) {
-                Ok(read) => read,
-                Err(err) => {
-                    let message = format!("the connection broke mid-stream: {err}");
-                    return Err(if output {
-                        after_output(&message)
-                    } else {
-                        transport_failure(&message)
-                    });
-                }
-            };
-            if read == 0 {
-                decoder.finish(&mut events);
-            } else {
-                decoder.feed(&buffer[..read], &mut events);
-            }
-            for event in events.drain(..) {
-                any_event = true;
-                let parsed = match self.kind {
-                    ProviderKind::Openai => {
-                        openai::parse_chunk(&event.data).map_err(CallFailure::from)
-                    }
-                    ProviderKind::Anthropic => {
-                        anthropic::parse_event(&event.event, &event.data, &mut anthropic_state)
-                            .map_err(CallFailure::from)
-                    }
-                };
-                let parsed = parsed.map_err(|failure| {
-                    if output {
-                        after_output(&failure.message())
-                    } else {
-                        Box::new(FailedAttempt {
-                            // An error inside a 200 stream is the server's
-                            // answer, not a transport hiccup: not retried,
-                            // unless it says it is overloaded.
-                            failure: AttemptFailure::Status {
-                                status: 200,
-                                should_retry_header: Some(is_overload(&failure)),
-                                error_code: None,
-                            },
-                            call_failure: failure,
-                            retry_after: RetryAfterHeaders::default(),
-                        })
-                    }
-                })?;
-                for chat_event in parsed {
-                    if chat_event == ChatEvent::Done {
-                        done = true;
-                    }
-                    self.apply(chat_event, result, &mut output);
-                }
-            }
-            if done || read == 0 {
-                break;
-            }
-        }
-        if !done && result.finish_reason.is_none() && !any_event && framed {
-            // A server that ends the stream it framed without one event
-            // gave its answer (llama-cpp-python does this for a prompt
-            // over its context); asking again would get the same.
-            return Err(refused(
-                200,
-                CallFailure::Malformed(
-                    "the server answered 200 and ended the event stream without sending a \
-                     single event; some servers do this when they refuse the request (a \
-                     prompt over the context they were started with, for one): try \
-                     --no-stream to see their error, and `confab models` for the limits"
-                        .into(),
-                ),
-            ));
-        }
-        if !done && result.finish_reason.is_none() {
-            let message = "the stream ended before the reply was complete".to_string();
-            return Err(if output {
-                after_output(&message)
-            } else {
-                transport_failure(&message)
-            });
-        }
-        Ok(())
-    }
-
-    fn apply(&self, event: ChatEvent, result: &mut WorkerResult, output: &mut bool) {
-        match event {
-            ChatEvent::Model(model) => result.model_reported = Some(model),
-            ChatEvent::TextDelta(text) => {
-                *output = true;
-                let _ = self.sender.send(WorkerMessage::Text(text));
-            }
-            ChatEvent::ToolCallDelta {
-                index,
-                id,
-                name,
-                arguments,
-            } => {
-                *output = true;
-                // Fragments join by index: id and name come once, the
-                // arguments in pieces (or whole, as Ollama sends them).
-                let call = result.tool_calls.entry(index).or_default();
-                if id.is_some() {
-                    call.id = id;
-                }
-                if let Some(name) = name {
-                    call.name = name;
-                }
-                call.arguments.push_str(&arguments);
-            }
-            ChatEvent::Finish(reason) => result.finish_reason = Some(reason),
-            ChatEvent::Usage(usage) => result.usage = Some(usage),
-            ChatEvent::Done => {}
-        }
-    }
-}
-
-/// The headers that authenticate a request in `kind`'s wire format:
-/// `Authorization: Bearer` for OpenAI-style APIs (none without a key, as
-/// local servers want), `anthropic-version` and `x-api-key` for Anthropic.
-pub fn auth_headers(kind: ProviderKind, api_key: Option<&str>) -> Vec<(&'static str, String)> {
-    match (kind, api_key) {
-        (ProviderKind::Openai, Some(key)) => vec![("authorization", format!("Bearer {key}"))],
-        (ProviderKind::Openai, None) => Vec::new(),
-        (ProviderKind::Anthropic, key) => {
-            let mut headers = vec![("anthropic-version", ANTHROPIC_VERSION.to_string())];
-            headers.extend(key.map(|key| ("x-api-key", key.to_string())));
-            headers
-        }
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
+        eprintln!(
+            "confab: {reason}; retry {retry} in {:.1}s",
+            delay.as_secs_f64()
+        );
     }
 }
 
 /// The headers that steer retries: `retry-after-ms` / `retry-after`, and
 /// `x-should-retry` (which overrides the status rules).
-fn retry_headers(response: &ureq::http::Response<ureq::Body>) -> (RetryAfterHeaders, Option<bool>) {
+fn retry_headers(headers: &HeaderMap) -> (RetryAfterHeaders, Option<bool>) {
     let header = |name: &str| {
-        response
-            .headers()
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
@@ -984,19 +1036,40 @@ mod tests {
         assert_eq!(printable("ab", 1), "a");
     }
 
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
     #[test]
-    fn auth_headers_follow_each_wire_format() {
-        assert_eq!(
-            auth_headers(ProviderKind::Openai, Some("k")),
-            [("authorization", "Bearer k".to_string())]
-        );
-        assert!(auth_headers(ProviderKind::Openai, None).is_empty());
-        assert_eq!(
-            auth_headers(ProviderKind::Anthropic, Some("k")),
-            [
-                ("anthropic-version", ANTHROPIC_VERSION.to_string()),
-                ("x-api-key", "k".to_string())
-            ]
-        );
+    fn answers_are_sorted_by_status_type_and_encoding() {
+        let sse = headers(&[("content-type", "text/event-stream")]);
+        assert_eq!(check_response(200, &sse, true), Ok(BodyShape::EventStream));
+        let json = headers(&[("content-type", "application/json; charset=utf-8")]);
+        assert_eq!(check_response(200, &json, true), Ok(BodyShape::Json));
+        assert_eq!(check_response(429, &sse, true), Ok(BodyShape::Json));
+        let html = headers(&[("content-type", "text/html")]);
+        assert!(matches!(
+            check_response(200, &html, false),
+            Err(CallFailure::Malformed(m)) if m.contains("text/html")
+        ));
+        let moved = headers(&[("location", "https://elsewhere.example/v1")]);
+        assert!(matches!(
+            check_response(308, &moved, true),
+            Err(CallFailure::Redirect { status: 308, location }) if location.contains("elsewhere")
+        ));
+        let brotli = headers(&[
+            ("content-type", "text/event-stream"),
+            ("content-encoding", "br"),
+        ]);
+        assert!(check_response(200, &brotli, true).is_err());
+        let gzip = headers(&[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ]);
+        assert_eq!(check_response(200, &gzip, false), Ok(BodyShape::Json));
     }
 }

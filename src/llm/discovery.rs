@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ProviderConfig;
+use crate::llm::client::Client;
 use crate::llm::models::{fully_configured, model_info, ModelInfo};
 
 /// How long limits a server gave are kept.
@@ -32,7 +33,7 @@ pub const NOT_FOUND_TTL: Duration = Duration::from_secs(3600);
 /// The longest one probe request may take, connection included.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The largest probe response read (a model list of a big proxy fits).
-const PROBE_BODY_LIMIT: u64 = 8 << 20;
+const PROBE_BODY_LIMIT: usize = 8 << 20;
 /// Limits above this are not believed (a garbled or hostile answer).
 const MAX_BELIEVED_LIMIT: u64 = 100_000_000;
 /// The largest cache file read (far more than any real one: an entry is
@@ -187,17 +188,17 @@ pub fn unix_now() -> u64 {
 /// The limits of `model` on `provider`: from the cache when fresh, else
 /// asked of the server (and cached). `None` when the server said nothing.
 pub fn limits_for(
+    client: &Client,
     cache: &LimitsCache,
     provider_name: &str,
     provider: &ProviderConfig,
-    api_key: Option<&str>,
     model: &str,
 ) -> Option<ServerLimits> {
     let base_url = provider.base_url();
     if let Some(entry) = cache.lookup(provider_name, &base_url, model) {
         return entry.limits;
     }
-    let (limits, note) = match probe(provider, api_key, model) {
+    let (limits, note) = match probe(client, provider, model) {
         Ok(Some(limits)) => (Some(limits), None),
         Ok(None) => (
             None,
@@ -221,7 +222,7 @@ pub fn limits_for(
 /// off for the provider, or config already gives both limits), then the
 /// built-in table, then defaults.
 pub fn model_limits(
-    client: &crate::llm::client::Client,
+    client: &Client,
     cache: &LimitsCache,
     overrides: &std::collections::BTreeMap<String, crate::config::ModelOverride>,
     resolved: &crate::config::ResolvedModel,
@@ -238,11 +239,11 @@ pub fn model_limits(
 /// Asks the server, in the order the module documents. `Err` when the
 /// server could not be reached at all (then nothing more is tried).
 pub fn probe(
+    client: &Client,
     provider: &ProviderConfig,
-    api_key: Option<&str>,
     model: &str,
 ) -> Result<Option<ServerLimits>, String> {
-    let prober = Prober::new(provider, api_key);
+    let prober = Prober { client };
     let listed = match prober.get(&provider.endpoint("models")) {
         Ok(Some(body)) => parse_models(&body, model),
         Ok(None) => ListedModel::default(),
@@ -272,62 +273,23 @@ pub fn probe(
     Ok(shown.ok().flatten().as_deref().and_then(parse_ollama_show))
 }
 
-/// Short requests with the provider's credentials, never redirected.
-struct Prober {
-    agent: ureq::Agent,
-    headers: Vec<(&'static str, String)>,
+/// Short side requests with the provider's credentials, never redirected.
+struct Prober<'a> {
+    client: &'a Client,
 }
 
-impl Prober {
-    fn new(provider: &ProviderConfig, api_key: Option<&str>) -> Prober {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(PROBE_TIMEOUT))
-            .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
-            .build();
-        let headers = crate::llm::client::auth_headers(provider.kind, api_key);
-        Prober {
-            agent: config.into(),
-            headers,
-        }
-    }
-
+impl Prober<'_> {
     /// The body of a 2xx answer, `None` for any other status, `Err` when
     /// the server could not be reached.
     fn get(&self, url: &str) -> Result<Option<String>, String> {
-        let mut request = self.agent.get(url);
-        for (name, value) in &self.headers {
-            request = request.header(*name, value);
-        }
-        read_answer(request.call())
+        self.client
+            .side_request(url, None, PROBE_TIMEOUT, PROBE_BODY_LIMIT)
     }
 
     fn post(&self, url: &str, body: &str) -> Result<Option<String>, String> {
-        let mut request = self
-            .agent
-            .post(url)
-            .header("content-type", "application/json");
-        for (name, value) in &self.headers {
-            request = request.header(*name, value);
-        }
-        read_answer(request.send(body))
+        self.client
+            .side_request(url, Some(body), PROBE_TIMEOUT, PROBE_BODY_LIMIT)
     }
-}
-
-fn read_answer(
-    answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> Result<Option<String>, String> {
-    let response = answer.map_err(|err| format!("the server did not answer: {err}"))?;
-    if !response.status().is_success() {
-        return Ok(None);
-    }
-    Ok(response
-        .into_body()
-        .with_config()
-        .limit(PROBE_BODY_LIMIT)
-        .read_to_string()
-        .ok())
 }
 
 /// What `/v1/models` said of the model.

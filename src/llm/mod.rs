@@ -5,11 +5,13 @@
 pub mod anthropic;
 pub mod client;
 pub mod discovery;
+pub mod keys;
 pub mod limiter;
 pub mod models;
 pub mod openai;
 pub mod retry;
 pub mod sse;
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
 

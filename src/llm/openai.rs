@@ -311,6 +311,48 @@ impl From<WireUsage> for Usage {
     }
 }
 
+/// The Chat Completions wire format (OpenAI and compatible servers).
+pub struct ChatCompletions;
+
+impl crate::llm::wire::WireFormat for ChatCompletions {
+    fn chat_path(&self) -> &'static str {
+        "chat/completions"
+    }
+
+    fn auth_headers(&self, api_key: Option<&str>) -> Vec<(&'static str, String)> {
+        // Local servers want no header at all without a key.
+        api_key
+            .map(|key| vec![("authorization", format!("Bearer {key}"))])
+            .unwrap_or_default()
+    }
+
+    fn chat_body(&self, request: &ChatRequest) -> Vec<u8> {
+        // Serializing plain structs of strings and numbers cannot fail.
+        serde_json::to_vec(&request_body(request, true)).unwrap_or_default()
+    }
+
+    fn stream_reader(&self) -> Box<dyn crate::llm::wire::StreamReader> {
+        Box::new(ChunkReader)
+    }
+
+    fn parse_reply(&self, body: &str) -> Result<Vec<ChatEvent>, StreamError> {
+        parse_chunk(body)
+    }
+
+    fn parse_error(&self, status: u16, body: &str) -> ApiError {
+        parse_error_body(status, body)
+    }
+}
+
+/// Reads streamed chunks: each event's data is one chunk, with no state.
+struct ChunkReader;
+
+impl crate::llm::wire::StreamReader for ChunkReader {
+    fn read(&mut self, event: &crate::llm::sse::SseEvent) -> Result<Vec<ChatEvent>, StreamError> {
+        parse_chunk(&event.data)
+    }
+}
+
 /// Turns the `data` of one streamed event (or a whole non-streaming
 /// response body) into events. Checks for a top-level `error` first.
 pub fn parse_chunk(data: &str) -> Result<Vec<ChatEvent>, StreamError> {
