@@ -607,3 +607,78 @@ fn ctrl_c_or_kill_in_the_middle_of_a_run_leaves_the_index_as_it_was() {
         assert!(!text.contains("second text"), "{signal}: {hits}");
     }
 }
+
+/// A unit vector that stands for the first `zebraN` in `text`: the angle
+/// grows with N, so the nearest vector to a query's is the chunk with the
+/// same N (and a chunk given another chunk's vector is found wrongly).
+fn numbered_vector(text: &str) -> [f32; 3] {
+    let number = text
+        .split("zebra")
+        .nth(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse::<u32>().ok());
+    match number {
+        Some(n) => {
+            let angle = n as f32 * 0.004;
+            [angle.cos(), angle.sin(), 0.0]
+        }
+        None => [0.0, 0.0, 1.0],
+    }
+}
+
+#[test]
+fn embedding_batches_are_sent_several_at_once_and_keep_their_order() {
+    let home = TempHome::new();
+    // 300 paragraphs, one chunk each: three batches of 128 inputs or fewer.
+    let text: String = (0..300)
+        .map(|n| format!("zebra{n} walks alone today.\n\n"))
+        .collect();
+    home.write("notes/herd.md", text);
+    let fake = FakeProvider::start_with_responder(|request| {
+        let inputs = request.json()["input"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let vectors: Vec<[f32; 3]> = inputs
+            .iter()
+            .map(|input| numbered_vector(input.as_str().unwrap_or("")))
+            .collect();
+        embeddings_reply(&vectors)
+            .with_delay_before_first_byte(std::time::Duration::from_millis(600))
+    });
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["rag", "index", "notes", "--name", "herd"])
+        .args(["--embedder", "openai:text-embedding-3-small"])
+        .args(["--chunk-tokens", "12", "--overlap", "0"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    let batches = fake.requests().len();
+    assert!(batches >= 3, "{batches} embedding calls");
+    let most = fake.max_in_flight();
+    assert!(
+        (2..=4).contains(&most),
+        "{most} embedding calls were in flight at once; want several, at most 4"
+    );
+    // Every chunk kept its own vector: the query for zebra217 finds it.
+    let hits = success_json(
+        &home
+            .confab_openai(&fake.base_url())
+            .args(["rag", "query", "zebra217", "--name", "herd"])
+            .args(["--mode", "vector", "-k", "1", "--json"])
+            .output()
+            .expect("running confab"),
+    );
+    let top = hits[0]["text"].as_str().unwrap_or_default();
+    assert!(top.contains("zebra217 walks"), "{hits}");
+    assert_eq!(
+        home.usage_records().len(),
+        batches + 1,
+        "one record per call"
+    );
+}

@@ -3,9 +3,13 @@
 //! (batched, retried, rate limited, each call in the usage log). An index
 //! records which embedder built it, by [`Embedder::id`].
 
-use crate::llm::client::Client;
+use crate::llm::client::{Client, EmbedOutcome};
 use crate::rag::static_embedder::StaticEmbedder;
 use crate::usage::{self, CallOutcome, UsageLog, UsageRecord, UsageSource};
+
+/// Embedding batches sent at once to an API (each still paced by the
+/// provider's rate limits).
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Errors of embedding.
 #[derive(Debug, thiserror::Error)]
@@ -96,67 +100,18 @@ impl Embedder for ApiEmbedder {
         self.dim
     }
     fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let batches: Vec<Vec<String>> = texts
+            .chunks(self.batch.max(1))
+            .map(|batch| batch.iter().map(|t| api_input(t)).collect())
+            .collect();
+        let ts = usage::now_rfc3339();
+        let outcomes = self
+            .client
+            .embed_batches(&self.model, &batches, BATCHES_IN_FLIGHT);
         let mut vectors = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.batch.max(1)) {
-            // The API refuses empty strings.
-            let inputs: Vec<String> = batch
-                .iter()
-                .map(|t| {
-                    if t.trim().is_empty() {
-                        " ".to_string()
-                    } else {
-                        t.clone()
-                    }
-                })
-                .collect();
-            let ts = usage::now_rfc3339();
-            let outcome = self.client.embed(&self.model, &inputs);
-            let (tokens, model, end, error) = match &outcome.result {
-                Ok(response) => (
-                    response.prompt_tokens,
-                    response.model.clone(),
-                    CallOutcome::Ok,
-                    None,
-                ),
-                Err(failure) => (None, None, CallOutcome::Error, Some(failure.kind())),
-            };
-            let local_tokens: u64 = inputs
-                .iter()
-                .map(|t| crate::tokens::Encoding::Cl100kBase.count(t) as u64)
-                .sum();
-            let record = UsageRecord {
-                v: usage::RECORD_VERSION,
-                ts,
-                call_id: usage::new_call_id(),
-                conversation_id: None,
-                command: self.command.clone(),
-                provider: self.provider.clone(),
-                host: self.client.host(),
-                model_requested: self.model.clone(),
-                model_reported: model,
-                input_tokens: tokens.unwrap_or(local_tokens),
-                cached_input_tokens: 0,
-                cache_write_tokens: 0,
-                output_tokens: 0,
-                reasoning_tokens: 0,
-                usage_source: if tokens.is_some() {
-                    UsageSource::Api
-                } else {
-                    UsageSource::Local
-                },
-                latency_ms: outcome.latency.as_millis() as u64,
-                ttft_ms: None,
-                retries: outcome.retries,
-                status: outcome.status,
-                error_kind: error,
-                outcome: end,
-                tags: Vec::new(),
-                prompt: None,
-                cache_match: None,
-            };
-            if let Err(err) = self.usage_log.append(&record) {
-                eprintln!("warning: the usage record was not written: {err}");
-            }
+        let mut failure = None;
+        for (inputs, outcome) in batches.iter().zip(outcomes) {
+            self.record(inputs, &outcome, &ts);
             match outcome.result {
                 Ok(response) => {
                     for v in response.vectors {
@@ -164,9 +119,75 @@ impl Embedder for ApiEmbedder {
                         vectors.push(normalize(v));
                     }
                 }
-                Err(failure) => return Err(EmbedError::Api(failure.message())),
+                Err(err) => {
+                    failure.get_or_insert(err);
+                }
             }
         }
-        Ok(vectors)
+        match failure {
+            Some(err) => Err(EmbedError::Api(err.message())),
+            None => Ok(vectors),
+        }
+    }
+}
+
+/// An input as the API takes it: it refuses empty strings.
+fn api_input(text: &str) -> String {
+    if text.trim().is_empty() {
+        " ".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+impl ApiEmbedder {
+    /// Writes the usage record of one batch's call.
+    fn record(&self, inputs: &[String], outcome: &EmbedOutcome, ts: &str) {
+        let (tokens, model, end, error) = match &outcome.result {
+            Ok(response) => (
+                response.prompt_tokens,
+                response.model.clone(),
+                CallOutcome::Ok,
+                None,
+            ),
+            Err(failure) => (None, None, CallOutcome::Error, Some(failure.kind())),
+        };
+        let local_tokens: u64 = inputs
+            .iter()
+            .map(|t| crate::tokens::Encoding::Cl100kBase.count(t) as u64)
+            .sum();
+        let record = UsageRecord {
+            v: usage::RECORD_VERSION,
+            ts: ts.to_string(),
+            call_id: usage::new_call_id(),
+            conversation_id: None,
+            command: self.command.clone(),
+            provider: self.provider.clone(),
+            host: self.client.host(),
+            model_requested: self.model.clone(),
+            model_reported: model,
+            input_tokens: tokens.unwrap_or(local_tokens),
+            cached_input_tokens: 0,
+            cache_write_tokens: 0,
+            output_tokens: 0,
+            reasoning_tokens: 0,
+            usage_source: if tokens.is_some() {
+                UsageSource::Api
+            } else {
+                UsageSource::Local
+            },
+            latency_ms: outcome.latency.as_millis() as u64,
+            ttft_ms: None,
+            retries: outcome.retries,
+            status: outcome.status,
+            error_kind: error,
+            outcome: end,
+            tags: Vec::new(),
+            prompt: None,
+            cache_match: None,
+        };
+        if let Err(err) = self.usage_log.append(&record) {
+            eprintln!("warning: the usage record was not written: {err}");
+        }
     }
 }

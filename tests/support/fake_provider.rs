@@ -36,7 +36,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -764,6 +764,9 @@ struct Shared {
     api_key: Mutex<Option<String>>,
     /// Whether requests without a key are served (local servers).
     keyless: AtomicBool,
+    /// API requests being answered now, and the most there ever were.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -805,6 +808,8 @@ impl FakeProvider {
             )]),
             api_key: Mutex::new(None),
             keyless: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
         let accept_shared = Arc::clone(&shared);
@@ -822,6 +827,11 @@ impl FakeProvider {
     /// The base URL, `http://127.0.0.1:PORT` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The most API requests that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// The socket address the server listens on.
@@ -903,7 +913,8 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
     let Some(request) = read_request(&mut stream) else {
         return;
     };
-    let reply = match Api::of_route(&request.method, &request.path) {
+    let api = Api::of_route(&request.method, &request.path);
+    let reply = match api {
         None => side_reply(shared, &request),
         Some(api) => match refusal(shared, api, &request) {
             Some(refused) => {
@@ -913,7 +924,14 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
             None => scripted_reply(shared, api, &request),
         },
     };
+    if api.is_some() {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    }
     reply.send(&mut stream);
+    if api.is_some() {
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Both);
 }
