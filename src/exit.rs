@@ -19,6 +19,10 @@ pub enum ExitKind {
     InputRejected,
     /// Interrupted by Ctrl-C.
     Interrupted,
+    /// Stopped by SIGHUP (the terminal went away).
+    HungUp,
+    /// Stopped by SIGTERM.
+    Terminated,
 }
 
 impl ExitKind {
@@ -31,6 +35,8 @@ impl ExitKind {
             ExitKind::Provider => 4,
             ExitKind::InputRejected => 5,
             ExitKind::Interrupted => 130,
+            ExitKind::HungUp => 129,
+            ExitKind::Terminated => 143,
         }
     }
 }

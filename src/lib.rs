@@ -3,7 +3,9 @@
 //! The library is the core every subcommand shares; `src/main.rs` only
 //! parses arguments, runs a command and maps its error to an exit code.
 
+pub mod app;
 pub mod cache;
+pub mod chat;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -10,7 +10,6 @@ pub mod guard;
 pub mod history;
 pub mod models;
 pub mod rag;
-pub mod repl;
 pub mod replay;
 pub mod show_config;
 

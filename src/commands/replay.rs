@@ -8,11 +8,13 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::commands::chat::{self, Session};
+use crate::app::Ctx;
+use crate::chat::{Engine, EnginePlan, TurnOptions};
 use crate::config::Paths;
 use crate::conversation::{Conversation, ConversationStore, Turn};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::CallEnd;
+use crate::term::TerminalSink;
 use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
 use crate::tokens::models::tokenizer_for_model;
 use crate::usage::prices::{PriceTable, TokenCounts};
@@ -370,15 +372,20 @@ fn rerun(
     prices: &PriceTable,
 ) -> anyhow::Result<ExitCode> {
     let (system, _) = conversation.header();
-    let chat_args = chat::Args {
+    let plan = EnginePlan {
         model: args.model.first().cloned(),
         system: system.map(str::to_string),
-        max_tokens: args.max_tokens,
-        json: true,
-        tag: vec![format!("replay:{id}")],
-        ..Default::default()
+        tags: vec![format!("replay:{id}")],
+        command: "replay",
+        replay_of: Some(id.to_string()),
+        ..EnginePlan::default()
     };
-    let mut session = Session::open(&chat_args, chat_args.model.as_deref())?.for_replay(id);
+    let options = TurnOptions {
+        max_tokens: args.max_tokens,
+        ..TurnOptions::default()
+    };
+    let sink = Box::new(TerminalSink::new(false));
+    let mut session = Engine::open(Ctx::load()?, plan, options, sink)?;
     let today = crate::usage::today();
     let mut compared = Vec::new();
     let mut new_id = String::new();
@@ -413,7 +420,7 @@ fn rerun(
         if !matches!(report.end, None | Some(CallEnd::Complete)) {
             eprintln!("confab: the re-run stopped at turn {}", turn.turn);
             print_comparison(args, id, &new_id, &compared)?;
-            return chat::report_end(&report);
+            return report.exit();
         }
     }
     print_comparison(args, id, &new_id, &compared)?;

@@ -103,3 +103,61 @@ pub fn dim(text: &str) -> String {
         text.to_string()
     }
 }
+
+/// The terminal's side of a chat turn: streamed text and whole replies on
+/// stdout (unless `echo` is off, as for `--json`), notices on stderr with
+/// their `warning:` / `note:` / `confab:` prefix.
+pub struct TerminalSink {
+    echo: bool,
+    printer: StreamPrinter,
+}
+
+impl TerminalSink {
+    /// A sink; with `echo` false, nothing goes to stdout.
+    pub fn new(echo: bool) -> TerminalSink {
+        TerminalSink {
+            echo,
+            printer: StreamPrinter::new(false),
+        }
+    }
+}
+
+impl CallObserver for TerminalSink {
+    fn text(&mut self, text: &str) {
+        self.printer.text(text);
+    }
+
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
+        self.printer.retrying(retry, delay, reason);
+    }
+
+    fn rate_limited(&mut self, wait: Duration) {
+        self.printer.rate_limited(wait);
+    }
+}
+
+impl crate::chat::TurnSink for TerminalSink {
+    fn call_started(&mut self, model: &str, shown: bool) {
+        self.printer = StreamPrinter::new(self.echo && shown);
+        self.printer.waiting(model);
+    }
+
+    fn call_finished(&mut self) {
+        self.printer.finish();
+    }
+
+    fn reply(&mut self, text: &str) {
+        if self.echo {
+            println!("{text}");
+        }
+    }
+
+    fn notice(&mut self, level: crate::chat::NoticeLevel, message: &str) {
+        let prefix = match level {
+            crate::chat::NoticeLevel::Warning => "warning",
+            crate::chat::NoticeLevel::Note => "note",
+            crate::chat::NoticeLevel::Info => "confab",
+        };
+        eprintln!("{prefix}: {message}");
+    }
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use rustyline::error::ReadlineError;
 
-use crate::commands::chat::{report_end, Session};
+use crate::chat::Engine;
 use crate::exit::Failure;
 
 const HELP: &str = "\
@@ -22,7 +22,7 @@ const HELP: &str = "\
 End a line with \\ to continue it; wrap a block in \"\"\" lines to paste several lines.";
 
 /// Runs the REPL until `/exit` or Ctrl-D.
-pub fn run(mut session: Session) -> anyhow::Result<ExitCode> {
+pub fn run(mut session: Engine) -> anyhow::Result<ExitCode> {
     let mut editor = rustyline::DefaultEditor::new()?;
     let history_file = session.paths.data_dir.join("chat_history.txt");
     let _ = editor.load_history(&history_file);
@@ -53,8 +53,12 @@ pub fn run(mut session: Session) -> anyhow::Result<ExitCode> {
         }
         match session.turn(&input) {
             Ok(report) => {
-                if let Err(err) = report_end(&report) {
+                if let Err(err) = report.exit() {
                     print_error(&err);
+                }
+                // SIGTERM or SIGHUP stopped the reply: the session ends.
+                if session.cancel().must_exit() {
+                    return report.exit();
                 }
             }
             Err(err) => print_error(&err),
@@ -127,7 +131,7 @@ fn read_input(editor: &mut rustyline::DefaultEditor) -> Result<Option<String>, R
 }
 
 /// Runs a slash command; `Ok(false)` means leave.
-fn slash_command(session: &mut Session, command: &str) -> anyhow::Result<bool> {
+fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
     let (name, rest) = command
         .split_once(char::is_whitespace)
         .map_or((command, ""), |(n, r)| (n, r.trim()));

@@ -1,0 +1,212 @@
+//! The context a command runs in, built once: confab's directories, the
+//! loaded config, the process environment, and cancellation by Ctrl-C,
+//! SIGTERM or SIGHUP. Offline commands build it without starting a
+//! runtime or a client; nothing here talks to the network.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::config::{Config, Paths, ProcessEnvironment};
+use crate::exit::{ExitKind, Failure};
+
+/// What every command starts from.
+pub struct Ctx {
+    /// confab's directories.
+    pub paths: Paths,
+    /// The loaded, validated config.
+    pub config: Config,
+    /// Where environment variables are read from.
+    pub env: ProcessEnvironment,
+    /// Stops a running call on Ctrl-C, SIGTERM or SIGHUP.
+    pub cancel: Cancel,
+}
+
+impl Ctx {
+    /// Resolves the directories and loads the config; a bad config is a
+    /// usage error that says where to look.
+    pub fn load() -> anyhow::Result<Ctx> {
+        let paths = Paths::resolve()?;
+        let env = ProcessEnvironment;
+        let config = Config::load(&paths, &env).map_err(|err| {
+            Failure::new(ExitKind::Usage, err.to_string())
+                .hint("fix config.toml; `confab config` shows what confab reads")
+        })?;
+        Ok(Ctx {
+            paths,
+            config,
+            env,
+            cancel: Cancel::on_signals(),
+        })
+    }
+}
+
+/// The signal that asked the process to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopSignal {
+    /// Ctrl-C: stop the reply; an interactive session goes on.
+    Interrupt,
+    /// SIGTERM: stop the reply and exit (143).
+    Terminate,
+    /// SIGHUP, the terminal went away: stop the reply and exit (129).
+    HangUp,
+}
+
+impl StopSignal {
+    /// The exit code a process stopped by this signal reports (128 + N).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+            StopSignal::HangUp => 129,
+        }
+    }
+
+    fn from_number(number: usize) -> Option<StopSignal> {
+        match number as i32 {
+            signal_hook::consts::SIGINT => Some(StopSignal::Interrupt),
+            signal_hook::consts::SIGTERM => Some(StopSignal::Terminate),
+            signal_hook::consts::SIGHUP => Some(StopSignal::HangUp),
+            _ => None,
+        }
+    }
+}
+
+/// Cancellation: a flag that calls watch, set by Ctrl-C, SIGTERM or
+/// SIGHUP while confab is busy (see [`Cancel::busy`]); when it is idle
+/// the signal ends the process at once with 128 + its number, as the
+/// default action would. The handlers only set flags, so a second Ctrl-C
+/// while a stopped reply is being saved changes nothing: the bookkeeping
+/// finishes.
+#[derive(Clone)]
+pub struct Cancel {
+    requested: Arc<AtomicBool>,
+    /// The number of the last signal received (0: none).
+    signal: Arc<AtomicUsize>,
+    /// Whether a signal may end the process at once.
+    idle: Arc<AtomicBool>,
+}
+
+impl Cancel {
+    /// A flag no signal sets (tests, library use).
+    pub fn manual() -> Cancel {
+        Cancel {
+            requested: Arc::new(AtomicBool::new(false)),
+            signal: Arc::new(AtomicUsize::new(0)),
+            idle: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// A flag set by SIGINT, SIGTERM and SIGHUP. (Registration failing
+    /// leaves the default behaviour: the signal kills the process.)
+    pub fn on_signals() -> Cancel {
+        let cancel = Cancel::manual();
+        for signal in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            // Actions run in the order registered: exit if idle, else
+            // note the signal and ask the running work to stop.
+            let _ = signal_hook::flag::register_conditional_shutdown(
+                signal,
+                128 + signal,
+                Arc::clone(&cancel.idle),
+            );
+            let _ = signal_hook::flag::register_usize(
+                signal,
+                Arc::clone(&cancel.signal),
+                signal as usize,
+            );
+            let _ = signal_hook::flag::register(signal, Arc::clone(&cancel.requested));
+        }
+        cancel
+    }
+
+    /// Marks confab busy until the guard is dropped: a signal meanwhile
+    /// stops the work in progress instead of the process.
+    pub fn busy(&self) -> BusyGuard {
+        let was_idle = self.idle.swap(false, Ordering::SeqCst);
+        BusyGuard {
+            idle: Arc::clone(&self.idle),
+            was_idle,
+        }
+    }
+
+    /// The flag a running call watches.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.requested
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// The signal that asked for the stop, if one did.
+    pub fn signal(&self) -> Option<StopSignal> {
+        StopSignal::from_number(self.signal.load(Ordering::SeqCst))
+    }
+
+    /// Clears a Ctrl-C before the next call (an interactive session goes
+    /// on after one); SIGTERM and SIGHUP stay, so the session ends.
+    pub fn clear_interrupt(&self) {
+        if matches!(self.signal(), None | Some(StopSignal::Interrupt)) {
+            self.requested.store(false, Ordering::SeqCst);
+            self.signal.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the process was told to end (SIGTERM, SIGHUP).
+    pub fn must_exit(&self) -> bool {
+        matches!(
+            self.signal(),
+            Some(StopSignal::Terminate | StopSignal::HangUp)
+        )
+    }
+}
+
+/// Keeps confab busy (see [`Cancel::busy`]) while it lives.
+pub struct BusyGuard {
+    idle: Arc<AtomicBool>,
+    was_idle: bool,
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.idle.store(self.was_idle, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ctrl_c_is_cleared_but_a_termination_stays() {
+        let cancel = Cancel::manual();
+        cancel.requested.store(true, Ordering::SeqCst);
+        cancel
+            .signal
+            .store(signal_hook::consts::SIGINT as usize, Ordering::SeqCst);
+        assert_eq!(cancel.signal(), Some(StopSignal::Interrupt));
+        cancel.clear_interrupt();
+        assert!(!cancel.requested());
+        cancel.requested.store(true, Ordering::SeqCst);
+        cancel
+            .signal
+            .store(signal_hook::consts::SIGTERM as usize, Ordering::SeqCst);
+        cancel.clear_interrupt();
+        assert!(cancel.requested() && cancel.must_exit());
+        assert_eq!(cancel.signal().map(StopSignal::exit_code), Some(143));
+    }
+
+    #[test]
+    fn nested_busy_guards_leave_confab_busy_until_the_outer_one_ends() {
+        let cancel = Cancel::manual();
+        let outer = cancel.busy();
+        drop(cancel.busy());
+        assert!(!cancel.idle.load(Ordering::SeqCst));
+        drop(outer);
+        assert!(cancel.idle.load(Ordering::SeqCst));
+    }
+}

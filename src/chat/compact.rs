@@ -1,0 +1,134 @@
+//! Rolling summarisation: the oldest messages summarised into a running
+//! summary, in as many calls as the window needs, each recorded.
+
+use crate::conversation::compaction::{self, Summary};
+use crate::conversation::{ConversationRecord, RECORD_VERSION};
+use crate::llm::client::CallEnd;
+use crate::llm::{ChatRequest, Message};
+use crate::usage;
+
+use super::Engine;
+
+impl Engine {
+    /// Summarises the messages before the last `keep_last` into the running
+    /// summary, in as many calls as the window needs, writing a compaction
+    /// record after each. Returns how many messages were newly covered (0
+    /// when there was nothing to compact).
+    pub fn compact(&mut self) -> anyhow::Result<usize> {
+        let _busy = self.cancel.busy();
+        self.compact_now()
+    }
+
+    pub(super) fn compact_now(&mut self) -> anyhow::Result<usize> {
+        let Some(id) = self.conversation_id.clone() else {
+            return Ok(0);
+        };
+        let from = self.summary.as_ref().map_or(0, |s| s.covers);
+        let keep_last = self.config.compaction.keep_last;
+        let Some(end) = compaction::split_point(&self.history, from, keep_last) else {
+            return Ok(0);
+        };
+        // A summary may take at most a quarter of the window.
+        let summary_cap = u64::from(self.config.compaction.summary_max_tokens)
+            .min(self.info.max_output_tokens)
+            .min(self.info.context_window / 4)
+            .max(1);
+        // What a summary call may send: the window less its output cap, a
+        // margin for the instructions, and a tenth for estimation error.
+        let budget = (self.info.context_window.saturating_sub(summary_cap + 256)) * 9 / 10;
+        let mut start = from;
+        while start < end {
+            let previous = self.summary.as_ref().map(|s| s.text.clone());
+            let mut stop = start + 1;
+            let mut batch = vec![self.clip(&self.history[start], budget)];
+            while stop < end {
+                batch.push(self.history[stop].clone());
+                let request = compaction::summary_request(
+                    &self.resolved.model,
+                    previous.as_deref(),
+                    &batch,
+                    summary_cap as u32,
+                );
+                if self.count_request(request.system.as_deref(), &request.messages) > budget {
+                    batch.pop();
+                    break;
+                }
+                stop += 1;
+            }
+            let request = compaction::summary_request(
+                &self.resolved.model,
+                previous.as_deref(),
+                &batch,
+                summary_cap as u32,
+            );
+            let (text, call_id, model) = self.summary_call(&request, &id)?;
+            self.store.append(
+                &id,
+                &ConversationRecord::Compaction {
+                    v: RECORD_VERSION,
+                    ts: usage::now_rfc3339(),
+                    covers: stop,
+                    summary: text.clone(),
+                    model: Some(model),
+                    call_id: Some(call_id),
+                },
+            )?;
+            self.summary = Some(Summary { text, covers: stop });
+            start = stop;
+        }
+        Ok(end - from)
+    }
+
+    /// A message cut to fit `budget` tokens (a single message bigger than a
+    /// summary call can take is summarised from its beginning and end).
+    pub(super) fn clip(&self, message: &Message, budget: u64) -> Message {
+        let tokens = self.info.encoding.count(&message.content) as u64;
+        if tokens <= budget / 2 {
+            return message.clone();
+        }
+        let keep_chars = (message.content.chars().count() as u64 * budget / 2 / tokens) as usize;
+        let head: String = message.content.chars().take(keep_chars / 2).collect();
+        let tail: Vec<char> = message.content.chars().rev().take(keep_chars / 2).collect();
+        let tail: String = tail.into_iter().rev().collect();
+        Message::new(
+            message.role,
+            format!("{head}\n[... cut by confab to fit the summary call ...]\n{tail}"),
+        )
+    }
+
+    /// Makes one summary call, recorded in the usage log as `compaction`.
+    /// Returns the summary, the call id and the model that wrote it.
+    pub(super) fn summary_call(
+        &mut self,
+        request: &ChatRequest,
+        conversation_id: &str,
+    ) -> anyhow::Result<(String, String, String)> {
+        let (outcome, record) = self.call(request, "compaction", conversation_id, "", false);
+        let call_id = record.call_id;
+        if matches!(
+            outcome.finish_reason.as_deref(),
+            Some("length" | "max_tokens")
+        ) {
+            self.warn(&format!(
+                "the summary reached its cap of {} tokens and was cut; raise [compaction] summary_max_tokens",
+                request.max_output_tokens
+            ));
+        }
+        match &outcome.end {
+            CallEnd::Complete if !outcome.text.trim().is_empty() => Ok((
+                outcome.text.trim().to_string(),
+                call_id,
+                outcome
+                    .model_reported
+                    .clone()
+                    .unwrap_or_else(|| self.resolved.model.clone()),
+            )),
+            CallEnd::Complete => anyhow::bail!("the summary call returned no text"),
+            CallEnd::Cancelled => anyhow::bail!("the summary call was interrupted"),
+            CallEnd::Broken(reason) => anyhow::bail!("the summary call broke off: {reason}"),
+            CallEnd::Failed(failure) => {
+                anyhow::bail!("the summary call failed: {}", failure.message())
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Exchanging a request with the model: one call recorded in the usage
+//! log, and the tool rounds that follow until the model replies without
+//! asking for a tool.
+
+use crate::conversation::{ConversationRecord, Role, RECORD_VERSION};
+use crate::llm::client::{CallEnd, CallOutcome};
+use crate::llm::{ChatRequest, Message};
+use crate::usage::{self, CallOutcome as UsageOutcome, UsageRecord, UsageSource};
+
+use super::Engine;
+
+/// The calls of one exchange (tool rounds, a schema retry) summed up, and
+/// the last call's outcome with the whole reply text.
+pub(super) struct Exchange {
+    pub(super) outcome: CallOutcome,
+    /// The text of the last call alone (earlier rounds are in the request).
+    pub(super) last_text: String,
+    pub(super) usage: crate::llm::Usage,
+    pub(super) usage_source: UsageSource,
+    pub(super) latency_ms: u64,
+    pub(super) ttft_ms: Option<u64>,
+    pub(super) retries: u32,
+}
+
+impl Exchange {
+    pub(super) fn of(outcome: &CallOutcome, record: &UsageRecord) -> Exchange {
+        Exchange {
+            outcome: outcome.clone(),
+            last_text: outcome.text.clone(),
+            usage: crate::llm::Usage {
+                input_tokens: record.input_tokens,
+                cached_input_tokens: record.cached_input_tokens,
+                cache_write_tokens: record.cache_write_tokens,
+                output_tokens: record.output_tokens,
+                reasoning_tokens: record.reasoning_tokens,
+            },
+            usage_source: record.usage_source,
+            latency_ms: record.latency_ms,
+            ttft_ms: record.ttft_ms,
+            retries: record.retries,
+        }
+    }
+
+    /// This exchange followed by `next`: sums, the first time to first
+    /// token, `next`'s outcome.
+    pub(super) fn then(self, next: Exchange) -> Exchange {
+        let (a, b) = (self.usage, next.usage);
+        Exchange {
+            outcome: next.outcome,
+            last_text: next.last_text,
+            usage: crate::llm::Usage {
+                input_tokens: a.input_tokens + b.input_tokens,
+                cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
+                cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+                output_tokens: a.output_tokens + b.output_tokens,
+                reasoning_tokens: a.reasoning_tokens + b.reasoning_tokens,
+            },
+            usage_source: if self.usage_source == UsageSource::Local {
+                UsageSource::Local
+            } else {
+                next.usage_source
+            },
+            latency_ms: self.latency_ms + next.latency_ms,
+            ttft_ms: self.ttft_ms.or(next.ttft_ms),
+            retries: self.retries + next.retries,
+        }
+    }
+}
+
+impl Engine {
+    /// Calls the model and answers its tool calls until it replies without
+    /// one (or the chain limit stops it); records every call in the usage
+    /// log and the reply in the conversation.
+    pub(super) fn exchange(
+        &mut self,
+        request: &mut ChatRequest,
+        id: &str,
+        message: &str,
+        echo: bool,
+    ) -> anyhow::Result<Exchange> {
+        let mut texts: Vec<String> = Vec::new();
+        let mut total: Option<Exchange> = None;
+        let mut refused_rounds = 0;
+        let (outcome, call_id) = loop {
+            let logged = if total.is_none() { message } else { "" };
+            let (outcome, record) = self.call(request, self.plan.command, id, logged, echo);
+            let this = Exchange::of(&outcome, &record);
+            total = Some(match total {
+                Some(before) => before.then(this),
+                None => this,
+            });
+            if !outcome.text.is_empty() {
+                texts.push(outcome.text.clone());
+            }
+            let answerable =
+                !outcome.tool_calls.is_empty() && matches!(outcome.end, CallEnd::Complete);
+            let Some(broker) = self.tools.as_mut().filter(|_| answerable) else {
+                if self.tools.is_none() {
+                    for call in &outcome.tool_calls {
+                        self.info(&format!(
+                            "the model asked to call `{}` with {}; no tools are configured, so nothing was run",
+                            call.name, call.arguments
+                        ));
+                    }
+                }
+                break (outcome, record.call_id);
+            };
+            if broker.exhausted() {
+                refused_rounds += 1;
+                if refused_rounds > 1 {
+                    self.info(
+                        "the model kept asking for tools after the limit of rounds; stopping here",
+                    );
+                    break (outcome, record.call_id);
+                }
+            }
+            request.messages.push(Message::assistant_tool_calls(
+                outcome.text.clone(),
+                outcome.tool_calls.clone(),
+            ));
+            let (results, notes) = broker.answer(Some(id), &outcome.tool_calls);
+            for note in notes {
+                let ran = note
+                    .exit_code
+                    .map(|code| format!(", exit {code}"))
+                    .unwrap_or_default();
+                let decision = serde_json::to_value(note.decision)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                self.info(&format!("tool `{}`: {decision}{ran}", note.tool));
+            }
+            request.messages.extend(results);
+            let next = self.count_request(request.system.as_deref(), &request.messages)
+                + self.request_overhead()
+                + u64::from(request.max_output_tokens);
+            if next > self.info.context_window {
+                self.info(&format!(
+                    "the tool results would take the request to {next} tokens, over the \
+                     {}-token context window; stopping the tool calls here",
+                    self.info.context_window
+                ));
+                break (outcome, record.call_id);
+            }
+        };
+        let text = texts.join("\n\n");
+        // A failure after earlier rounds wrote text leaves a partial reply.
+        let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_))
+            || (matches!(outcome.end, CallEnd::Failed(_)) && !text.is_empty());
+        if !text.is_empty() {
+            self.store.append(
+                id,
+                &ConversationRecord::Message {
+                    v: RECORD_VERSION,
+                    ts: usage::now_rfc3339(),
+                    role: Role::Assistant,
+                    content: text.clone(),
+                    model: outcome
+                        .model_reported
+                        .clone()
+                        .or_else(|| Some(self.resolved.model.clone())),
+                    call_id: Some(call_id),
+                    interrupted,
+                    fenced: false,
+                },
+            )?;
+            self.history
+                .push(Message::new(Role::Assistant, text.clone()));
+        }
+        let mut total = total.expect("at least one call");
+        total.outcome = outcome;
+        total.outcome.text = text;
+        Ok(total)
+    }
+
+    /// One model call, recorded in the usage log under `command`.
+    pub(super) fn call(
+        &mut self,
+        request: &ChatRequest,
+        command: &str,
+        conversation_id: &str,
+        message: &str,
+        echo: bool,
+    ) -> (CallOutcome, UsageRecord) {
+        let started_at = usage::now_rfc3339();
+        let call_id = usage::new_call_id();
+        let prompt_tokens = self.count_request(request.system.as_deref(), &request.messages);
+        self.cancel.clear_interrupt();
+        self.sink.call_started(&self.resolved.model, echo);
+        let outcome = self
+            .client
+            .chat(request, self.cancel.flag(), self.sink.as_mut());
+        self.sink.call_finished();
+        let record = self.usage_record(
+            &outcome,
+            command,
+            conversation_id,
+            &call_id,
+            started_at,
+            prompt_tokens,
+            message,
+        );
+        if let Err(err) = self.usage_log.append(&record) {
+            self.warn(&format!("the usage record was not written: {err}"));
+        }
+        (outcome, record)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn usage_record(
+        &self,
+        outcome: &CallOutcome,
+        command: &str,
+        conversation_id: &str,
+        call_id: &str,
+        ts: String,
+        prompt_tokens: u64,
+        message: &str,
+    ) -> UsageRecord {
+        let (usage, source) = match outcome.usage {
+            Some(usage) => (usage, UsageSource::Api),
+            None => (
+                crate::llm::Usage {
+                    input_tokens: prompt_tokens,
+                    output_tokens: self.info.encoding.count(&outcome.text) as u64,
+                    ..crate::llm::Usage::default()
+                },
+                UsageSource::Local,
+            ),
+        };
+        let (result, error_kind) = match &outcome.end {
+            CallEnd::Complete => (UsageOutcome::Ok, None),
+            CallEnd::Cancelled => (UsageOutcome::Interrupted, Some("cancelled".to_string())),
+            CallEnd::Broken(_) => (UsageOutcome::Interrupted, Some("stream_broken".to_string())),
+            CallEnd::Failed(f) => (UsageOutcome::Error, Some(f.kind())),
+        };
+        // A call that failed before any reply was billed nothing we know of.
+        let (input_tokens, output_tokens) = match (&outcome.end, outcome.usage) {
+            (CallEnd::Failed(_), None) => (0, 0),
+            _ => (usage.input_tokens, usage.output_tokens),
+        };
+        UsageRecord {
+            v: usage::RECORD_VERSION,
+            ts,
+            call_id: call_id.to_string(),
+            conversation_id: Some(conversation_id.to_string()),
+            command: command.into(),
+            provider: self.resolved.provider_name.clone(),
+            host: self.client.host(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: outcome.model_reported.clone(),
+            input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            output_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            usage_source: source,
+            latency_ms: outcome.latency.as_millis() as u64,
+            ttft_ms: outcome.ttft.map(|d| d.as_millis() as u64),
+            retries: outcome.retries,
+            status: outcome.status,
+            error_kind,
+            outcome: result,
+            tags: self.plan.tags.clone(),
+            prompt: (self.config.log_prompts && !message.is_empty()).then(|| message.to_string()),
+            cache_match: None,
+        }
+    }
+}

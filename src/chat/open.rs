@@ -1,0 +1,332 @@
+//! Building an engine: the conversation loaded, the model resolved and
+//! its limits known, the client, tools, cache and schema set up. Every
+//! failure here says what to fix.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use crate::app::Ctx;
+use crate::cache::SemanticCache;
+use crate::config::{Config, Paths, ResolveError, ResolvedModel};
+use crate::conversation::{ConversationRecord, ConversationStore, RECORD_VERSION};
+use crate::exit::{ExitKind, Failure};
+use crate::llm::client::{Client, ClientError};
+use crate::llm::discovery::{self, LimitsCache};
+use crate::llm::keys::KeyError;
+use crate::llm::models::ModelInfo;
+use crate::tools::broker::ToolBroker;
+use crate::tools::{AuditLog, CompiledSchema, TerminalPrompt, ToolRegistry};
+use crate::usage::{self, UsageLog};
+
+use super::{ConversationChoice, Engine, EnginePlan, NoticeLevel, TurnOptions, TurnSink};
+
+/// The limits of the resolved model (see [`discovery::model_limits`]),
+/// with a note when nothing is known.
+fn limits_of(
+    client: &Client,
+    paths: &Paths,
+    config: &Config,
+    resolved: &ResolvedModel,
+    sink: &mut dyn TurnSink,
+) -> ModelInfo {
+    let cache = LimitsCache::in_cache_dir(&paths.cache_dir);
+    let info = discovery::model_limits(client, &cache, &config.models, resolved);
+    if !info.known() {
+        sink.notice(
+            NoticeLevel::Note,
+            &format!(
+                "confab does not know {}'s limits and its server did not say; assuming a \
+                 {}-token context window (set [models.\"{}\"] context_window in config.toml; \
+                 `confab models` shows what is known)",
+                resolved.model, info.context_window, resolved.model
+            ),
+        );
+    }
+    info
+}
+
+impl Engine {
+    /// Builds the engine `plan` asks for in `ctx`: loads the conversation
+    /// it continues, resolves the model, builds the client and learns the
+    /// model's limits, and sets up tools, cache and schema.
+    pub fn open(
+        ctx: Ctx,
+        plan: EnginePlan,
+        options: TurnOptions,
+        mut sink: Box<dyn TurnSink>,
+    ) -> anyhow::Result<Engine> {
+        let Ctx {
+            paths,
+            config,
+            env,
+            cancel,
+        } = ctx;
+        let store = ConversationStore::in_data_dir(&paths.data_dir);
+        let loaded = load_conversation(&store, &plan, sink.as_mut())?;
+        let spec = plan.model.clone().or(loaded.model);
+        let resolved = config
+            .resolve_model(spec.as_deref())
+            .map_err(resolve_failure)?;
+        let client =
+            Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
+        let info = limits_of(&client, &paths, &config, &resolved, sink.as_mut());
+        let tools = open_tools(&config, &paths, &plan)?;
+        let cache = open_cache(&config, &paths, &plan, sink.as_mut())?;
+        let schema = plan.schema.as_deref().map(load_schema).transpose()?;
+        let mut engine = Engine {
+            usage_log: UsageLog::in_data_dir(&paths.data_dir),
+            paths,
+            config,
+            resolved,
+            info,
+            client,
+            store,
+            conversation_id: loaded.id,
+            system: plan.system.clone().or(loaded.system),
+            history: loaded.history,
+            summary: loaded.summary,
+            compact_at: loaded.compact_at,
+            tools,
+            schema,
+            retrieved: None,
+            overhead_tokens: 0,
+            cache,
+            cancel,
+            plan,
+            options,
+            sink,
+        };
+        engine.overhead_tokens = engine.count_overhead();
+        Ok(engine)
+    }
+
+    /// Switches to another model (the REPL's `/model`).
+    pub fn switch_model(&mut self, spec: &str) -> anyhow::Result<()> {
+        let resolved = self
+            .config
+            .resolve_model(Some(spec))
+            .map_err(resolve_failure)?;
+        self.client = Client::new(
+            &resolved.provider_name,
+            &resolved.provider,
+            &crate::config::ProcessEnvironment,
+        )
+        .map_err(key_failure)?;
+        self.info = limits_of(
+            &self.client,
+            &self.paths,
+            &self.config,
+            &resolved,
+            self.sink.as_mut(),
+        );
+        self.overhead_tokens = self.count_overhead();
+        self.resolved = resolved;
+        Ok(())
+    }
+}
+
+/// What a continued conversation brings.
+#[derive(Default)]
+struct Loaded {
+    id: Option<String>,
+    system: Option<String>,
+    model: Option<String>,
+    history: Vec<crate::llm::Message>,
+    summary: Option<crate::conversation::compaction::Summary>,
+    compact_at: Option<f32>,
+}
+
+/// Loads the conversation `plan` continues (none for a new one); a new
+/// `compact_at` is kept in its file.
+fn load_conversation(
+    store: &ConversationStore,
+    plan: &EnginePlan,
+    sink: &mut dyn TurnSink,
+) -> anyhow::Result<Loaded> {
+    let id = match &plan.conversation {
+        ConversationChoice::New => {
+            return Ok(Loaded {
+                compact_at: plan.compact_at,
+                ..Loaded::default()
+            })
+        }
+        ConversationChoice::Id(id) => id.clone(),
+        ConversationChoice::Latest => store.latest_id()?.ok_or_else(|| {
+            Failure::new(ExitKind::Usage, "there is no conversation to continue")
+                .hint("start one with `confab chat \"...\"`")
+        })?,
+    };
+    let conversation = store.read(&id).map_err(|err| {
+        Failure::new(ExitKind::Usage, err.to_string())
+            .hint("`confab history list` shows the conversations")
+    })?;
+    for warning in &conversation.warnings {
+        sink.notice(NoticeLevel::Warning, &warning.to_string());
+    }
+    let (system, model) = conversation.header();
+    let mut compact_at = plan.compact_at;
+    match (plan.compact_at, conversation.compact_at()) {
+        (Some(new), old) if old != Some(new) => {
+            // Kept for the conversation, not just this run.
+            store.append(
+                &id,
+                &ConversationRecord::Settings {
+                    v: RECORD_VERSION,
+                    ts: usage::now_rfc3339(),
+                    compact_at: Some(new),
+                },
+            )?;
+        }
+        _ => compact_at = compact_at.or(conversation.compact_at()),
+    }
+    Ok(Loaded {
+        system: system.map(str::to_string),
+        model: Some(model.to_string()),
+        history: conversation.messages(),
+        summary: conversation.latest_summary(),
+        compact_at,
+        id: Some(id),
+    })
+}
+
+/// The tool broker, when config declares tools.
+fn open_tools(
+    config: &Config,
+    paths: &Paths,
+    plan: &EnginePlan,
+) -> anyhow::Result<Option<ToolBroker>> {
+    if config.tools.is_empty() {
+        if let Some(name) = plan.approve_tools.first() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("--approve-tools names `{name}`, but no tools are configured"),
+            )
+            .hint("declare tools as [tools.NAME] in config.toml")
+            .into());
+        }
+        return Ok(None);
+    }
+    let registry = ToolRegistry::from_config(&config.tools)
+        .map_err(|err| {
+            Failure::new(ExitKind::Usage, format!("config.toml: {err}"))
+                .hint("fix the [tools.NAME] table; `confab config` shows the file's path")
+        })?
+        .with_settings(config.tool_settings);
+    if let Some(unknown) = plan
+        .approve_tools
+        .iter()
+        .find(|name| !registry.names().contains(&name.as_str()))
+    {
+        return Err(Failure::new(
+            ExitKind::Usage,
+            format!("--approve-tools names `{unknown}`, which is not a configured tool"),
+        )
+        .hint(format!("the tools are: {}", registry.names().join(", ")))
+        .into());
+    }
+    // Ask only where a person can answer: a terminal on stdin or stderr.
+    let attended = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
+    let prompt = attended.then(TerminalPrompt::open).flatten();
+    Ok(Some(
+        ToolBroker::new(
+            registry,
+            plan.approve_tools.clone(),
+            prompt,
+            AuditLog::in_data_dir(&paths.data_dir),
+        )
+        .with_guard(config.guard),
+    ))
+}
+
+/// The response cache, when `--cache`, `--cacheable` or `[cache] enabled`
+/// asks for it. A cache that cannot be opened is a warning, never fatal.
+fn open_cache(
+    config: &Config,
+    paths: &Paths,
+    plan: &EnginePlan,
+    sink: &mut dyn TurnSink,
+) -> anyhow::Result<Option<SemanticCache>> {
+    let wanted = (plan.cache || plan.cacheable || config.cache.enabled) && !plan.no_cache;
+    if !wanted {
+        return Ok(None);
+    }
+    config.cache.validate().map_err(|err| {
+        Failure::new(ExitKind::Usage, format!("config.toml: {err}"))
+            .hint("set [cache] threshold to a cosine similarity such as 0.92")
+    })?;
+    match SemanticCache::open(&paths.cache_dir, &config.cache) {
+        Ok((cache, warnings)) => {
+            for warning in warnings {
+                sink.notice(NoticeLevel::Warning, &warning.to_string());
+            }
+            Ok(Some(cache))
+        }
+        Err(err) => {
+            sink.notice(
+                NoticeLevel::Warning,
+                &format!("the response cache is not available ({err}); going on without it"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Reads and compiles `--schema`.
+fn load_schema(path: &std::path::Path) -> anyhow::Result<(String, Arc<CompiledSchema>)> {
+    let bad = |what: String| {
+        Failure::new(
+            ExitKind::Usage,
+            format!("--schema {}: {what}", path.display()),
+        )
+        .hint("pass a JSON Schema file, such as {\"type\": \"object\", \"properties\": {...}}")
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let compiled = CompiledSchema::compile(&value).map_err(|e| bad(e.to_string()))?;
+    let name: String = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    let name = if name.is_empty() {
+        "reply".to_string()
+    } else {
+        name
+    };
+    Ok((name, Arc::new(compiled)))
+}
+
+fn resolve_failure(err: ResolveError) -> Failure {
+    let hint = match err {
+        ResolveError::NoProvider => format!(
+            "export OPENAI_API_KEY or ANTHROPIC_API_KEY, or configure a provider in config.toml \
+             (`confab config` shows where); for a local Ollama:\n{}",
+            crate::config::OLLAMA_EXAMPLE
+        ),
+        _ => "use -m provider:model; `confab config` lists the providers".to_string(),
+    };
+    Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
+}
+
+fn key_failure(err: ClientError) -> Failure {
+    let hint = match &err {
+        ClientError::Key(KeyError::MissingKey { variable, provider }) => {
+            format!("export {variable}, or set providers.{provider}.api_key_cmd in config.toml")
+        }
+        ClientError::Key(KeyError::KeyCommand { provider, .. }) => {
+            format!("check providers.{provider}.api_key_cmd in config.toml")
+        }
+        ClientError::Setup(_) => "this machine could not start the HTTP client; report it".into(),
+    };
+    Failure::new(ExitKind::Provider, err.to_string()).hint(hint)
+}

@@ -1,0 +1,551 @@
+//! The steps of one turn: screen the input, retrieve, make room, record
+//! the user message, build the request, serve it from the cache or
+//! exchange it with the model, validate, cache and report.
+
+use std::sync::Arc;
+
+use crate::cache::{CacheHit, CacheKey, CachedReply};
+use crate::conversation::{new_conversation_id, ConversationRecord, Role, RECORD_VERSION};
+use crate::exit::{ExitKind, Failure};
+use crate::llm::client::{CallEnd, CallOutcome};
+use crate::llm::{ChatRequest, Message};
+use crate::tools::broker::ToolBroker;
+use crate::usage::{self, CallOutcome as UsageOutcome, UsageSource};
+
+use super::{Engine, NoticeLevel, TurnReport};
+
+impl Engine {
+    /// One turn: check the budget, record the user message, call the model,
+    /// record the reply and the usage.
+    /// (Ctrl-C, SIGTERM and SIGHUP stop the call and leave the
+    /// bookkeeping to finish.)
+    pub fn turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
+        let _busy = self.cancel.busy();
+        self.run_turn(message)
+    }
+
+    pub(super) fn run_turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
+        // Secrets are screened before anything leaves, retrieval's
+        // embedding call included.
+        let mut message = message.to_string();
+        let mut system = self.system.clone();
+        {
+            let mut texts = vec![("the message".to_string(), 1, &mut message)];
+            if let Some(system) = system.as_mut() {
+                texts.push(("the system prompt".to_string(), 1, system));
+            }
+            self.screen_secrets(&mut texts)?;
+        }
+        self.system = system;
+        let question = self.screen_injection(Some(&message), &[])?;
+        let fenced = question != message;
+        // With --rag, the retrieved chunks go with this request only; the
+        // conversation keeps what the user wrote.
+        let mut hits = match &self.plan.rag_index {
+            Some(index) => Some(crate::rag::retrieve::retrieve(
+                &self.paths,
+                index,
+                &message,
+                crate::rag::search::Mode::Hybrid,
+                4,
+                "chat",
+            )?),
+            None => self.retrieved.take(),
+        };
+        if let Some(hits) = hits.as_mut() {
+            let mut texts: Vec<(String, i64, &mut String)> = hits
+                .iter_mut()
+                .map(|h| {
+                    (
+                        format!("{} (retrieved chunk {})", h.path, h.rank),
+                        h.start_line,
+                        &mut h.text,
+                    )
+                })
+                .collect();
+            self.screen_secrets(&mut texts)?;
+            self.screen_injection(None, hits)?;
+        }
+        let sent = match &hits {
+            Some(hits) => crate::rag::retrieve::fenced_prompt(hits, &question),
+            None => question,
+        };
+        let message = message.as_str();
+        let cap = self.output_cap();
+        let skip = self.make_room(&sent, cap)?;
+        if let Some(broker) = &mut self.tools {
+            broker.start_turn();
+        }
+        let id = self.ensure_conversation(message)?;
+        self.store.append(
+            &id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::User,
+                content: message.to_string(),
+                model: None,
+                call_id: None,
+                interrupted: false,
+                fenced,
+            },
+        )?;
+        let messages = self.request_messages(Some(&sent), skip);
+        // Later turns resend a flagged message fenced, as this one is.
+        let kept = if fenced {
+            crate::guard::fence(message, "user input")
+        } else {
+            message.to_string()
+        };
+        self.history.push(Message::new(Role::User, kept));
+        let mut request = ChatRequest {
+            model: self.resolved.model.clone(),
+            system: self.system.clone(),
+            messages,
+            max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
+            temperature: self.options.temperature,
+            stream: !self.options.no_stream,
+            tools: self
+                .tools
+                .as_ref()
+                .map(ToolBroker::declarations)
+                .unwrap_or_default(),
+            ..ChatRequest::default()
+        };
+        if let Some((name, schema)) = &self.schema {
+            if crate::llm::supports_response_format(self.resolved.provider.kind) {
+                request.response_format = Some(crate::llm::JsonSchemaFormat {
+                    name: name.clone(),
+                    schema: schema.source().clone(),
+                });
+            } else {
+                let instruction = crate::guard::output::instruction(schema.source());
+                request.system = Some(match &request.system {
+                    Some(system) => format!("{system}\n\n{instruction}"),
+                    None => instruction,
+                });
+            }
+        }
+        let cache_key = self.cache_key(&request);
+        if let Some(key) = &cache_key {
+            if let Some(report) = self.serve_from_cache(key, &id)? {
+                return Ok(report);
+            }
+        }
+        // With --schema the reply is shown only once it validates.
+        let echo = self.schema.is_none();
+        let mut exchange = self.exchange(&mut request, &id, message, echo)?;
+        let mut validated = None;
+        if let Some(schema) = self.schema.as_ref().map(|(_, s)| Arc::clone(s)) {
+            if matches!(exchange.outcome.end, CallEnd::Complete) {
+                match crate::guard::output::check_reply(&exchange.outcome.text, &schema) {
+                    Ok(value) => validated = Some(value),
+                    Err(errors) => {
+                        self.info(&format!(
+                            "the reply does not fit the schema ({}); asking once more",
+                            errors.join("; ")
+                        ));
+                        let correction = crate::guard::output::correction(&errors);
+                        request
+                            .messages
+                            .push(Message::new(Role::Assistant, exchange.last_text.clone()));
+                        request
+                            .messages
+                            .push(Message::new(Role::User, correction.clone()));
+                        self.append_user(&id, &correction)?;
+                        self.history
+                            .push(Message::new(Role::User, correction.clone()));
+                        let second = self.exchange(&mut request, &id, &correction, echo)?;
+                        exchange = exchange.then(second);
+                        if matches!(exchange.outcome.end, CallEnd::Complete) {
+                            match crate::guard::output::check_reply(&exchange.outcome.text, &schema)
+                            {
+                                Ok(value) => validated = Some(value),
+                                Err(errors) => {
+                                    return Err(Failure::new(
+                                        ExitKind::InputRejected,
+                                        format!(
+                                            "the reply does not fit the schema after a retry: {}",
+                                            errors.join("; ")
+                                        ),
+                                    )
+                                    .hint(format!(
+                                        "the replies are kept in conversation {id}; simplify the schema or try another model"
+                                    ))
+                                    .into());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(value) = &validated {
+            self.sink.reply(&serde_json::to_string_pretty(value)?);
+        }
+        let fits_schema = self.schema.is_none() || validated.is_some();
+        if let (Some(key), Some(cache)) = (&cache_key, &self.cache) {
+            let cut_off = matches!(
+                exchange.outcome.finish_reason.as_deref(),
+                Some("length" | "max_tokens")
+            );
+            if matches!(exchange.outcome.end, CallEnd::Complete) && fits_schema && !cut_off {
+                let reply = CachedReply {
+                    text: exchange.outcome.text.clone(),
+                    model_reported: exchange.outcome.model_reported.clone(),
+                    finish_reason: exchange.outcome.finish_reason.clone(),
+                    usage: exchange.usage,
+                };
+                if let Err(err) = cache.store(key, &reply) {
+                    self.warn(&format!("the reply was not cached: {err}"));
+                }
+            }
+        }
+        let outcome = exchange.outcome;
+        let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
+        Ok(TurnReport {
+            conversation_id: id,
+            provider: self.resolved.provider_name.clone(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: outcome.model_reported.clone(),
+            text: outcome.text.clone(),
+            from_cache: None,
+            json: validated,
+            finish_reason: outcome.finish_reason.clone(),
+            interrupted,
+            input_tokens: exchange.usage.input_tokens,
+            cached_input_tokens: exchange.usage.cached_input_tokens,
+            output_tokens: exchange.usage.output_tokens,
+            reasoning_tokens: exchange.usage.reasoning_tokens,
+            usage_source: exchange.usage_source,
+            latency_ms: exchange.latency_ms,
+            ttft_ms: exchange.ttft_ms,
+            retries: exchange.retries,
+            stopped_by: matches!(outcome.end, CallEnd::Cancelled)
+                .then(|| self.cancel.signal())
+                .flatten(),
+            end: Some(outcome.end),
+        })
+    }
+
+    /// Screens the user's message and the retrieved chunks for prompt
+    /// injection, each under its `[guard]` policy: `block` refuses (exit 5,
+    /// with what matched and why), `warn` prints the findings, `fence`
+    /// sends the text inside an unforgeable fence labelled as data
+    /// (retrieved chunks are always fenced). Returns the message to send.
+    pub(super) fn screen_injection(
+        &mut self,
+        message: Option<&str>,
+        hits: &[crate::rag::retrieve::QueryHit],
+    ) -> anyhow::Result<String> {
+        use crate::guard::{screen, Policy};
+        let describe = |findings: &[crate::guard::Finding], place: &str| -> Vec<String> {
+            findings
+                .iter()
+                .map(|f| {
+                    let via = f
+                        .via
+                        .map(|v| format!(" (hidden as {v})"))
+                        .unwrap_or_default();
+                    format!(
+                        "{place}:{}:{}: {}{via}: {} ({})",
+                        f.line, f.column, f.rule, f.why, f.excerpt
+                    )
+                })
+                .collect()
+        };
+        let policies = self.config.guard;
+        let mut blocked: Vec<String> = Vec::new();
+        let mut notices: Vec<(NoticeLevel, String)> = Vec::new();
+        // Applies a policy to findings; true when the text is to be fenced.
+        let mut apply = |policy: Policy, lines: Vec<String>| match policy {
+            Policy::Block => {
+                blocked.extend(lines);
+                false
+            }
+            Policy::Warn => {
+                for line in &lines {
+                    notices.push((
+                        NoticeLevel::Warning,
+                        format!("possible prompt injection: {line}"),
+                    ));
+                }
+                false
+            }
+            Policy::Fence => {
+                for line in &lines {
+                    notices.push((
+                        NoticeLevel::Note,
+                        format!("possible prompt injection, sent fenced as data: {line}"),
+                    ));
+                }
+                true
+            }
+        };
+        let message = message.unwrap_or("");
+        let findings = screen(message);
+        let mut sent = message.to_string();
+        if !findings.is_empty() && apply(policies.user_input, describe(&findings, "message")) {
+            sent = crate::guard::fence(message, "user input");
+        }
+        for hit in hits {
+            let findings = screen(&hit.text);
+            if !findings.is_empty() {
+                let place = format!("{} (retrieved chunk {})", hit.path, hit.rank);
+                // Retrieved chunks are always fenced by `fenced_prompt`.
+                apply(policies.retrieved, describe(&findings, &place));
+            }
+        }
+        for (level, notice) in notices {
+            self.sink.notice(level, &notice);
+        }
+        if !blocked.is_empty() {
+            return Err(Failure::new(
+                ExitKind::InputRejected,
+                format!(
+                    "refusing to send text that looks like a prompt injection:\n  {}",
+                    blocked.join("\n  ")
+                ),
+            )
+            .hint(
+                "rephrase, remove the flagged text, or set [guard] user_input / retrieved = \"warn\" \
+                 or \"fence\" in config.toml; nothing was sent or saved",
+            )
+            .into());
+        }
+        Ok(sent)
+    }
+
+    /// Finds secrets in texts about to be sent, each named by where it is
+    /// and with the line number its text starts at: refuses with exit 5
+    /// and where they are, or with `--redact` (or `[guard] secrets =
+    /// "redact"`) replaces them in place, so neither what is sent nor what
+    /// is stored holds them.
+    pub(super) fn screen_secrets(
+        &mut self,
+        texts: &mut [(String, i64, &mut String)],
+    ) -> anyhow::Result<()> {
+        use crate::guard::secrets;
+        let mut places = Vec::new();
+        for (place, first_line, text) in texts.iter() {
+            for m in secrets::find_secrets(text) {
+                places.push(format!(
+                    "{} in {place} at line {}, column {}",
+                    m.kind,
+                    m.line as i64 + first_line - 1,
+                    m.column
+                ));
+            }
+        }
+        if places.is_empty() {
+            return Ok(());
+        }
+        let redact =
+            self.plan.redact || self.config.guard.secrets == crate::guard::SecretPolicy::Redact;
+        if !redact {
+            return Err(Failure::new(
+                ExitKind::InputRejected,
+                format!(
+                    "refusing to send what looks like a credential: {}",
+                    places.join("; ")
+                ),
+            )
+            .hint("remove it, or pass --redact to send it as [REDACTED:kind]; nothing was sent or saved")
+            .into());
+        }
+        self.info(&format!(
+            "redacted {} secret(s): {}",
+            places.len(),
+            places.join("; ")
+        ));
+        for (_, _, text) in texts.iter_mut() {
+            **text = secrets::redact(text).0;
+        }
+        Ok(())
+    }
+
+    /// The cache key of `request`, when the cache is on and the request
+    /// may be cached: temperature 0 (or `--cacheable`), and no tools, whose
+    /// results can change between calls.
+    pub(super) fn cache_key(&mut self, request: &ChatRequest) -> Option<CacheKey> {
+        self.cache.as_ref()?;
+        if self.tools.is_some() {
+            self.note("not cached: tools are configured, and their results can change");
+            return None;
+        }
+        if !crate::cache::cacheable(request.temperature, self.plan.cacheable) {
+            self.note("not cached: only temperature-0 requests are (pass --temperature 0, or --cacheable)");
+            return None;
+        }
+        let format = self
+            .schema
+            .as_ref()
+            .map(|(_, schema)| schema.source().to_string());
+        CacheKey::for_request(&self.resolved.provider_name, request, format.as_deref())
+    }
+
+    /// Serves the turn from the cache on a hit: prints and stores the
+    /// reply and records a `cache_hit` usage record with the tokens it
+    /// saved. `None` on a miss (or a cached reply that no longer fits
+    /// `--schema`).
+    pub(super) fn serve_from_cache(
+        &mut self,
+        key: &CacheKey,
+        id: &str,
+    ) -> anyhow::Result<Option<TurnReport>> {
+        let Some(cache) = &self.cache else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let started_at = usage::now_rfc3339();
+        let hit: CacheHit = match cache.lookup(key) {
+            Ok(Some(hit)) => hit,
+            Ok(None) => return Ok(None),
+            Err(err) => {
+                self.warn(&format!(
+                    "the response cache could not be read ({err}); asking the model"
+                ));
+                return Ok(None);
+            }
+        };
+        let validated = match &self.schema {
+            Some((_, schema)) => match crate::guard::output::check_reply(&hit.reply.text, schema) {
+                Ok(value) => Some(value),
+                Err(_) => return Ok(None),
+            },
+            None => None,
+        };
+        let how = if hit.exact {
+            "the same question".to_string()
+        } else {
+            format!(
+                "a similar question (cosine {:.3}): \"{}\"",
+                hit.similarity,
+                hit.cached_prompt.chars().take(80).collect::<String>()
+            )
+        };
+        self.info(&format!(
+            "served from the response cache, stored {} for {how}; no API call was made",
+            hit.stored_at
+        ));
+        let shown = match &validated {
+            Some(value) => serde_json::to_string_pretty(value)?,
+            None => hit.reply.text.trim_end_matches('\n').to_string(),
+        };
+        self.sink.reply(&shown);
+        let call_id = usage::new_call_id();
+        self.store.append(
+            id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::Assistant,
+                content: hit.reply.text.clone(),
+                model: hit
+                    .reply
+                    .model_reported
+                    .clone()
+                    .or_else(|| Some(self.resolved.model.clone())),
+                call_id: Some(call_id.clone()),
+                interrupted: false,
+                fenced: false,
+            },
+        )?;
+        self.history
+            .push(Message::new(Role::Assistant, hit.reply.text.clone()));
+        // The record of the call the hit stands in for, with its tokens as
+        // what was saved.
+        let served = CallOutcome {
+            text: hit.reply.text.clone(),
+            finish_reason: hit.reply.finish_reason.clone(),
+            tool_calls: Vec::new(),
+            model_reported: hit.reply.model_reported.clone(),
+            usage: Some(hit.reply.usage),
+            retries: 0,
+            status: None,
+            ttft: None,
+            latency: started.elapsed(),
+            end: CallEnd::Complete,
+        };
+        let mut record =
+            self.usage_record(&served, self.plan.command, id, &call_id, started_at, 0, "");
+        record.outcome = UsageOutcome::CacheHit;
+        record.cache_match = Some(if hit.exact {
+            "exact".to_string()
+        } else {
+            format!("{:.3}", hit.similarity)
+        });
+        let latency_ms = record.latency_ms;
+        if let Err(err) = self.usage_log.append(&record) {
+            self.warn(&format!("the usage record was not written: {err}"));
+        }
+        Ok(Some(TurnReport {
+            conversation_id: id.to_string(),
+            provider: self.resolved.provider_name.clone(),
+            model_requested: self.resolved.model.clone(),
+            model_reported: hit.reply.model_reported.clone(),
+            text: hit.reply.text.clone(),
+            from_cache: record.cache_match.clone(),
+            json: validated,
+            finish_reason: hit.reply.finish_reason.clone(),
+            interrupted: false,
+            input_tokens: 0,
+            cached_input_tokens: 0,
+            output_tokens: 0,
+            reasoning_tokens: 0,
+            usage_source: UsageSource::Api,
+            latency_ms,
+            ttft_ms: None,
+            retries: 0,
+            end: Some(CallEnd::Complete),
+            stopped_by: None,
+        }))
+    }
+
+    /// Appends a user message to the conversation file.
+    pub(super) fn append_user(&self, id: &str, content: &str) -> anyhow::Result<()> {
+        self.store.append(
+            id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::User,
+                content: content.to_string(),
+                model: None,
+                call_id: None,
+                interrupted: false,
+                fenced: false,
+            },
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn ensure_conversation(&mut self, first_message: &str) -> anyhow::Result<String> {
+        if let Some(id) = &self.conversation_id {
+            return Ok(id.clone());
+        }
+        let id = new_conversation_id();
+        let title: String = first_message
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .chars()
+            .take(60)
+            .collect();
+        self.store.append(
+            &id,
+            &ConversationRecord::Header {
+                v: RECORD_VERSION,
+                id: id.clone(),
+                created: usage::now_rfc3339(),
+                title,
+                model: format!("{}:{}", self.resolved.provider_name, self.resolved.model),
+                system: self.system.clone(),
+                replay_of: self.plan.replay_of.clone(),
+                compact_at: self.compact_at,
+            },
+        )?;
+        self.conversation_id = Some(id.clone());
+        Ok(id)
+    }
+}
