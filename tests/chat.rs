@@ -503,9 +503,9 @@ fn no_stream_waits_for_the_whole_reply() {
     assert_eq!(home.usage_records()[0]["output_tokens"], 3);
 }
 
-#[test]
-fn ctrl_c_during_a_reply_keeps_what_arrived() {
-    let home = TempHome::new();
+/// Runs a streamed chat, sends `signals` (shell `kill` arguments, as
+/// `-INT`) once the first words are on stdout, and returns how it ended.
+fn signalled_during_a_reply(home: &TempHome, signals: &[&str]) -> std::process::Output {
     let fake = FakeProvider::start(vec![Reply::openai_stream(
         "gpt-4o-mini",
         &["first words", " and the rest much later"],
@@ -523,7 +523,7 @@ fn ctrl_c_during_a_reply_keeps_what_arrived() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawning confab");
-    // Wait until the first words are on stdout, then press Ctrl-C.
+    // Wait until the first words are on stdout, then signal.
     let mut stdout = child.stdout.take().expect("stdout");
     let mut seen = Vec::new();
     let mut buffer = [0u8; 64];
@@ -533,23 +533,55 @@ fn ctrl_c_during_a_reply_keeps_what_arrived() {
         assert!(read > 0, "confab ended before streaming");
         seen.extend_from_slice(&buffer[..read]);
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    let pid = child.id();
+    let kills: Vec<String> = signals.iter().map(|s| format!("kill {s} {pid}")).collect();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &kills.join("; ")])
         .status()
-        .expect("sending SIGINT");
+        .expect("sending the signals");
     assert!(status.success());
-    let output = child.wait_with_output().expect("waiting for confab");
-    assert_eq!(output.status.code(), Some(130));
+    child.wait_with_output().expect("waiting for confab")
+}
+
+/// The partial reply is in the conversation, marked interrupted, and the
+/// call is in the usage log.
+fn assert_partial_reply_kept(home: &TempHome, output: &std::process::Output) {
     assert!(
-        stderr_of(&output).contains("interrupted"),
+        stderr_of(output).contains("interrupted"),
         "{}",
-        stderr_of(&output)
+        stderr_of(output)
     );
     let records = &home.conversations()[0];
     let last = records.last().expect("records");
     assert_eq!(last["content"], "first words");
     assert_eq!(last["interrupted"], true);
     assert_eq!(home.usage_records()[0]["outcome"], "interrupted");
+}
+
+#[test]
+fn ctrl_c_during_a_reply_keeps_what_arrived() {
+    let home = TempHome::new();
+    let output = signalled_during_a_reply(&home, &["-INT"]);
+    assert_eq!(output.status.code(), Some(130));
+    assert_partial_reply_kept(&home, &output);
+}
+
+#[test]
+fn a_second_ctrl_c_does_not_cut_the_bookkeeping_short() {
+    let home = TempHome::new();
+    let output = signalled_during_a_reply(&home, &["-INT", "-INT", "-INT"]);
+    assert_eq!(output.status.code(), Some(130));
+    assert_partial_reply_kept(&home, &output);
+}
+
+#[test]
+fn sigterm_and_sighup_stop_a_reply_the_same_way_with_their_own_exit_codes() {
+    for (signal, code) in [("-TERM", 143), ("-HUP", 129)] {
+        let home = TempHome::new();
+        let output = signalled_during_a_reply(&home, &[signal]);
+        assert_eq!(output.status.code(), Some(code), "{signal}");
+        assert_partial_reply_kept(&home, &output);
+    }
 }
 
 #[test]

@@ -148,29 +148,39 @@ impl Engine {
         let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_))
             || (matches!(outcome.end, CallEnd::Failed(_)) && !text.is_empty());
         if !text.is_empty() {
-            self.store.append(
-                id,
-                &ConversationRecord::Message {
-                    v: RECORD_VERSION,
-                    ts: usage::now_rfc3339(),
-                    role: Role::Assistant,
-                    content: text.clone(),
-                    model: outcome
-                        .model_reported
-                        .clone()
-                        .or_else(|| Some(self.resolved.model.clone())),
-                    call_id: Some(call_id),
-                    interrupted,
-                    fenced: false,
-                },
-            )?;
-            self.history
-                .push(Message::new(Role::Assistant, text.clone()));
+            let model = outcome.model_reported.clone();
+            self.record_reply(id, &text, model, call_id, interrupted)?;
         }
         let mut total = total.expect("at least one call");
         total.outcome = outcome;
         total.outcome.text = text;
         Ok(total)
+    }
+
+    /// Appends the assistant's reply to the conversation file and history.
+    pub(super) fn record_reply(
+        &mut self,
+        id: &str,
+        text: &str,
+        model_reported: Option<String>,
+        call_id: String,
+        interrupted: bool,
+    ) -> anyhow::Result<()> {
+        self.store.append(
+            id,
+            &ConversationRecord::Message {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                role: Role::Assistant,
+                content: text.to_string(),
+                model: model_reported.or_else(|| Some(self.resolved.model.clone())),
+                call_id: Some(call_id),
+                interrupted,
+                fenced: false,
+            },
+        )?;
+        self.history.push(Message::new(Role::Assistant, text));
+        Ok(())
     }
 
     /// One model call, recorded in the usage log under `command`.

@@ -434,25 +434,8 @@ impl Engine {
         };
         self.sink.reply(&shown);
         let call_id = usage::new_call_id();
-        self.store.append(
-            id,
-            &ConversationRecord::Message {
-                v: RECORD_VERSION,
-                ts: usage::now_rfc3339(),
-                role: Role::Assistant,
-                content: hit.reply.text.clone(),
-                model: hit
-                    .reply
-                    .model_reported
-                    .clone()
-                    .or_else(|| Some(self.resolved.model.clone())),
-                call_id: Some(call_id.clone()),
-                interrupted: false,
-                fenced: false,
-            },
-        )?;
-        self.history
-            .push(Message::new(Role::Assistant, hit.reply.text.clone()));
+        let model = hit.reply.model_reported.clone();
+        self.record_reply(id, &hit.reply.text, model, call_id.clone(), false)?;
         // The record of the call the hit stands in for, with its tokens as
         // what was saved.
         let served = CallOutcome {
