@@ -183,8 +183,8 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;replay' {
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Re-send the conversation to this model (with --dry-run: several, comma-separated)')
-            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Re-send the conversation to this model (with --dry-run: several, comma-separated)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Re-send the conversation to these models, all at once (comma-separated or repeated)')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Re-send the conversation to these models, all at once (comma-separated or repeated)')
             [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Output cap for the re-run''s requests')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --model: estimate the cost on each model without calling anything')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')

@@ -162,8 +162,8 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;rag;help;help'= {
         }
         &'confab;replay'= {
-            cand -m 'Re-send the conversation to this model (with --dry-run: several, comma-separated)'
-            cand --model 'Re-send the conversation to this model (with --dry-run: several, comma-separated)'
+            cand -m 'Re-send the conversation to these models, all at once (comma-separated or repeated)'
+            cand --model 'Re-send the conversation to these models, all at once (comma-separated or repeated)'
             cand --max-tokens 'Output cap for the re-run''s requests'
             cand --dry-run 'With --model: estimate the cost on each model without calling anything'
             cand --json 'Print JSON'

@@ -114,7 +114,7 @@ complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subco
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "stats" -d 'Sizes and settings of an index'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete an index'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c confab -n "__fish_confab_using_subcommand replay" -s m -l model -d 'Re-send the conversation to this model (with --dry-run: several, comma-separated)' -r
+complete -c confab -n "__fish_confab_using_subcommand replay" -s m -l model -d 'Re-send the conversation to these models, all at once (comma-separated or repeated)' -r
 complete -c confab -n "__fish_confab_using_subcommand replay" -l max-tokens -d 'Output cap for the re-run\'s requests' -r
 complete -c confab -n "__fish_confab_using_subcommand replay" -l dry-run -d 'With --model: estimate the cost on each model without calling anything'
 complete -c confab -n "__fish_confab_using_subcommand replay" -l json -d 'Print JSON'

@@ -10,6 +10,7 @@ use crate::config::{Config, Paths, ProcessEnvironment};
 use crate::exit::{ExitKind, Failure};
 
 /// What every command starts from.
+#[derive(Clone)]
 pub struct Ctx {
     /// confab's directories.
     pub paths: Paths,

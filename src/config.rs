@@ -291,6 +291,7 @@ pub trait Environment {
 }
 
 /// The process environment.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ProcessEnvironment;
 
 impl Environment for ProcessEnvironment {

@@ -220,3 +220,69 @@ fn bad_ids_and_interrupted_turns_are_explained() {
         .stdout(predicate::str::contains("[interrupted]"))
         .stderr(predicate::str::contains("turn 1's reply was interrupted"));
 }
+
+#[test]
+fn reruns_on_several_models_at_once_one_conversation_each() {
+    let home = TempHome::new();
+    let id = two_turns(&home);
+    let fake = FakeProvider::start_with_responder(|request| {
+        let model = request.json()["model"].as_str().unwrap_or("").to_string();
+        let text = format!("answer from {model}");
+        Reply::openai_stream(&model, &[&text], Some((10, 4)))
+            .with_delay_before_first_byte(std::time::Duration::from_millis(600))
+    });
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["replay", &id, "--model", "gpt-4.1,gpt-4o", "--json"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    assert!(
+        fake.max_in_flight() >= 2,
+        "the models were called one after the other"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["original"], id.as_str());
+    let replays = json["replays"].as_array().expect("one entry per model");
+    assert_eq!(replays.len(), 2);
+    for (replay, model) in replays.iter().zip(["gpt-4.1", "gpt-4o"]) {
+        assert_eq!(replay["model"], model);
+        let turns = replay["turns"].as_array().expect("turns");
+        assert_eq!(turns.len(), 2);
+        for turn in turns {
+            assert_eq!(turn["reply"], format!("answer from {model}").as_str());
+        }
+        assert_eq!(replay["total"]["input_tokens"], 20);
+    }
+    // One new conversation per model, each with only its model's replies.
+    let conversations = home.conversations();
+    assert_eq!(conversations.len(), 3);
+    for replay in replays {
+        let new_id = replay["replay"].as_str().expect("the new id");
+        let records = conversations
+            .iter()
+            .find(|c| c[0]["id"] == new_id)
+            .expect("the replay conversation");
+        assert_eq!(records[0]["replay_of"], id.as_str());
+        let replies: Vec<&str> = records
+            .iter()
+            .filter(|r| r["role"] == "assistant")
+            .filter_map(|r| r["content"].as_str())
+            .collect();
+        let expected = format!("answer from {}", replay["model"].as_str().unwrap_or(""));
+        assert_eq!(replies, [expected.as_str(), expected.as_str()]);
+    }
+    let usage = home.usage_records();
+    assert_eq!(usage.iter().filter(|r| r["command"] == "replay").count(), 4);
+    // Without --json: one table, a row per model.
+    let table = home
+        .confab_openai(&fake.base_url())
+        .args(["replay", &id, "--model", "gpt-4.1,gpt-4o"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&table);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("on 2 models"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("gpt-4.1 ")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("gpt-4o ")), "{text}");
+}

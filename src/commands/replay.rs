@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(value_name = "CONVERSATION")]
     pub conversation: String,
 
-    /// Re-send the conversation to this model (with --dry-run: several, comma-separated)
+    /// Re-send the conversation to these models, all at once (comma-separated or repeated)
     #[arg(short, long, value_name = "MODEL", value_delimiter = ',')]
     pub model: Vec<String>,
 
@@ -113,11 +113,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.dry_run {
         return dry_run(&args, &conversation, &turns, &prices);
-    }
-    if args.model.len() > 1 {
-        return Err(Failure::new(ExitKind::Usage, "a re-run takes one --model")
-            .hint("use --dry-run to compare several models without calling them")
-            .into());
     }
     rerun(&args, &id, &conversation, &rendered, &prices)
 }
@@ -364,6 +359,17 @@ struct Compared {
     reply: String,
 }
 
+/// One model's re-run: its new conversation and its turns compared.
+struct ModelRun {
+    model: String,
+    new_id: String,
+    turns: Vec<Compared>,
+    /// How the run ended: a turn that stopped short ends it early.
+    end: anyhow::Result<ExitCode>,
+}
+
+/// Re-runs the conversation on every `--model` at once, one new
+/// conversation each, and prints one comparison.
 fn rerun(
     args: &Args,
     id: &str,
@@ -371,9 +377,53 @@ fn rerun(
     original: &[RenderedTurn],
     prices: &PriceTable,
 ) -> anyhow::Result<ExitCode> {
+    let ctx = Ctx::load()?;
+    // One signal policy for all the runs: a signal stops them all.
+    let _busy = ctx.cancel.busy();
+    let runs: Vec<anyhow::Result<ModelRun>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = args
+            .model
+            .iter()
+            .map(|model| {
+                let ctx = ctx.clone();
+                let run = move || rerun_on(ctx, args, model, id, conversation, original, prices);
+                (model, scope.spawn(run))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(model, handle)| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the re-run on {model} crashed")))
+            })
+            .collect()
+    });
+    let runs: Vec<ModelRun> = runs.into_iter().collect::<anyhow::Result<_>>()?;
+    match runs.as_slice() {
+        [run] => print_comparison(args, id, run)?,
+        _ => print_models(args, id, &runs)?,
+    }
+    runs.into_iter()
+        .map(|run| run.end)
+        .find(|end| !matches!(end, Ok(code) if *code == ExitCode::SUCCESS))
+        .unwrap_or(Ok(ExitCode::SUCCESS))
+}
+
+/// Re-runs the conversation's user turns on `model`, in a new conversation.
+#[allow(clippy::too_many_arguments)]
+fn rerun_on(
+    ctx: Ctx,
+    args: &Args,
+    model: &str,
+    id: &str,
+    conversation: &Conversation,
+    original: &[RenderedTurn],
+    prices: &PriceTable,
+) -> anyhow::Result<ModelRun> {
     let (system, _) = conversation.header();
     let plan = EnginePlan {
-        model: args.model.first().cloned(),
+        model: Some(model.to_string()),
         system: system.map(str::to_string),
         tags: vec![format!("replay:{id}")],
         command: "replay",
@@ -385,19 +435,23 @@ fn rerun(
         ..TurnOptions::default()
     };
     let sink = Box::new(TerminalSink::new(false));
-    let mut session = Engine::open(Ctx::load()?, plan, options, sink)?;
+    let mut session = Engine::open(ctx, plan, options, sink)?;
     let today = crate::usage::today();
-    let mut compared = Vec::new();
-    let mut new_id = String::new();
+    let mut run = ModelRun {
+        model: model.to_string(),
+        new_id: String::new(),
+        turns: Vec::new(),
+        end: Ok(ExitCode::SUCCESS),
+    };
     for turn in original {
-        eprintln!("turn {}/{}...", turn.turn, original.len());
+        eprintln!("{model}: turn {}/{}...", turn.turn, original.len());
         let report = session.turn(&turn.user)?;
-        new_id = report.conversation_id.clone();
-        let model = report
+        run.new_id = report.conversation_id.clone();
+        let reported = report
             .model_reported
             .clone()
             .unwrap_or_else(|| report.model_requested.clone());
-        compared.push(Compared {
+        run.turns.push(Compared {
             turn: turn.turn,
             original_input_tokens: turn.input_tokens,
             original_output_tokens: turn.output_tokens,
@@ -408,7 +462,7 @@ fn rerun(
             latency_ms: report.latency_ms,
             cost_usd: cost_of(
                 prices,
-                &model,
+                &reported,
                 &today,
                 report.input_tokens,
                 report.cached_input_tokens,
@@ -418,52 +472,125 @@ fn rerun(
             reply: report.text.clone(),
         });
         if !matches!(report.end, None | Some(CallEnd::Complete)) {
-            eprintln!("confab: the re-run stopped at turn {}", turn.turn);
-            print_comparison(args, id, &new_id, &compared)?;
-            return report.exit();
+            eprintln!(
+                "confab: the re-run on {model} stopped at turn {}",
+                turn.turn
+            );
+            run.end = report.exit();
+            break;
         }
     }
-    print_comparison(args, id, &new_id, &compared)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(run)
 }
 
-fn print_comparison(args: &Args, id: &str, new_id: &str, turns: &[Compared]) -> anyhow::Result<()> {
+/// The sums of a run's turns.
+#[derive(Debug, Serialize)]
+struct RunTotal {
+    original_cost_usd: Option<f64>,
+    cost_usd: Option<f64>,
+    original_input_tokens: u64,
+    original_output_tokens: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    latency_ms: u64,
+    mean_similarity: f64,
+}
+
+impl RunTotal {
+    fn of(turns: &[Compared]) -> RunTotal {
+        let mean_similarity = if turns.is_empty() {
+            0.0
+        } else {
+            turns.iter().map(|t| t.similarity).sum::<f64>() / turns.len() as f64
+        };
+        RunTotal {
+            original_cost_usd: turns.iter().map(|t| t.original_cost_usd).sum(),
+            cost_usd: turns.iter().map(|t| t.cost_usd).sum(),
+            original_input_tokens: turns.iter().filter_map(|t| t.original_input_tokens).sum(),
+            original_output_tokens: turns.iter().filter_map(|t| t.original_output_tokens).sum(),
+            input_tokens: turns.iter().map(|t| t.input_tokens).sum(),
+            output_tokens: turns.iter().map(|t| t.output_tokens).sum(),
+            latency_ms: turns.iter().map(|t| t.latency_ms).sum(),
+            mean_similarity,
+        }
+    }
+}
+
+/// Several models' runs side by side: one row per model.
+fn print_models(args: &Args, id: &str, runs: &[ModelRun]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let sum = |f: &dyn Fn(&Compared) -> Option<f64>| -> Option<f64> {
-        turns.iter().map(f).sum::<Option<f64>>()
-    };
-    let original_cost = sum(&|t| t.original_cost_usd);
-    let new_cost = sum(&|t| t.cost_usd);
-    let mean_similarity = if turns.is_empty() {
-        0.0
-    } else {
-        turns.iter().map(|t| t.similarity).sum::<f64>() / turns.len() as f64
-    };
+    if args.json {
+        let replays: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|run| {
+                serde_json::json!({
+                    "model": run.model, "replay": run.new_id,
+                    "turns": run.turns, "total": RunTotal::of(&run.turns),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "original": id, "replays": replays }),
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "replay of {id} on {} models", runs.len())?;
+    writeln!(
+        out,
+        "{:<28}  {:<24}  {:>15}  {:>10}  {:>12}  {:>10}",
+        "model", "replay", "in/out", "ms", "cost", "similarity"
+    )?;
+    if let Some(first) = runs.first() {
+        let total = RunTotal::of(&first.turns);
+        writeln!(
+            out,
+            "{:<28}  {:<24}  {:>15}  {:>10}  {:>12}  {:>10}",
+            "(original)",
+            id,
+            format!(
+                "{}/{}",
+                total.original_input_tokens, total.original_output_tokens
+            ),
+            "",
+            usd(total.original_cost_usd),
+            ""
+        )?;
+    }
+    for run in runs {
+        let total = RunTotal::of(&run.turns);
+        writeln!(
+            out,
+            "{:<28}  {:<24}  {:>15}  {:>10}  {:>12}  {:>10.2}",
+            run.model,
+            run.new_id,
+            format!("{}/{}", total.input_tokens, total.output_tokens),
+            total.latency_ms,
+            usd(total.cost_usd),
+            total.mean_similarity
+        )?;
+    }
+    Ok(())
+}
+
+fn print_comparison(args: &Args, id: &str, run: &ModelRun) -> anyhow::Result<()> {
+    let (new_id, turns) = (&run.new_id, &run.turns);
+    let mut out = std::io::stdout().lock();
+    let total = RunTotal::of(turns);
     if args.json {
         serde_json::to_writer_pretty(
             &mut out,
             &serde_json::json!({
-                "original": id, "replay": new_id, "model": args.model.first(),
-                "turns": turns,
-                "total": {
-                    "original_cost_usd": original_cost, "cost_usd": new_cost,
-                    "original_input_tokens": turns.iter().filter_map(|t| t.original_input_tokens).sum::<u64>(),
-                    "original_output_tokens": turns.iter().filter_map(|t| t.original_output_tokens).sum::<u64>(),
-                    "input_tokens": turns.iter().map(|t| t.input_tokens).sum::<u64>(),
-                    "output_tokens": turns.iter().map(|t| t.output_tokens).sum::<u64>(),
-                    "mean_similarity": mean_similarity,
-                },
+                "original": id, "replay": new_id, "model": run.model,
+                "turns": turns, "total": total,
             }),
         )?;
         writeln!(out)?;
         return Ok(());
     }
     let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
-    writeln!(
-        out,
-        "replay of {id} on {} -> {new_id}",
-        args.model.first().map_or("", String::as_str)
-    )?;
+    writeln!(out, "replay of {id} on {} -> {new_id}", run.model)?;
     writeln!(
         out,
         "{:>4}  {:>15}  {:>15}  {:>13}  {:>13}  {:>12}  {:>12}  {:>10}",
@@ -496,9 +623,10 @@ fn print_comparison(args: &Args, id: &str, new_id: &str, turns: &[Compared]) -> 
     }
     writeln!(
         out,
-        "total: original {}, replay {}, mean similarity {mean_similarity:.2}",
-        usd(original_cost),
-        usd(new_cost)
+        "total: original {}, replay {}, mean similarity {:.2}",
+        usd(total.original_cost_usd),
+        usd(total.cost_usd),
+        total.mean_similarity
     )?;
     Ok(())
 }
