@@ -20,8 +20,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use confab::cache::{CacheKey, CacheSettings, CachedReply, KeyInput, SemanticCache};
+use confab::embed::static_embedder::{cosine, StaticEmbedder};
 use confab::llm::Usage;
-use confab::rag::static_embedder::{cosine, StaticEmbedder};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 
 const TEMPLATES: &[&str] = &[

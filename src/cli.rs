@@ -93,3 +93,24 @@ pub const COMPLETION_FILES: [(clap_complete::Shell, &str); 5] = [
     (clap_complete::Shell::PowerShell, "_confab.ps1"),
     (clap_complete::Shell::Elvish, "confab.elv"),
 ];
+
+impl Cli {
+    /// Runs the parsed command line.
+    pub fn run(self) -> anyhow::Result<std::process::ExitCode> {
+        match self.command {
+            Command::CountTokens(args) => commands::count_tokens::run(args),
+            Command::Completions(args) => {
+                commands::completions::print(&render_completions(args.shell))
+            }
+            Command::Chat(args) => commands::chat::run(args),
+            Command::History(args) => commands::history::run(args),
+            Command::Config(args) => commands::show_config::run(args),
+            Command::Rag(command) => commands::rag::run(command),
+            Command::Replay(args) => commands::replay::run(args),
+            Command::CostReport(args) => commands::cost_report::run(args),
+            Command::Guard(command) => commands::guard::run(command),
+            Command::Cache(args) => commands::cache::run(args),
+            Command::Models(args) => commands::models::run(args),
+        }
+    }
+}

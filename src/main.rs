@@ -10,7 +10,7 @@ use confab::exit::{ExitKind, Failure};
 
 fn main() -> ExitCode {
     let cli = confab::cli::Cli::parse();
-    match confab::commands::run(cli) {
+    match cli.run() {
         Ok(code) => code,
         Err(err) => report(&err),
     }

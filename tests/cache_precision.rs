@@ -7,7 +7,7 @@
 //! safety check), to measure what `confab::cache::guard` buys.
 
 use confab::cache::{guard, CacheKey, CacheSettings, CachedReply, KeyInput, SemanticCache};
-use confab::rag::static_embedder::{cosine, StaticEmbedder};
+use confab::embed::static_embedder::{cosine, StaticEmbedder};
 
 const THRESHOLDS: [f32; 5] = [0.85, 0.88, 0.90, 0.92, 0.95];
 

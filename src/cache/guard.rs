@@ -94,7 +94,7 @@ pub fn substitution_similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Op
     {
         return None;
     }
-    let embedder = crate::rag::static_embedder::StaticEmbedder::builtin();
+    let embedder = crate::embed::static_embedder::StaticEmbedder::builtin();
     let embed = |w: &&String| embedder.embed(w);
     let (va, vb): (Vec<_>, Vec<_>) = (
         only_a.iter().map(embed).collect(),
@@ -104,7 +104,7 @@ pub fn substitution_similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Op
         from.iter()
             .map(|x| {
                 to.iter()
-                    .map(|y| crate::rag::static_embedder::cosine(x, y))
+                    .map(|y| crate::embed::static_embedder::cosine(x, y))
                     .fold(f32::MIN, f32::max)
             })
             .fold(f32::MAX, f32::min)

@@ -43,7 +43,7 @@
 //! cache started, with a warning: the cache is disposable, a broken one
 //! must never stop a chat.
 //!
-//! [`StaticEmbedder`]: crate::rag::static_embedder::StaticEmbedder
+//! [`StaticEmbedder`]: crate::embed::static_embedder::StaticEmbedder
 
 pub mod guard;
 mod key;

@@ -10,8 +10,8 @@ use rusqlite::{
 };
 
 use super::{guard, CacheError, CacheHit, CacheKey, CacheSettings, CacheStats, CachedReply};
+use crate::embed::static_embedder::{cosine, StaticEmbedder};
 use crate::llm::Usage;
-use crate::rag::static_embedder::{cosine, StaticEmbedder};
 
 /// The database file's name in the cache directory.
 pub const DB_FILE: &str = "responses.sqlite3";

@@ -12,9 +12,8 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-/// Prints the script to stdout.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let script = crate::cli::render_completions(args.shell);
+/// Prints the script (rendered from the command-line definition) to stdout.
+pub fn print(script: &str) -> anyhow::Result<ExitCode> {
     std::io::stdout().lock().write_all(script.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

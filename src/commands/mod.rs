@@ -13,27 +13,7 @@ pub mod rag;
 pub mod replay;
 pub mod show_config;
 
-use std::process::ExitCode;
-
-use crate::cli::{Cli, Command};
 use crate::walk::WalkOptions;
-
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::CountTokens(args) => count_tokens::run(args),
-        Command::Completions(args) => completions::run(args),
-        Command::Chat(args) => chat::run(args),
-        Command::History(args) => history::run(args),
-        Command::Config(args) => show_config::run(args),
-        Command::Rag(command) => rag::run(command),
-        Command::Replay(args) => replay::run(args),
-        Command::CostReport(args) => cost_report::run(args),
-        Command::Guard(command) => guard::run(command),
-        Command::Cache(args) => cache::run(args),
-        Command::Models(args) => models::run(args),
-    }
-}
 
 /// The directory-walking flags that `count-tokens` and `rag index` share.
 #[derive(Debug, Clone, Default, clap::Args)]

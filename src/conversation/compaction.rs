@@ -12,7 +12,7 @@
 //!
 //! This module holds the pure parts: the settings, where to cut, the
 //! summary request and how the summary is put in front of the messages that
-//! stay verbatim. `commands::chat` makes the call and writes the record.
+//! stay verbatim. The chat engine (`crate::chat`) makes the call and writes the record.
 
 use serde::{Deserialize, Serialize};
 
@@ -226,5 +226,31 @@ mod tests {
         assert!(prompt.contains("[user]\nm0"));
         assert!(prompt.contains("[assistant]\nm1"));
         assert!(!request.stream);
+        assert_eq!(request.model, "m");
+    }
+
+    #[test]
+    fn the_split_walks_back_over_several_replies_to_a_user_message() {
+        // Keep 1 of 6: message 5 is a reply, 4 the user's.
+        assert_eq!(split_point(&alternating(6), 0, 1), Some(4));
+        // A conversation that starts with replies has nothing to split off.
+        let replies_first = vec![
+            message(Role::Assistant, "a"),
+            message(Role::Assistant, "b"),
+            message(Role::User, "c"),
+        ];
+        assert_eq!(split_point(&replies_first, 0, 2), None);
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        // As the README says: compact at 0.75, keep the last 6, a summary
+        // of at most 1024 tokens; an empty table takes them.
+        let parsed: CompactionSettings = toml::from_str("").expect("an empty table");
+        for settings in [CompactionSettings::default(), parsed] {
+            assert_eq!(settings.threshold, 0.75);
+            assert_eq!(settings.keep_last, 6);
+            assert_eq!(settings.summary_max_tokens, 1024);
+        }
     }
 }

@@ -16,28 +16,7 @@ use compaction::Summary;
 /// The current record format version.
 pub const RECORD_VERSION: u32 = 1;
 
-/// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Instructions for the model.
-    System,
-    /// The person.
-    User,
-    /// The model.
-    Assistant,
-}
-
-impl Role {
-    /// The role's name as files and the APIs spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
-}
+pub use crate::llm::Role;
 
 /// One line of a conversation file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

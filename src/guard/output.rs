@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::tools::CompiledSchema;
+use crate::schema::CompiledSchema;
 
 /// The JSON value in a reply: the whole reply, or the body of a single
 /// fenced block (```json ... ```) when the model wrapped it in one.

@@ -741,10 +741,10 @@ mod tests {
             ])
         );
         assert!(!crate::llm::supports_response_format(
-            crate::config::ProviderKind::Anthropic
+            crate::llm::provider::ProviderKind::Anthropic
         ));
         assert!(crate::llm::supports_response_format(
-            crate::config::ProviderKind::Openai
+            crate::llm::provider::ProviderKind::Openai
         ));
     }
 

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::StreamExt as _;
 use reqwest::header::HeaderMap;
 
-use crate::config::{Environment, ProviderConfig};
+use crate::env::Environment;
 use crate::llm::keys::{self, KeyError};
 use crate::llm::limiter::RateLimiter;
+use crate::llm::provider::ProviderConfig;
 use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
 use crate::llm::sse::{SseDecoder, SseEvent};
 use crate::llm::wire::{self, WireFormat};
@@ -305,7 +306,7 @@ impl Client {
         let read = Duration::from_secs(provider.read_timeout_secs);
         let http = {
             let _inside = runtime.enter();
-            http_client(connect, read).map_err(ClientError::Setup)?
+            http_client(&provider.base_url(), connect, read).map_err(ClientError::Setup)?
         };
         let wire = wire::for_kind(provider.kind);
         Ok(Client {
@@ -601,19 +602,32 @@ impl Client {
     }
 }
 
-/// The HTTP client: rustls with the system's roots, bounded connect and
-/// read times, no redirects followed
-/// (following one would send the key wherever the Location points; see
-/// `check_response`), HTTP/1.1.
-fn http_client(connect: Duration, read: Duration) -> Result<reqwest::Client, String> {
+/// The HTTP client: rustls with the system's roots (none for a plain-HTTP
+/// local server: loading them is most of a start-up, and with no
+/// redirects followed such a client never reaches an HTTPS host), bounded
+/// connect and read times, no redirects followed (following one would send
+/// the key wherever the Location points; see `check_response`), HTTP/1.1.
+fn http_client(
+    base_url: &str,
+    connect: Duration,
+    read: Duration,
+) -> Result<reqwest::Client, String> {
     use rustls_platform_verifier::BuilderVerifierExt as _;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let versions = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|err| err.to_string())?
-        .with_platform_verifier()
-        .map_err(|err| err.to_string())?
-        .with_no_client_auth();
+        .map_err(|err| err.to_string())?;
+    let tls = if base_url
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    {
+        versions.with_root_certificates(rustls::RootCertStore::empty())
+    } else {
+        versions
+            .with_platform_verifier()
+            .map_err(|err| err.to_string())?
+    }
+    .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(connect)

@@ -22,9 +22,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ProviderConfig;
 use crate::llm::client::Client;
 use crate::llm::models::{fully_configured, model_info, ModelInfo};
+use crate::llm::provider::ProviderConfig;
 
 /// How long limits a server gave are kept.
 pub const FOUND_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -224,8 +224,8 @@ pub fn limits_for(
 pub fn model_limits(
     client: &Client,
     cache: &LimitsCache,
-    overrides: &std::collections::BTreeMap<String, crate::config::ModelOverride>,
-    resolved: &crate::config::ResolvedModel,
+    overrides: &std::collections::BTreeMap<String, crate::llm::provider::ModelOverride>,
+    resolved: &crate::llm::provider::ResolvedModel,
 ) -> ModelInfo {
     let provider = &resolved.provider;
     let server = (provider.discover_limits

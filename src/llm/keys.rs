@@ -1,7 +1,8 @@
 //! API keys: from the provider's key command, its environment variable or
 //! the config file, in that order, resolved once when a client is built.
 
-use crate::config::{Environment, ProviderConfig};
+use crate::env::Environment;
+use crate::llm::provider::ProviderConfig;
 
 /// Why no key could be had.
 #[derive(Debug, thiserror::Error)]

@@ -9,13 +9,35 @@ pub mod keys;
 pub mod limiter;
 pub mod models;
 pub mod openai;
+pub mod provider;
 pub mod retry;
 pub mod sse;
 pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::conversation::Role;
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Instructions for the model.
+    System,
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+impl Role {
+    /// The role's name as files and the APIs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
 
 /// One message sent to a model.
 ///
@@ -127,10 +149,10 @@ pub struct JsonSchemaFormat {
 /// Whether a provider's wire format takes a `response_format` schema.
 /// Anthropic's does not: callers ask for the format in the prompt instead
 /// (and validate the reply either way).
-pub fn supports_response_format(kind: crate::config::ProviderKind) -> bool {
+pub fn supports_response_format(kind: crate::llm::provider::ProviderKind) -> bool {
     match kind {
-        crate::config::ProviderKind::Openai => true,
-        crate::config::ProviderKind::Anthropic => false,
+        crate::llm::provider::ProviderKind::Openai => true,
+        crate::llm::provider::ProviderKind::Anthropic => false,
     }
 }
 

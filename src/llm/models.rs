@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::ModelOverride;
 use crate::llm::discovery::ServerLimits;
+use crate::llm::provider::ModelOverride;
 use crate::tokens::models::tokenizer_for_model;
 use crate::tokens::Encoding;
 

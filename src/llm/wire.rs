@@ -7,7 +7,7 @@
 //! Messages implement it; a third format is one new file plus one line in
 //! [`for_kind`].
 
-use crate::config::ProviderKind;
+use crate::llm::provider::ProviderKind;
 use crate::llm::sse::SseEvent;
 use crate::llm::{anthropic, openai, ApiError, ChatEvent, ChatRequest, StreamError};
 

@@ -3,8 +3,8 @@
 //! (batched, retried, rate limited, each call in the usage log). An index
 //! records which embedder built it, by [`Embedder::id`].
 
+use crate::embed::static_embedder::StaticEmbedder;
 use crate::llm::client::{Client, EmbedOutcome};
-use crate::rag::static_embedder::StaticEmbedder;
 use crate::usage::{self, CallOutcome, UsageLog, UsageRecord, UsageSource};
 
 /// Embedding batches sent at once to an API (each still paced by the

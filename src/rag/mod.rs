@@ -7,5 +7,4 @@ pub mod embed;
 pub mod eval;
 pub mod retrieve;
 pub mod search;
-pub mod static_embedder;
 pub mod store;

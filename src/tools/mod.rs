@@ -13,7 +13,6 @@ pub mod audit;
 pub mod broker;
 pub mod constraint;
 pub mod run;
-pub mod schema;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,11 +21,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::llm::{ToolCallRequest, ToolDeclaration, ToolResult};
+pub use crate::schema::{CompiledSchema, SchemaError};
 pub use approval::{ApprovalPrompt, TerminalPrompt};
 pub use audit::{AuditDecision, AuditLog, AuditRecord};
 pub use constraint::Constraint;
 pub use run::ToolRun;
-pub use schema::{CompiledSchema, SchemaError};
 
 /// How much harm a tool can do, which decides whether it needs approval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
