@@ -126,6 +126,19 @@ fn budget_fails_ci_with_exit_3() {
             predicate::str::contains("over the budget of $17.50")
                 .and(predicate::str::contains("1 unpriced calls not counted")),
         );
+    // A budget that could never fail is refused, not silently passed.
+    for bad in ["NaN", "inf", "-1", "five"] {
+        home.confab()
+            .arg("cost-report")
+            .arg(format!("--budget={bad}"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not an amount of dollars"));
+    }
+    home.confab()
+        .args(["cost-report", "--budget", "$17.5"])
+        .assert()
+        .code(3);
 }
 
 #[test]

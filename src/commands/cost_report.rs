@@ -79,7 +79,7 @@ pub struct Args {
     pub json: bool,
 
     /// Exit with code 3 when the total cost is over USD
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", value_parser = parse_budget)]
     pub budget: Option<f64>,
 
     /// Also read prices from this file (confab TOML or LiteLLM JSON)
@@ -96,41 +96,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.prices {
         table.merge(PriceTable::from_file(path).map_err(price_failure)?);
     }
-    let now = jiff::Timestamp::now();
-    let filters = Filters {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| time_bound(s, now, false))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| time_bound(s, now, true))
-            .transpose()?,
-        model: args.model.clone(),
-        provider: args.provider.clone(),
-        tag: args.tag.clone(),
-        conversation: args.conversation.clone(),
-        command: args.command.clone(),
-    };
+    let filters = args.filters(jiff::Timestamp::now())?;
     let logs: Vec<UsageLog> = if args.log.is_empty() {
         vec![UsageLog::in_data_dir(&paths.data_dir)]
     } else {
         args.log.iter().cloned().map(UsageLog::at).collect()
     };
-    let mut contents = Vec::new();
-    for log in &logs {
-        if !args.log.is_empty() && !log.path().exists() {
-            return Err(Failure::new(
-                ExitKind::Usage,
-                format!("cannot read {}: no such file", log.path().display()),
-            )
-            .hint("check the --log path")
-            .into());
-        }
-        contents.push(log.read_bytes()?);
-    }
     let pricing = Pricing {
         table: &table,
         free_providers: config
@@ -145,32 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.group_by.clone()
     };
-    let mut builder = ReportBuilder::new(&filters, &group_by, &pricing);
-    for (log, bytes) in logs.iter().zip(&contents) {
-        let (part, warnings) = log.fold_views(
-            bytes,
-            || ReportBuilder::new(&filters, &group_by, &pricing),
-            |builder, view| builder.add(&view),
-            ReportBuilder::merge,
-        );
-        for warning in &warnings {
-            eprintln!("warning: {warning}");
-        }
-        builder = builder.merge(part);
-    }
-    let report = builder.finish();
-    let format = if args.json { Format::Json } else { args.format };
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        Format::Csv => write_csv(&mut out, &report)?,
-        Format::Table => write_table(&mut out, &report, false)?,
-        Format::Markdown => write_table(&mut out, &report, true)?,
-    }
-    out.flush()?;
+    let report = build_report(&logs, !args.log.is_empty(), &filters, &group_by, &pricing)?;
+    print_report(&args, &report)?;
     if report.total.calls == 0 {
         eprintln!("note: no usage records matched");
     }
@@ -182,24 +129,115 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             paths.config_dir.join("prices.toml").display()
         );
     }
-    if let Some(budget) = args.budget {
-        if report.total.cost_usd > budget {
-            let mut message = format!(
-                "spent ${:.4}, over the budget of ${budget:.2}",
-                report.total.cost_usd
-            );
-            if report.total.unpriced_calls > 0 {
-                message.push_str(&format!(
-                    " (and {} unpriced calls not counted)",
-                    report.total.unpriced_calls
-                ));
-            }
-            return Err(Failure::new(ExitKind::BudgetExceeded, message)
-                .hint("see the rows above for where it went; raise --budget if this is expected")
-                .into());
-        }
+    check_budget(args.budget, &report)
+}
+
+impl Args {
+    /// The record filters these flags ask for, times relative to `now`.
+    fn filters(&self, now: jiff::Timestamp) -> anyhow::Result<Filters> {
+        Ok(Filters {
+            since: self
+                .since
+                .as_deref()
+                .map(|s| time_bound(s, now, false))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|s| time_bound(s, now, true))
+                .transpose()?,
+            model: self.model.clone(),
+            provider: self.provider.clone(),
+            tag: self.tag.clone(),
+            conversation: self.conversation.clone(),
+            command: self.command.clone(),
+        })
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Folds every log into one report (each log read once, in parallel
+/// parts); a `--log` path that does not exist is a usage error.
+fn build_report(
+    logs: &[UsageLog],
+    named: bool,
+    filters: &Filters,
+    group_by: &[GroupKey],
+    pricing: &Pricing<'_>,
+) -> anyhow::Result<crate::usage::report::Report> {
+    let mut builder = ReportBuilder::new(filters, group_by, pricing);
+    for log in logs {
+        if named && !log.path().exists() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("cannot read {}: no such file", log.path().display()),
+            )
+            .hint("check the --log path")
+            .into());
+        }
+        let bytes = log.read_bytes()?;
+        let (part, warnings) = log.fold_views(
+            &bytes,
+            || ReportBuilder::new(filters, group_by, pricing),
+            |builder, view| builder.add(&view),
+            ReportBuilder::merge,
+        );
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        builder = builder.merge(part);
+    }
+    Ok(builder.finish())
+}
+
+/// Prints the report in the format asked for.
+fn print_report(args: &Args, report: &crate::usage::report::Report) -> anyhow::Result<()> {
+    let format = if args.json { Format::Json } else { args.format };
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_csv(&mut out, report)?,
+        Format::Table => write_table(&mut out, report, false)?,
+        Format::Markdown => write_table(&mut out, report, true)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A `--budget`: dollars, finite and not negative (a NaN budget would
+/// never fail, an infinite one never either).
+fn parse_budget(text: &str) -> Result<f64, String> {
+    match text.trim().trim_start_matches('$').parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!(
+            "`{text}` is not an amount of dollars, such as 5 or 0.50"
+        )),
+    }
+}
+
+/// Exit 3 when the report's spend passes `--budget`.
+fn check_budget(
+    budget: Option<f64>,
+    report: &crate::usage::report::Report,
+) -> anyhow::Result<ExitCode> {
+    let Some(budget) = budget.filter(|budget| report.total.cost_usd > *budget) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut message = format!(
+        "spent ${:.4}, over the budget of ${budget:.2}",
+        report.total.cost_usd
+    );
+    if report.total.unpriced_calls > 0 {
+        message.push_str(&format!(
+            " (and {} unpriced calls not counted)",
+            report.total.unpriced_calls
+        ));
+    }
+    Err(Failure::new(ExitKind::BudgetExceeded, message)
+        .hint("see the rows above for where it went; raise --budget if this is expected")
+        .into())
 }
 
 fn price_failure(err: crate::usage::prices::PriceError) -> Failure {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::config::Paths;
 use crate::exit::{ExitKind, Failure};
 use crate::rag::chunk::{chunk_document, html_to_text, ChunkOptions, DocKind};
+use crate::rag::embed::Embedder;
 use crate::rag::eval::{evaluate, Metrics, Qrel};
 use crate::rag::retrieve::{embedder_for, retrieve, store_failure, QueryHit};
 use crate::rag::search::Mode;
@@ -165,20 +166,7 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut index = Index::open(&paths.data_dir, &args.name, true).map_err(store_failure)?;
     let mut embedder = embedder_for(paths, &args.embedder, "rag index")?;
-    if let Some(existing) = index.meta("embedder").map_err(store_failure)? {
-        if !same_embedder(&existing, &embedder.id()) {
-            return Err(Failure::new(
-                ExitKind::Usage,
-                format!(
-                    "index `{}` was built with {existing}; adding vectors from {} would mix models whose vectors do not compare",
-                    args.name,
-                    embedder.id()
-                ),
-            )
-            .hint("index into another --name, or `confab rag rm` this one first")
-            .into());
-        }
-    }
+    check_embedder(&index, &args.name, &embedder.id())?;
     let list = walk::list_files(&args.paths, &args.walk.options())
         .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).hint("check the paths"))?;
     let chunk_options = ChunkOptions {
@@ -192,13 +180,7 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
         files_skipped: list.skipped.len(),
         ..IndexSummary::default()
     };
-    let progress = indicatif::ProgressBar::new(list.files.len() as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} files, {msg} [{elapsed}, {per_sec}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let progress = progress_bar(list.files.len());
     let update = index.update().map_err(store_failure)?;
     let known = update.file_hashes().map_err(store_failure)?;
     let mut seen = std::collections::HashSet::new();
@@ -212,27 +194,89 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
                 .map(|path| prepare(path, &known, &chunk_options))
                 .collect()
         };
-        let mut texts = Vec::new();
-        for file in &prepared {
-            if let Prepared::Changed { texts: t, .. } = file {
-                texts.extend(t.iter().cloned());
-            }
-        }
-        let mut vectors = embedder
+        let texts: Vec<String> = prepared
+            .iter()
+            .filter_map(|file| match file {
+                Prepared::Changed { texts, .. } => Some(texts.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let vectors = embedder
             .embed(&texts)
-            .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?
-            .into_iter();
+            .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?;
+        let mut batch_run = BatchRun {
+            update: &update,
+            summary: &mut summary,
+            seen: &mut seen,
+            progress: &progress,
+        };
+        batch_run.write(prepared, vectors)?;
+        progress.set_message(format!("{} chunks", summary.chunks_written));
+    }
+    progress.finish_and_clear();
+    remove_gone(&update, &args.paths, &seen, &mut summary)?;
+    finish_run(update, embedder.as_ref())?;
+    if let Err(err) = index.write_vector_cache() {
+        eprintln!(
+            "warning: the vector cache was not written ({err}); queries read the database instead"
+        );
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    report_index(&summary, args.json)
+}
+
+/// Refuses to add vectors from another embedder to an index.
+fn check_embedder(index: &Index, name: &str, embedder: &str) -> anyhow::Result<()> {
+    match index.meta("embedder").map_err(store_failure)? {
+        Some(existing) if !same_embedder(&existing, embedder) => Err(Failure::new(
+            ExitKind::Usage,
+            format!(
+                "index `{name}` was built with {existing}; adding vectors from {embedder} would mix models whose vectors do not compare"
+            ),
+        )
+        .hint("index into another --name, or `confab rag rm` this one first")
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The progress bar of an indexing run over `files` files.
+fn progress_bar(files: usize) -> indicatif::ProgressBar {
+    let progress = indicatif::ProgressBar::new(files as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} files, {msg} [{elapsed}, {per_sec}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    progress
+}
+
+/// Writing one batch of prepared files into the run.
+struct BatchRun<'a, 'u> {
+    update: &'a store::Update<'u>,
+    summary: &'a mut IndexSummary,
+    seen: &'a mut std::collections::HashSet<String>,
+    progress: &'a indicatif::ProgressBar,
+}
+
+impl BatchRun<'_, '_> {
+    /// Writes each changed file with its vectors (in the order they were
+    /// embedded) and counts the rest.
+    fn write(&mut self, prepared: Vec<Prepared>, vectors: Vec<Vec<f32>>) -> anyhow::Result<()> {
+        let mut vectors = vectors.into_iter();
         for file in prepared {
-            progress.inc(1);
+            self.progress.inc(1);
             match file {
                 Prepared::Skipped { note } => {
-                    progress.suspend(|| eprintln!("confab: {note}"));
-                    summary.files_skipped += 1;
+                    self.progress.suspend(|| eprintln!("confab: {note}"));
+                    self.summary.files_skipped += 1;
                 }
                 Prepared::Unchanged { label, bytes } => {
-                    seen.insert(label);
-                    summary.bytes_read += bytes;
-                    summary.files_unchanged += 1;
+                    self.seen.insert(label);
+                    self.summary.bytes_read += bytes;
+                    self.summary.files_unchanged += 1;
                 }
                 Prepared::Changed {
                     label,
@@ -251,22 +295,30 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
                             vector,
                         })
                         .collect();
-                    update
+                    self.update
                         .put_file(&label, &hash, bytes, &new)
                         .map_err(store_failure)?;
-                    summary.files_indexed += 1;
-                    summary.chunks_written += new.len();
-                    summary.bytes_read += bytes;
-                    seen.insert(label);
+                    self.summary.files_indexed += 1;
+                    self.summary.chunks_written += new.len();
+                    self.summary.bytes_read += bytes;
+                    self.seen.insert(label);
                 }
             }
         }
-        progress.set_message(format!("{} chunks", summary.chunks_written));
+        Ok(())
     }
-    progress.finish_and_clear();
-    // Files indexed before under these roots that are gone now.
-    let roots: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-    for old in index_paths(&update)? {
+}
+
+/// Removes files indexed before under these roots that are gone now (or
+/// anywhere, if they no longer exist).
+fn remove_gone(
+    update: &store::Update<'_>,
+    paths: &[PathBuf],
+    seen: &std::collections::HashSet<String>,
+    summary: &mut IndexSummary,
+) -> anyhow::Result<()> {
+    let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    for old in index_paths(update)? {
         let under_root = roots
             .iter()
             .any(|r| old == *r || old.starts_with(&format!("{}/", r.trim_end_matches('/'))));
@@ -275,6 +327,11 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
             summary.files_removed += 1;
         }
     }
+    Ok(())
+}
+
+/// Records what built the index and commits the run.
+fn finish_run(update: store::Update<'_>, embedder: &dyn Embedder) -> anyhow::Result<()> {
     update
         .set_meta("embedder", &embedder.id())
         .map_err(store_failure)?;
@@ -287,15 +344,14 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
         .set_meta("version", store::FORMAT_VERSION)
         .map_err(store_failure)?;
     update.commit().map_err(store_failure)?;
-    if let Err(err) = index.write_vector_cache() {
-        eprintln!(
-            "warning: the vector cache was not written ({err}); queries read the database instead"
-        );
-    }
-    summary.seconds = started.elapsed().as_secs_f64();
-    if args.json {
+    Ok(())
+}
+
+/// Prints the run's summary: JSON on stdout with `--json`, a line on stderr.
+fn report_index(summary: &IndexSummary, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &summary)?;
+        serde_json::to_writer_pretty(&mut out, summary)?;
         writeln!(out)?;
     }
     eprintln!(
