@@ -12,7 +12,18 @@ use crate::llm::{ChatRequest, Message};
 use crate::tools::broker::ToolBroker;
 use crate::usage::{self, CallOutcome as UsageOutcome, UsageSource};
 
+use super::exchange::Exchange;
 use super::{Engine, NoticeLevel, TurnReport};
+
+/// The user's input after screening.
+struct ScreenedInput {
+    /// What the user wrote (secrets redacted, if asked): what is stored.
+    message: String,
+    /// What is sent: fenced if flagged, with retrieved chunks if any.
+    sent: String,
+    /// Whether the message was flagged and sent fenced.
+    fenced: bool,
+}
 
 impl Engine {
     /// One turn: check the budget, record the user message, call the model,
@@ -24,9 +35,41 @@ impl Engine {
         self.run_turn(message)
     }
 
+    /// The steps of a turn, in order.
     pub(super) fn run_turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
-        // Secrets are screened before anything leaves, retrieval's
-        // embedding call included.
+        let input = self.screen_input(message)?;
+        let cap = self.output_cap();
+        let skip = self.make_room(&input.sent, cap)?;
+        if let Some(broker) = &mut self.tools {
+            broker.start_turn();
+        }
+        // Built before the message joins the history, which the request
+        // carries as sent (fenced, with retrieved chunks).
+        let mut request = self.build_request(&input.sent, skip, cap);
+        let id = self.record_user(&input)?;
+        let cache_key = self.cache_key(&request);
+        if let Some(key) = &cache_key {
+            if let Some(report) = self.serve_from_cache(key, &id)? {
+                return Ok(report);
+            }
+        }
+        // With --schema the reply is shown only once it validates.
+        let echo = self.schema.is_none();
+        let exchange = self.exchange(&mut request, &id, &input.message, echo)?;
+        let (exchange, validated) = self.validate(exchange, &mut request, &id)?;
+        if let Some(value) = &validated {
+            self.sink.reply(&serde_json::to_string_pretty(value)?);
+        }
+        if let Some(key) = &cache_key {
+            self.store_in_cache(key, &exchange, self.schema.is_none() || validated.is_some());
+        }
+        Ok(self.report(id, exchange, validated))
+    }
+
+    /// Screens the message, the system prompt and any retrieved chunks
+    /// (secrets first, before anything leaves, retrieval's embedding call
+    /// included; then injection), and builds what is sent.
+    fn screen_input(&mut self, message: &str) -> anyhow::Result<ScreenedInput> {
         let mut message = message.to_string();
         let mut system = self.system.clone();
         {
@@ -70,12 +113,17 @@ impl Engine {
             Some(hits) => crate::rag::retrieve::fenced_prompt(hits, &question),
             None => question,
         };
-        let message = message.as_str();
-        let cap = self.output_cap();
-        let skip = self.make_room(&sent, cap)?;
-        if let Some(broker) = &mut self.tools {
-            broker.start_turn();
-        }
+        Ok(ScreenedInput {
+            message,
+            sent,
+            fenced,
+        })
+    }
+
+    /// Appends the user's message to the conversation (starting it if
+    /// new) and the history; returns the conversation id.
+    fn record_user(&mut self, input: &ScreenedInput) -> anyhow::Result<String> {
+        let message = input.message.as_str();
         let id = self.ensure_conversation(message)?;
         self.store.append(
             &id,
@@ -87,21 +135,27 @@ impl Engine {
                 model: None,
                 call_id: None,
                 interrupted: false,
-                fenced,
+                fenced: input.fenced,
             },
         )?;
-        let messages = self.request_messages(Some(&sent), skip);
         // Later turns resend a flagged message fenced, as this one is.
-        let kept = if fenced {
+        let kept = if input.fenced {
             crate::guard::fence(message, "user input")
         } else {
             message.to_string()
         };
         self.history.push(Message::new(Role::User, kept));
+        Ok(id)
+    }
+
+    /// The request for `sent`, without the oldest `skip` verbatim
+    /// messages, capped at `cap` output tokens, with the tools and the
+    /// `--schema` format (or its instruction, where the API has none).
+    fn build_request(&self, sent: &str, skip: usize, cap: u64) -> ChatRequest {
         let mut request = ChatRequest {
             model: self.resolved.model.clone(),
             system: self.system.clone(),
-            messages,
+            messages: self.request_messages(Some(sent), skip),
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.options.temperature,
             stream: !self.options.no_stream,
@@ -126,92 +180,102 @@ impl Engine {
                 });
             }
         }
-        let cache_key = self.cache_key(&request);
-        if let Some(key) = &cache_key {
-            if let Some(report) = self.serve_from_cache(key, &id)? {
-                return Ok(report);
-            }
+        request
+    }
+
+    /// With `--schema`: the reply parsed and validated; an invalid one is
+    /// asked for once more with the errors, then refused (exit 5).
+    fn validate(
+        &mut self,
+        exchange: Exchange,
+        request: &mut ChatRequest,
+        id: &str,
+    ) -> anyhow::Result<(Exchange, Option<serde_json::Value>)> {
+        let Some(schema) = self.schema.as_ref().map(|(_, s)| Arc::clone(s)) else {
+            return Ok((exchange, None));
+        };
+        if !matches!(exchange.outcome.end, CallEnd::Complete) {
+            return Ok((exchange, None));
         }
-        // With --schema the reply is shown only once it validates.
-        let echo = self.schema.is_none();
-        let mut exchange = self.exchange(&mut request, &id, message, echo)?;
-        let mut validated = None;
-        if let Some(schema) = self.schema.as_ref().map(|(_, s)| Arc::clone(s)) {
-            if matches!(exchange.outcome.end, CallEnd::Complete) {
-                match crate::guard::output::check_reply(&exchange.outcome.text, &schema) {
-                    Ok(value) => validated = Some(value),
-                    Err(errors) => {
-                        self.info(&format!(
-                            "the reply does not fit the schema ({}); asking once more",
-                            errors.join("; ")
-                        ));
-                        let correction = crate::guard::output::correction(&errors);
-                        request
-                            .messages
-                            .push(Message::new(Role::Assistant, exchange.last_text.clone()));
-                        request
-                            .messages
-                            .push(Message::new(Role::User, correction.clone()));
-                        self.append_user(&id, &correction)?;
-                        self.history
-                            .push(Message::new(Role::User, correction.clone()));
-                        let second = self.exchange(&mut request, &id, &correction, echo)?;
-                        exchange = exchange.then(second);
-                        if matches!(exchange.outcome.end, CallEnd::Complete) {
-                            match crate::guard::output::check_reply(&exchange.outcome.text, &schema)
-                            {
-                                Ok(value) => validated = Some(value),
-                                Err(errors) => {
-                                    return Err(Failure::new(
-                                        ExitKind::InputRejected,
-                                        format!(
-                                            "the reply does not fit the schema after a retry: {}",
-                                            errors.join("; ")
-                                        ),
-                                    )
-                                    .hint(format!(
-                                        "the replies are kept in conversation {id}; simplify the schema or try another model"
-                                    ))
-                                    .into());
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let errors = match crate::guard::output::check_reply(&exchange.outcome.text, &schema) {
+            Ok(value) => return Ok((exchange, Some(value))),
+            Err(errors) => errors,
+        };
+        self.info(&format!(
+            "the reply does not fit the schema ({}); asking once more",
+            errors.join("; ")
+        ));
+        let correction = crate::guard::output::correction(&errors);
+        request
+            .messages
+            .push(Message::new(Role::Assistant, exchange.last_text.clone()));
+        request
+            .messages
+            .push(Message::new(Role::User, correction.clone()));
+        self.append_user(id, &correction)?;
+        self.history
+            .push(Message::new(Role::User, correction.clone()));
+        let second = self.exchange(request, id, &correction, false)?;
+        let exchange = exchange.then(second);
+        if !matches!(exchange.outcome.end, CallEnd::Complete) {
+            return Ok((exchange, None));
         }
-        if let Some(value) = &validated {
-            self.sink.reply(&serde_json::to_string_pretty(value)?);
+        match crate::guard::output::check_reply(&exchange.outcome.text, &schema) {
+            Ok(value) => Ok((exchange, Some(value))),
+            Err(errors) => Err(Failure::new(
+                ExitKind::InputRejected,
+                format!(
+                    "the reply does not fit the schema after a retry: {}",
+                    errors.join("; ")
+                ),
+            )
+            .hint(format!(
+                "the replies are kept in conversation {id}; simplify the schema or try another model"
+            ))
+            .into()),
         }
-        let fits_schema = self.schema.is_none() || validated.is_some();
-        if let (Some(key), Some(cache)) = (&cache_key, &self.cache) {
-            let cut_off = matches!(
-                exchange.outcome.finish_reason.as_deref(),
-                Some("length" | "max_tokens")
-            );
-            if matches!(exchange.outcome.end, CallEnd::Complete) && fits_schema && !cut_off {
-                let reply = CachedReply {
-                    text: exchange.outcome.text.clone(),
-                    model_reported: exchange.outcome.model_reported.clone(),
-                    finish_reason: exchange.outcome.finish_reason.clone(),
-                    usage: exchange.usage,
-                };
-                if let Err(err) = cache.store(key, &reply) {
-                    self.warn(&format!("the reply was not cached: {err}"));
-                }
-            }
+    }
+
+    /// Stores a complete reply (one that fits `--schema` and was not cut
+    /// off) in the response cache under `key`.
+    fn store_in_cache(&mut self, key: &CacheKey, exchange: &Exchange, fits_schema: bool) {
+        let Some(cache) = &self.cache else { return };
+        let cut_off = matches!(
+            exchange.outcome.finish_reason.as_deref(),
+            Some("length" | "max_tokens")
+        );
+        if !matches!(exchange.outcome.end, CallEnd::Complete) || !fits_schema || cut_off {
+            return;
         }
+        let reply = CachedReply {
+            text: exchange.outcome.text.clone(),
+            model_reported: exchange.outcome.model_reported.clone(),
+            finish_reason: exchange.outcome.finish_reason.clone(),
+            usage: exchange.usage,
+        };
+        if let Err(err) = cache.store(key, &reply) {
+            self.warn(&format!("the reply was not cached: {err}"));
+        }
+    }
+
+    /// The report of a turn that called the model.
+    fn report(
+        &self,
+        id: String,
+        exchange: Exchange,
+        validated: Option<serde_json::Value>,
+    ) -> TurnReport {
         let outcome = exchange.outcome;
         let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_));
-        Ok(TurnReport {
+        TurnReport {
             conversation_id: id,
             provider: self.resolved.provider_name.clone(),
             model_requested: self.resolved.model.clone(),
-            model_reported: outcome.model_reported.clone(),
-            text: outcome.text.clone(),
+            model_reported: outcome.model_reported,
+            text: outcome.text,
             from_cache: None,
             json: validated,
-            finish_reason: outcome.finish_reason.clone(),
+            finish_reason: outcome.finish_reason,
             interrupted,
             input_tokens: exchange.usage.input_tokens,
             cached_input_tokens: exchange.usage.cached_input_tokens,
@@ -225,7 +289,7 @@ impl Engine {
                 .then(|| self.cancel.signal())
                 .flatten(),
             end: Some(outcome.end),
-        })
+        }
     }
 
     /// Screens the user's message and the retrieved chunks for prompt
