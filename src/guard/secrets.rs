@@ -222,4 +222,24 @@ mod tests {
         assert_eq!(found[0].column, 7);
         assert_eq!(redacted, "line one\n  key=[REDACTED:openai_key] done");
     }
+
+    #[test]
+    fn every_secret_in_a_text_is_found_not_only_the_first() {
+        let text = "one: sk-proj-AbCdEf0123456789GhIjKlMnOp\n\
+                    two: ghp_0123456789abcdefghijABCDEFGHIJ012345\n\
+                    three: sk-proj-ZyXwVu9876543210TsRqPoNmLk";
+        assert_eq!(kinds(text), ["openai_key", "github_token", "openai_key"]);
+    }
+
+    #[test]
+    fn an_assigned_value_needs_letters_digits_and_entropy() {
+        // Letters alone, however varied, are a word or a placeholder.
+        assert!(kinds("api_key = abcdefghijklmnopqrstuvwxyzABCD").is_empty());
+        // Letters and digits that repeat are a placeholder too.
+        assert!(kinds("password = aaaa1111aaaa1111aaaa").is_empty());
+        assert_eq!(
+            kinds("password = q7Lm2Xv9Tz4Kp8Rw3Ny6"),
+            ["assigned_secret"]
+        );
+    }
 }
