@@ -325,33 +325,7 @@ fn cache_cells(row: &ReportRow) -> [String; 2] {
 
 fn write_table(out: &mut impl Write, report: &Report, markdown: bool) -> std::io::Result<()> {
     let with_cache = report.total.cache_hits > 0;
-    let mut header: Vec<String> = report.group_by.clone();
-    header.extend(VALUE_HEADERS.iter().map(|h| h.to_string()));
-    if with_cache {
-        header.extend(["cache hits".to_string(), "saved".to_string()]);
-    }
-    let row_cells = |row: &ReportRow| {
-        let mut all = cells(row);
-        if with_cache {
-            all.extend(cache_cells(row));
-        }
-        all
-    };
-    let mut rows: Vec<Vec<String>> = report
-        .rows
-        .iter()
-        .map(|row| {
-            let mut cells_of_row = row.group.clone();
-            cells_of_row.extend(row_cells(row));
-            cells_of_row
-        })
-        .collect();
-    let mut total = vec![String::new(); report.group_by.len()];
-    if let Some(first) = total.first_mut() {
-        *first = "total".into();
-    }
-    total.extend(row_cells(&report.total));
-    rows.push(total);
+    let (header, rows) = table_cells(report, with_cache);
     let groups = report.group_by.len();
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
@@ -398,6 +372,47 @@ fn write_table(out: &mut impl Write, report: &Report, markdown: bool) -> std::io
     for row in &rows {
         writeln!(out, "{}", line(row))?;
     }
+    write_table_notes(out, report, with_cache)
+}
+
+/// The header and the rows (the total last) of the table, as text cells.
+fn table_cells(report: &Report, with_cache: bool) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header: Vec<String> = report.group_by.clone();
+    header.extend(VALUE_HEADERS.iter().map(|h| h.to_string()));
+    if with_cache {
+        header.extend(["cache hits".to_string(), "saved".to_string()]);
+    }
+    let row_cells = |row: &ReportRow| {
+        let mut all = cells(row);
+        if with_cache {
+            all.extend(cache_cells(row));
+        }
+        all
+    };
+    let mut rows: Vec<Vec<String>> = report
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells_of_row = row.group.clone();
+            cells_of_row.extend(row_cells(row));
+            cells_of_row
+        })
+        .collect();
+    let mut total = vec![String::new(); report.group_by.len()];
+    if let Some(first) = total.first_mut() {
+        *first = "total".into();
+    }
+    total.extend(row_cells(&report.total));
+    rows.push(total);
+    (header, rows)
+}
+
+/// The lines under the table: estimated counts and cache savings.
+fn write_table_notes(
+    out: &mut impl Write,
+    report: &Report,
+    with_cache: bool,
+) -> std::io::Result<()> {
     if report.total.estimated_calls > 0 {
         writeln!(
             out,

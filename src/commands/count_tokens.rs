@@ -277,18 +277,8 @@ fn count_inputs(
     if paths.is_empty() {
         return Ok((counted, skipped));
     }
-    let list = walk::list_files(&paths, &args.walk.options()).map_err(|err| {
-        let hint = match &err {
-            walk::WalkError::Path { .. } => "check the path, or pass `-` to read stdin",
-            walk::WalkError::Glob { .. } => "see `confab count-tokens --help` for glob syntax",
-        };
-        Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
-    })?;
-    for s in &list.skipped {
-        eprintln!("confab: skipping {}: {}", s.path.display(), s.reason);
-    }
-    skipped.extend(list.skipped);
-
+    let (files, walk_skipped) = list_inputs(&paths, args)?;
+    skipped.extend(walk_skipped);
     let count_file = |path: &PathBuf| -> anyhow::Result<Result<Counted, Skipped>> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         count_bytes(
@@ -299,17 +289,16 @@ fn count_inputs(
             threads,
         )
     };
-    let total_bytes: u64 = list
-        .files
+    let total_bytes: u64 = files
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
     let results: Vec<anyhow::Result<Result<Counted, Skipped>>> =
-        if list.files.len() > 1 && total_bytes > 64 * 1024 && threads != 1 {
-            with_pool(threads, || list.files.par_iter().map(count_file).collect())?
+        if files.len() > 1 && total_bytes > 64 * 1024 && threads != 1 {
+            with_pool(threads, || files.par_iter().map(count_file).collect())?
         } else {
-            list.files.iter().map(count_file).collect()
+            files.iter().map(count_file).collect()
         };
     for result in results {
         match result? {
@@ -318,6 +307,22 @@ fn count_inputs(
         }
     }
     Ok((counted, skipped))
+}
+
+/// The files under `paths` (walked with the walk flags) and those skipped,
+/// each skip noted on stderr.
+fn list_inputs(paths: &[PathBuf], args: &Args) -> anyhow::Result<(Vec<PathBuf>, Vec<Skipped>)> {
+    let list = walk::list_files(paths, &args.walk.options()).map_err(|err| {
+        let hint = match &err {
+            walk::WalkError::Path { .. } => "check the path, or pass `-` to read stdin",
+            walk::WalkError::Glob { .. } => "see `confab count-tokens --help` for glob syntax",
+        };
+        Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
+    })?;
+    for s in &list.skipped {
+        eprintln!("confab: skipping {}: {}", s.path.display(), s.reason);
+    }
+    Ok((list.files, list.skipped))
 }
 
 /// Runs `work` on a rayon pool of `threads` threads (0: one per core).

@@ -162,37 +162,7 @@ fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
             session.new_conversation(Some(rest.to_string()));
             println!("new conversation with that system prompt");
         }
-        "tokens" => {
-            let b = session.context_breakdown();
-            let estimate = if b.exact { "" } else { " (estimated)" };
-            let percent = |n: u64| n as f64 * 100.0 / b.context_window.max(1) as f64;
-            println!("system prompt     {:>8} tokens", b.system_tokens);
-            if b.summarised_messages > 0 {
-                println!(
-                    "summary           {:>8} tokens  (stands for the first {} messages)",
-                    b.summary_tokens, b.summarised_messages
-                );
-            }
-            println!(
-                "messages          {:>8} tokens  ({} sent verbatim)",
-                b.verbatim_tokens, b.verbatim_messages
-            );
-            if b.tools_tokens > 0 {
-                println!("tools and schema  {:>8} tokens", b.tools_tokens);
-            }
-            println!("output cap        {:>8} tokens", b.output_cap);
-            println!(
-                "total             {:>8} of {} ({:.1}%){estimate}",
-                b.prompt_tokens + b.output_cap,
-                b.context_window,
-                percent(b.prompt_tokens + b.output_cap)
-            );
-            println!(
-                "compacts when the prompt passes {} tokens ({:.0}% of the window after the cap)",
-                b.compact_threshold,
-                session.compact_fraction() * 100.0
-            );
-        }
+        "tokens" => print_tokens(session),
         "compact" => match session.compact()? {
             0 => println!("nothing to compact: the conversation is within its last messages"),
             n => println!(
@@ -216,4 +186,37 @@ fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
         other => println!("unknown command /{other}; /help lists them"),
     }
     Ok(true)
+}
+
+/// `/tokens`: how the next request's context is spent.
+fn print_tokens(session: &Engine) {
+    let b = session.context_breakdown();
+    let estimate = if b.exact { "" } else { " (estimated)" };
+    let percent = |n: u64| n as f64 * 100.0 / b.context_window.max(1) as f64;
+    println!("system prompt     {:>8} tokens", b.system_tokens);
+    if b.summarised_messages > 0 {
+        println!(
+            "summary           {:>8} tokens  (stands for the first {} messages)",
+            b.summary_tokens, b.summarised_messages
+        );
+    }
+    println!(
+        "messages          {:>8} tokens  ({} sent verbatim)",
+        b.verbatim_tokens, b.verbatim_messages
+    );
+    if b.tools_tokens > 0 {
+        println!("tools and schema  {:>8} tokens", b.tools_tokens);
+    }
+    println!("output cap        {:>8} tokens", b.output_cap);
+    println!(
+        "total             {:>8} of {} ({:.1}%){estimate}",
+        b.prompt_tokens + b.output_cap,
+        b.context_window,
+        percent(b.prompt_tokens + b.output_cap)
+    );
+    println!(
+        "compacts when the prompt passes {} tokens ({:.0}% of the window after the cap)",
+        b.compact_threshold,
+        session.compact_fraction() * 100.0
+    );
 }
