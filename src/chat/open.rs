@@ -55,6 +55,8 @@ impl Engine {
         options: TurnOptions,
         mut sink: Box<dyn TurnSink>,
     ) -> anyhow::Result<Engine> {
+        // Every turn screens its input: compile the patterns meanwhile.
+        crate::guard::warm_up();
         let Ctx {
             paths,
             config,

