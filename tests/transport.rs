@@ -202,3 +202,52 @@ fn an_empty_event_stream_the_server_ended_on_purpose_is_not_retried() {
         .stdout("again\n");
     assert_eq!(fake.requests().len(), 2);
 }
+
+/// A stream that never ends within reason: one endless line, or events
+/// that go on far past the output cap.
+fn endless(before: &[&str]) -> Reply {
+    let line = "x".repeat(3 << 20);
+    let mut parts: Vec<&str> = before.to_vec();
+    parts.push(&line);
+    Reply::raw(200, &[("content-type", "text/event-stream")], &parts)
+}
+
+#[test]
+fn an_endless_stream_is_cut_off_at_a_bound_and_not_retried() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        endless(&[]),
+        Reply::openai_stream("m", &["should not be asked"], None),
+    ]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "--max-tokens", "16", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("passed 1 MiB"), "{stderr}");
+    assert_eq!(fake.requests().len(), 1, "not retried");
+}
+
+#[test]
+fn an_endless_stream_after_text_keeps_the_text() {
+    let home = TempHome::new();
+    let first = "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial text\"},\"finish_reason\":null}]}\n\n";
+    let fake = FakeProvider::start(vec![endless(&[first])]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "--max-tokens", "16", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        stderr_of(&output).contains("passed 1 MiB"),
+        "{}",
+        stderr_of(&output)
+    );
+    let records = &home.conversations()[0];
+    let last = records.last().expect("records");
+    assert_eq!(last["content"], "partial text");
+    assert_eq!(last["interrupted"], true);
+}

@@ -380,6 +380,7 @@ impl Client {
                     client: self,
                     body: &body,
                     stream: request.stream,
+                    stream_limit: stream_limit(request.max_output_tokens),
                     reply: &mut reply,
                     observer: &mut *observer,
                     started,
@@ -651,6 +652,13 @@ fn request_tokens(request: &ChatRequest) -> u64 {
     prompt_bytes as u64 / 4 + u64::from(request.max_output_tokens)
 }
 
+/// The most bytes a streamed reply of at most `max_output_tokens` tokens
+/// may take: 1 MiB plus 1 KiB a token, far above what any API sends
+/// (a chunk per token is a few hundred bytes of JSON).
+fn stream_limit(max_output_tokens: u32) -> usize {
+    (1 << 20) + max_output_tokens as usize * 1024
+}
+
 /// Resolves once `flag` is set.
 async fn cancelled(flag: &AtomicBool) {
     while !flag.load(Ordering::SeqCst) {
@@ -749,6 +757,8 @@ struct ChatAttempt<'a> {
     client: &'a Client,
     body: &'a [u8],
     stream: bool,
+    /// The most bytes a streamed reply may take (see [`stream_limit`]).
+    stream_limit: usize,
     reply: &'a mut Reply,
     observer: &'a mut dyn CallObserver,
     started: Instant,
@@ -808,6 +818,7 @@ impl ChatAttempt<'_> {
         let mut decoder = SseDecoder::new();
         let mut events: Vec<SseEvent> = Vec::new();
         let (mut any_event, mut done) = (false, false);
+        let mut received = 0usize;
         loop {
             let chunk = match tokio::time::timeout(read_timeout, response.chunk()).await {
                 Ok(Ok(chunk)) => chunk,
@@ -824,6 +835,10 @@ impl ChatAttempt<'_> {
                     )))
                 }
             };
+            received += chunk.as_ref().map_or(0, |bytes| bytes.len());
+            if received > self.stream_limit {
+                return Err(self.overflowed());
+            }
             match &chunk {
                 Some(bytes) => decoder.feed(bytes, &mut events),
                 None => decoder.finish(&mut events),
@@ -860,6 +875,22 @@ impl ChatAttempt<'_> {
             return Err(self.broke("the stream ended before the reply was complete"));
         }
         Ok(())
+    }
+
+    /// A stream longer than any reply within the output cap: a server
+    /// that does not stop (or sends one endless line). What arrived is
+    /// kept; asking again would get the same.
+    fn overflowed(&self) -> Box<FailedAttempt> {
+        let message = format!(
+            "the event stream passed {} MiB, more than a reply within the output cap can take; \
+             confab stopped reading it",
+            self.stream_limit >> 20
+        );
+        if self.reply.output {
+            after_output(&message)
+        } else {
+            refused(200, CallFailure::Malformed(message))
+        }
     }
 
     /// A transport failure: retried only if nothing was output yet.
