@@ -212,6 +212,14 @@ fn endless(before: &[&str]) -> Reply {
     Reply::raw(200, &[("content-type", "text/event-stream")], &parts)
 }
 
+/// `confab chat --max-tokens 16 hi` against `fake`.
+fn chat_capped_at_16(home: &TempHome, fake: &FakeProvider) -> std::process::Output {
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "--max-tokens", "16", "hi"])
+        .output()
+        .expect("confab runs")
+}
+
 #[test]
 fn an_endless_stream_is_cut_off_at_a_bound_and_not_retried() {
     let home = TempHome::new();
@@ -219,11 +227,7 @@ fn an_endless_stream_is_cut_off_at_a_bound_and_not_retried() {
         endless(&[]),
         Reply::openai_stream("m", &["should not be asked"], None),
     ]);
-    let output = home
-        .confab_openai(&fake.base_url())
-        .args(["chat", "--max-tokens", "16", "hi"])
-        .output()
-        .expect("confab runs");
+    let output = chat_capped_at_16(&home, &fake);
     assert_eq!(output.status.code(), Some(4));
     let stderr = stderr_of(&output);
     assert!(stderr.contains("passed 1 MiB"), "{stderr}");
@@ -235,11 +239,7 @@ fn an_endless_stream_after_text_keeps_the_text() {
     let home = TempHome::new();
     let first = "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"partial text\"},\"finish_reason\":null}]}\n\n";
     let fake = FakeProvider::start(vec![endless(&[first])]);
-    let output = home
-        .confab_openai(&fake.base_url())
-        .args(["chat", "--max-tokens", "16", "hi"])
-        .output()
-        .expect("confab runs");
+    let output = chat_capped_at_16(&home, &fake);
     assert_eq!(output.status.code(), Some(4));
     assert!(
         stderr_of(&output).contains("passed 1 MiB"),
