@@ -4,7 +4,7 @@
 use crate::conversation::compaction::{self, Summary};
 use crate::conversation::{ConversationRecord, RECORD_VERSION};
 use crate::llm::client::CallEnd;
-use crate::llm::{ChatRequest, Message};
+use crate::llm::{ChatRequest, FinishReason, Message};
 use crate::usage;
 
 use super::Engine;
@@ -105,10 +105,11 @@ impl Engine {
     ) -> anyhow::Result<(String, String, String)> {
         let (outcome, record) = self.call(request, "compaction", conversation_id, "", false);
         let call_id = record.call_id;
-        if matches!(
-            outcome.finish_reason.as_deref(),
-            Some("length" | "max_tokens")
-        ) {
+        if outcome
+            .finish_reason
+            .as_ref()
+            .is_some_and(FinishReason::is_cut_off)
+        {
             self.warn(&format!(
                 "the summary reached its cap of {} tokens and was cut; raise [compaction] summary_max_tokens",
                 request.max_output_tokens

@@ -8,7 +8,7 @@ use crate::cache::{CacheHit, CacheKey, CachedReply};
 use crate::conversation::{new_conversation_id, ConversationRecord, Role, RECORD_VERSION};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallOutcome};
-use crate::llm::{ChatRequest, Message};
+use crate::llm::{ChatRequest, FinishReason, Message};
 use crate::tools::broker::ToolBroker;
 use crate::usage::{self, CallOutcome as UsageOutcome, UsageSource};
 
@@ -240,17 +240,22 @@ impl Engine {
     /// off) in the response cache under `key`.
     fn store_in_cache(&mut self, key: &CacheKey, exchange: &Exchange, fits_schema: bool) {
         let Some(cache) = &self.cache else { return };
-        let cut_off = matches!(
-            exchange.outcome.finish_reason.as_deref(),
-            Some("length" | "max_tokens")
-        );
+        let cut_off = exchange
+            .outcome
+            .finish_reason
+            .as_ref()
+            .is_some_and(FinishReason::is_cut_off);
         if !matches!(exchange.outcome.end, CallEnd::Complete) || !fits_schema || cut_off {
             return;
         }
         let reply = CachedReply {
             text: exchange.outcome.text.clone(),
             model_reported: exchange.outcome.model_reported.clone(),
-            finish_reason: exchange.outcome.finish_reason.clone(),
+            finish_reason: exchange
+                .outcome
+                .finish_reason
+                .as_ref()
+                .map(|r| r.as_str().to_string()),
             usage: exchange.usage,
         };
         if let Err(err) = cache.store(key, &reply) {
@@ -275,7 +280,7 @@ impl Engine {
             text: outcome.text,
             from_cache: None,
             json: validated,
-            finish_reason: outcome.finish_reason,
+            finish_reason: outcome.finish_reason.map(|r| r.as_str().to_string()),
             interrupted,
             input_tokens: exchange.usage.input_tokens,
             cached_input_tokens: exchange.usage.cached_input_tokens,
@@ -504,7 +509,11 @@ impl Engine {
         // what was saved.
         let served = CallOutcome {
             text: hit.reply.text.clone(),
-            finish_reason: hit.reply.finish_reason.clone(),
+            finish_reason: hit
+                .reply
+                .finish_reason
+                .as_deref()
+                .map(FinishReason::from_wire),
             tool_calls: Vec::new(),
             model_reported: hit.reply.model_reported.clone(),
             usage: Some(hit.reply.usage),
@@ -534,7 +543,11 @@ impl Engine {
             text: hit.reply.text.clone(),
             from_cache: record.cache_match.clone(),
             json: validated,
-            finish_reason: hit.reply.finish_reason.clone(),
+            finish_reason: hit
+                .reply
+                .finish_reason
+                .as_deref()
+                .map(|r| FinishReason::from_wire(r).as_str().to_string()),
             interrupted: false,
             input_tokens: 0,
             cached_input_tokens: 0,

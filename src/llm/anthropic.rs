@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ApiError, ChatEvent, ChatRequest, Role, StreamError, Usage};
+use crate::llm::{ApiError, ChatEvent, ChatRequest, FinishReason, Role, StreamError, Usage};
 
 /// The JSON body of a Messages request. `response_format` is never sent:
 /// the Messages API has no such field (see
@@ -510,7 +510,7 @@ pub fn parse_event(
         "message_delta" => {
             let event: MessageDeltaEvent = parse_data(event_name, data)?;
             if let Some(reason) = event.delta.and_then(|d| d.stop_reason) {
-                events.push(ChatEvent::Finish(reason));
+                events.push(ChatEvent::Finish(FinishReason::from_wire(&reason)));
             }
             if let Some(usage) = event.usage {
                 state.usage.apply(usage);
@@ -581,7 +581,7 @@ pub fn parse_response(body: &str) -> Result<Vec<ChatEvent>, StreamError> {
         }
     }
     if let Some(reason) = response.stop_reason {
-        events.push(ChatEvent::Finish(reason));
+        events.push(ChatEvent::Finish(FinishReason::from_wire(&reason)));
     }
     if let Some(usage) = response.usage {
         events.push(ChatEvent::Usage(AnthropicUsage::from(usage).into()));
@@ -809,7 +809,7 @@ mod tests {
                 ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
                 ChatEvent::TextDelta("Hello".into()),
                 ChatEvent::TextDelta(", world".into()),
-                ChatEvent::Finish("end_turn".into()),
+                ChatEvent::Finish(FinishReason::Stop),
                 ChatEvent::Usage(Usage {
                     input_tokens: 25,
                     cached_input_tokens: 0,
@@ -858,7 +858,7 @@ mod tests {
         assert_eq!(
             second,
             [
-                ChatEvent::Finish("max_tokens".into()),
+                ChatEvent::Finish(FinishReason::Length),
                 ChatEvent::Usage(Usage {
                     input_tokens: 12 + 2990 + 200,
                     cached_input_tokens: 2990,
@@ -925,7 +925,7 @@ mod tests {
                 fragment(None, None, ""),
                 fragment(None, None, "{\"city\": "),
                 fragment(None, None, "\"Paris\"}"),
-                ChatEvent::Finish("tool_use".into()),
+                ChatEvent::Finish(FinishReason::ToolCalls),
                 ChatEvent::Usage(Usage {
                     input_tokens: 25,
                     output_tokens: 30,
@@ -1059,7 +1059,7 @@ mod tests {
                 ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
                 ChatEvent::TextDelta("Hello".into()),
                 ChatEvent::TextDelta(" there".into()),
-                ChatEvent::Finish("end_turn".into()),
+                ChatEvent::Finish(FinishReason::Stop),
                 ChatEvent::Usage(Usage {
                     input_tokens: 12,
                     cached_input_tokens: 5,
@@ -1093,7 +1093,7 @@ mod tests {
         let input: serde_json::Value = serde_json::from_str(arguments).expect("arguments");
         assert_eq!(input, serde_json::json!({"city": "Paris", "days": 2}));
         assert_eq!(events[1], ChatEvent::TextDelta("Checking.".into()));
-        assert_eq!(events[3], ChatEvent::Finish("tool_use".into()));
+        assert_eq!(events[3], ChatEvent::Finish(FinishReason::ToolCalls));
         assert_eq!(events.last(), Some(&ChatEvent::Done));
     }
 

@@ -26,7 +26,7 @@ use crate::llm::retry::{AttemptFailure, RetryAfterHeaders, RetryPolicy};
 use crate::llm::sse::{SseDecoder, SseEvent};
 use crate::llm::wire::{self, WireFormat};
 pub use crate::llm::ToolCallRequest;
-use crate::llm::{openai, ApiError, ChatEvent, ChatRequest, StreamError, Usage};
+use crate::llm::{openai, ApiError, ChatEvent, ChatRequest, FinishReason, StreamError, Usage};
 
 /// The largest error body read.
 const ERROR_BODY_LIMIT: usize = 1 << 20;
@@ -216,8 +216,8 @@ impl CallFailure {
 pub struct CallOutcome {
     /// The reply text (partial unless `end` is `Complete`).
     pub text: String,
-    /// Why the model stopped, as the API said.
-    pub finish_reason: Option<String>,
+    /// Why the model stopped.
+    pub finish_reason: Option<FinishReason>,
     /// Tool calls the model asked for, by index order.
     pub tool_calls: Vec<ToolCallRequest>,
     /// The model the API reported.
@@ -241,7 +241,7 @@ pub struct CallOutcome {
 struct Reply {
     text: String,
     ttft: Option<Duration>,
-    finish_reason: Option<String>,
+    finish_reason: Option<FinishReason>,
     tool_calls: BTreeMap<u32, ToolCallRequest>,
     model_reported: Option<String>,
     usage: Option<Usage>,

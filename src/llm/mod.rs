@@ -211,12 +211,56 @@ pub enum ChatEvent {
         /// A piece of the JSON arguments string.
         arguments: String,
     },
-    /// Why the reply ended (`stop`, `length`, `tool_calls`, `end_turn`...).
-    Finish(String),
+    /// Why the reply ended.
+    Finish(FinishReason),
     /// Usage; when several arrive, the last one counts.
     Usage(Usage),
     /// The end of the stream.
     Done,
+}
+
+/// Why the model stopped, the same for every wire format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FinishReason {
+    /// It finished (`stop`; Anthropic `end_turn`, `stop_sequence`).
+    Stop,
+    /// The output cap cut it off (`length`; Anthropic `max_tokens`).
+    Length,
+    /// It asked for tools (`tool_calls`, `function_call`; Anthropic `tool_use`).
+    ToolCalls,
+    /// A filter stopped it (`content_filter`; Anthropic `refusal`).
+    ContentFilter,
+    /// Anything else, as the API spelled it (`pause_turn`...).
+    Other(String),
+}
+
+impl FinishReason {
+    /// The reason a wire format's `finish_reason` / `stop_reason` names.
+    pub fn from_wire(reason: &str) -> FinishReason {
+        match reason {
+            "stop" | "end_turn" | "stop_sequence" => FinishReason::Stop,
+            "length" | "max_tokens" => FinishReason::Length,
+            "tool_calls" | "function_call" | "tool_use" => FinishReason::ToolCalls,
+            "content_filter" | "refusal" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_string()),
+        }
+    }
+
+    /// The reason as reports show it (the OpenAI spelling for known ones).
+    pub fn as_str(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Other(other) => other,
+        }
+    }
+
+    /// Whether the output cap cut the reply short.
+    pub fn is_cut_off(&self) -> bool {
+        *self == FinishReason::Length
+    }
 }
 
 /// An error reported by a model API, in the body of an error response or
@@ -267,6 +311,28 @@ pub enum StreamError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finish_reasons_mean_the_same_in_every_wire_format() {
+        for (wire, reason) in [
+            ("stop", FinishReason::Stop),
+            ("end_turn", FinishReason::Stop),
+            ("stop_sequence", FinishReason::Stop),
+            ("length", FinishReason::Length),
+            ("max_tokens", FinishReason::Length),
+            ("tool_calls", FinishReason::ToolCalls),
+            ("tool_use", FinishReason::ToolCalls),
+            ("content_filter", FinishReason::ContentFilter),
+            ("refusal", FinishReason::ContentFilter),
+        ] {
+            assert_eq!(FinishReason::from_wire(wire), reason, "{wire}");
+        }
+        let paused = FinishReason::from_wire("pause_turn");
+        assert_eq!(paused.as_str(), "pause_turn");
+        assert!(FinishReason::from_wire("max_tokens").is_cut_off());
+        assert!(!paused.is_cut_off());
+        assert_eq!(FinishReason::from_wire("end_turn").as_str(), "stop");
+    }
 
     #[test]
     fn plain_messages_serialize_as_before_and_tool_data_round_trips() {

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ApiError, ChatEvent, ChatRequest, StreamError, Usage};
+use crate::llm::{ApiError, ChatEvent, ChatRequest, FinishReason, StreamError, Usage};
 
 /// The JSON body of a Chat Completions request.
 #[derive(Debug, Serialize)]
@@ -393,7 +393,7 @@ pub fn parse_chunk(data: &str) -> Result<Vec<ChatEvent>, StreamError> {
             }
         }
         if let Some(reason) = choice.finish_reason {
-            events.push(ChatEvent::Finish(reason));
+            events.push(ChatEvent::Finish(FinishReason::from_wire(&reason)));
         }
     }
     if let Some(usage) = chunk.usage {
