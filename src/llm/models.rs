@@ -178,6 +178,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_both_limits_in_config_spare_asking_the_server() {
+        let with = |window: Option<u64>, output: Option<u64>| {
+            let mut overrides = BTreeMap::new();
+            overrides.insert(
+                "local".to_string(),
+                ModelOverride {
+                    context_window: window,
+                    max_output_tokens: output,
+                    ..ModelOverride::default()
+                },
+            );
+            overrides
+        };
+        assert!(fully_configured("local", &with(Some(8192), Some(1024))));
+        assert!(!fully_configured("local", &with(Some(8192), None)));
+        assert!(!fully_configured("local", &with(None, Some(1024))));
+        assert!(!fully_configured("other", &with(Some(8192), Some(1024))));
+    }
+
+    #[test]
+    fn limit_sources_say_where_a_limit_came_from() {
+        // `confab models` prints these.
+        assert_eq!(LimitSource::Config.to_string(), "config.toml");
+        assert_eq!(
+            LimitSource::Server("GET /props".into()).to_string(),
+            "server: GET /props"
+        );
+        assert_eq!(LimitSource::Table.to_string(), "built-in table");
+        assert_eq!(LimitSource::Assumed.to_string(), "assumed");
+    }
+
+    #[test]
     fn looks_up_models_with_overrides() {
         let none = BTreeMap::new();
         let gpt4o = model_info("gpt-4o-mini", &none, None);
