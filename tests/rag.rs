@@ -441,6 +441,19 @@ fn chat_with_rag_sends_retrieved_chunks_each_turn() {
     assert_eq!(records[1]["content"], "how do I create an API token?");
 }
 
+/// The BM25 hits for `zebra0` in the index `api`, as JSON.
+fn zebra0_hits(home: &TempHome) -> serde_json::Value {
+    success_json(
+        &home
+            .confab()
+            .args([
+                "rag", "query", "zebra0", "--name", "api", "--mode", "bm25", "--json",
+            ])
+            .output()
+            .expect("running confab"),
+    )
+}
+
 /// A fake embeddings API that answers each request with one vector per
 /// input, and fails the request numbered `fail_at` (from 0) with a 400.
 fn counting_embedder(fail_at: usize) -> FakeProvider {
@@ -491,15 +504,7 @@ fn a_run_that_fails_after_writing_some_files_leaves_the_index_as_it_was() {
     assert_eq!(failing.requests().len(), 2, "the first batch went through");
     // File 00 was in the first batch: its new text was written in the run,
     // and the failed run took it back.
-    let hits = success_json(
-        &home
-            .confab()
-            .args([
-                "rag", "query", "zebra0", "--name", "api", "--mode", "bm25", "--json",
-            ])
-            .output()
-            .expect("running confab"),
-    );
+    let hits = zebra0_hits(&home);
     let texts: Vec<&str> = hits
         .as_array()
         .expect("hits")
@@ -593,15 +598,7 @@ fn ctrl_c_or_kill_in_the_middle_of_a_run_leaves_the_index_as_it_was() {
                 "{status}"
             );
         }
-        let hits = success_json(
-            &home
-                .confab()
-                .args([
-                    "rag", "query", "zebra0", "--name", "api", "--mode", "bm25", "--json",
-                ])
-                .output()
-                .expect("running confab"),
-        );
+        let hits = zebra0_hits(&home);
         let text = hits.to_string();
         assert!(text.contains("zebra0 first text"), "{signal}: {hits}");
         assert!(!text.contains("second text"), "{signal}: {hits}");

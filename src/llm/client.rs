@@ -401,14 +401,9 @@ impl Client {
         reply.into_outcome(end, retries, started.elapsed())
     }
 
-    /// Embeds `inputs` with an OpenAI-compatible `/embeddings` endpoint,
-    /// with the same retries and rate limits as chat calls.
-    pub fn embed(&self, model: &str, inputs: &[String]) -> EmbedOutcome {
-        self.runtime.block_on(self.embed_batch(model, inputs))
-    }
-
-    /// Embeds each batch, up to `in_flight` of them at once (each paced by
-    /// the rate limiter and retried on its own); the outcomes are in the
+    /// Embeds each batch with an OpenAI-compatible `/embeddings` endpoint,
+    /// up to `in_flight` batches at once, each paced by the rate limiter
+    /// and retried on its own like a chat call; the outcomes are in the
     /// batches' order.
     pub fn embed_batches(
         &self,
