@@ -11,7 +11,6 @@ use crate::exit::{ExitKind, Failure};
 use crate::llm::models::DEFAULT_OUTPUT_CAP;
 use crate::llm::Message;
 use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
-use crate::tokens::models::ModelTokenizer;
 
 use super::Engine;
 
@@ -85,14 +84,7 @@ impl Engine {
     }
 
     pub(super) fn count_request(&self, system: Option<&str>, messages: &[Message]) -> u64 {
-        let tokenizer = ModelTokenizer {
-            encoding: self.info.encoding,
-            exact: self.info.exact_count,
-            family: "",
-            tokens_per_message: 3,
-            tokens_per_name: 1,
-            reply_priming: 3,
-        };
+        let tokenizer = &self.info.tokenizer;
         let to_chat = |role: &str, content: &str| ChatMessage {
             role: role.to_string(),
             content: Some(MessageContent::Text(content.to_string())),
@@ -106,14 +98,14 @@ impl Engine {
         for m in messages {
             chat.push(to_chat(m.role.as_str(), &m.content));
             for call in &m.tool_calls {
-                tool_data += self.info.encoding.count(&call.name)
-                    + self.info.encoding.count(&call.arguments);
+                tool_data += self.info.tokenizer.encoding.count(&call.name)
+                    + self.info.tokenizer.encoding.count(&call.arguments);
             }
             if let Some(result) = &m.tool_result {
-                tool_data += self.info.encoding.count(&result.content);
+                tool_data += self.info.tokenizer.encoding.count(&result.content);
             }
         }
-        (count_messages(&tokenizer, &chat).tokens + tool_data) as u64
+        (count_messages(tokenizer, &chat).tokens + tool_data) as u64
     }
 
     /// Tokens every request carries besides its messages: the tool
@@ -126,10 +118,11 @@ impl Engine {
     pub(super) fn count_overhead(&self) -> u64 {
         let tools = self.tools.as_ref().map_or(0, |broker| {
             let declared = serde_json::to_string(&broker.declarations()).unwrap_or_default();
-            self.info.encoding.count(&declared)
+            self.info.tokenizer.encoding.count(&declared)
         });
         let schema = self.schema.as_ref().map_or(0, |(_, schema)| {
             self.info
+                .tokenizer
                 .encoding
                 .count(&crate::guard::output::instruction(schema.source()))
         });
@@ -179,7 +172,7 @@ impl Engine {
             output_cap: self.output_cap(),
             compact_threshold: self.compact_threshold(),
             context_window: self.info.context_window,
-            exact: self.info.exact_count,
+            exact: self.info.tokenizer.exact,
         }
     }
 

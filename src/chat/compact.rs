@@ -82,7 +82,7 @@ impl Engine {
     /// A message cut to fit `budget` tokens (a single message bigger than a
     /// summary call can take is summarised from its beginning and end).
     pub(super) fn clip(&self, message: &Message, budget: u64) -> Message {
-        let tokens = self.info.encoding.count(&message.content) as u64;
+        let tokens = self.info.tokenizer.encoding.count(&message.content) as u64;
         if tokens <= budget / 2 {
             return message.clone();
         }

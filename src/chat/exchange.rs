@@ -232,7 +232,7 @@ impl Engine {
             None => (
                 crate::llm::Usage {
                     input_tokens: prompt_tokens,
-                    output_tokens: self.info.encoding.count(&outcome.text) as u64,
+                    output_tokens: self.info.tokenizer.encoding.count(&outcome.text) as u64,
                     ..crate::llm::Usage::default()
                 },
                 UsageSource::Local,

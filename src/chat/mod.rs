@@ -9,6 +9,7 @@ mod budget;
 mod compact;
 mod exchange;
 mod open;
+mod screen;
 mod turn;
 
 use std::path::PathBuf;

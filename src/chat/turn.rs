@@ -13,17 +13,8 @@ use crate::tools::broker::ToolBroker;
 use crate::usage::{self, CallOutcome as UsageOutcome, UsageSource};
 
 use super::exchange::Exchange;
-use super::{Engine, NoticeLevel, TurnReport};
-
-/// The user's input after screening.
-struct ScreenedInput {
-    /// What the user wrote (secrets redacted, if asked): what is stored.
-    message: String,
-    /// What is sent: fenced if flagged, with retrieved chunks if any.
-    sent: String,
-    /// Whether the message was flagged and sent fenced.
-    fenced: bool,
-}
+use super::screen::ScreenedInput;
+use super::{Engine, TurnReport};
 
 impl Engine {
     /// One turn: check the budget, record the user message, call the model,
@@ -64,60 +55,6 @@ impl Engine {
             self.store_in_cache(key, &exchange, self.schema.is_none() || validated.is_some());
         }
         Ok(self.report(id, exchange, validated))
-    }
-
-    /// Screens the message, the system prompt and any retrieved chunks
-    /// (secrets first, before anything leaves, retrieval's embedding call
-    /// included; then injection), and builds what is sent.
-    fn screen_input(&mut self, message: &str) -> anyhow::Result<ScreenedInput> {
-        let mut message = message.to_string();
-        let mut system = self.system.clone();
-        {
-            let mut texts = vec![("the message".to_string(), 1, &mut message)];
-            if let Some(system) = system.as_mut() {
-                texts.push(("the system prompt".to_string(), 1, system));
-            }
-            self.screen_secrets(&mut texts)?;
-        }
-        self.system = system;
-        let question = self.screen_injection(Some(&message), &[])?;
-        let fenced = question != message;
-        // With --rag, the retrieved chunks go with this request only; the
-        // conversation keeps what the user wrote.
-        let mut hits = match &self.plan.rag_index {
-            Some(index) => Some(crate::rag::retrieve::retrieve(
-                &self.paths,
-                index,
-                &message,
-                crate::rag::search::Mode::Hybrid,
-                4,
-                "chat",
-            )?),
-            None => self.retrieved.take(),
-        };
-        if let Some(hits) = hits.as_mut() {
-            let mut texts: Vec<(String, i64, &mut String)> = hits
-                .iter_mut()
-                .map(|h| {
-                    (
-                        format!("{} (retrieved chunk {})", h.path, h.rank),
-                        h.start_line,
-                        &mut h.text,
-                    )
-                })
-                .collect();
-            self.screen_secrets(&mut texts)?;
-            self.screen_injection(None, hits)?;
-        }
-        let sent = match &hits {
-            Some(hits) => crate::rag::retrieve::fenced_prompt(hits, &question),
-            None => question,
-        };
-        Ok(ScreenedInput {
-            message,
-            sent,
-            fenced,
-        })
     }
 
     /// Appends the user's message to the conversation (starting it if
@@ -295,142 +232,6 @@ impl Engine {
                 .flatten(),
             end: Some(outcome.end),
         }
-    }
-
-    /// Screens the user's message and the retrieved chunks for prompt
-    /// injection, each under its `[guard]` policy: `block` refuses (exit 5,
-    /// with what matched and why), `warn` prints the findings, `fence`
-    /// sends the text inside an unforgeable fence labelled as data
-    /// (retrieved chunks are always fenced). Returns the message to send.
-    pub(super) fn screen_injection(
-        &mut self,
-        message: Option<&str>,
-        hits: &[crate::rag::retrieve::QueryHit],
-    ) -> anyhow::Result<String> {
-        use crate::guard::{screen, Policy};
-        let describe = |findings: &[crate::guard::Finding], place: &str| -> Vec<String> {
-            findings
-                .iter()
-                .map(|f| {
-                    let via = f
-                        .via
-                        .map(|v| format!(" (hidden as {v})"))
-                        .unwrap_or_default();
-                    format!(
-                        "{place}:{}:{}: {}{via}: {} ({})",
-                        f.line, f.column, f.rule, f.why, f.excerpt
-                    )
-                })
-                .collect()
-        };
-        let policies = self.config.guard;
-        let mut blocked: Vec<String> = Vec::new();
-        let mut notices: Vec<(NoticeLevel, String)> = Vec::new();
-        // Applies a policy to findings; true when the text is to be fenced.
-        let mut apply = |policy: Policy, lines: Vec<String>| match policy {
-            Policy::Block => {
-                blocked.extend(lines);
-                false
-            }
-            Policy::Warn => {
-                for line in &lines {
-                    notices.push((
-                        NoticeLevel::Warning,
-                        format!("possible prompt injection: {line}"),
-                    ));
-                }
-                false
-            }
-            Policy::Fence => {
-                for line in &lines {
-                    notices.push((
-                        NoticeLevel::Note,
-                        format!("possible prompt injection, sent fenced as data: {line}"),
-                    ));
-                }
-                true
-            }
-        };
-        let message = message.unwrap_or("");
-        let findings = screen(message);
-        let mut sent = message.to_string();
-        if !findings.is_empty() && apply(policies.user_input, describe(&findings, "message")) {
-            sent = crate::guard::fence(message, "user input");
-        }
-        for hit in hits {
-            let findings = screen(&hit.text);
-            if !findings.is_empty() {
-                let place = format!("{} (retrieved chunk {})", hit.path, hit.rank);
-                // Retrieved chunks are always fenced by `fenced_prompt`.
-                apply(policies.retrieved, describe(&findings, &place));
-            }
-        }
-        for (level, notice) in notices {
-            self.sink.notice(level, &notice);
-        }
-        if !blocked.is_empty() {
-            return Err(Failure::new(
-                ExitKind::InputRejected,
-                format!(
-                    "refusing to send text that looks like a prompt injection:\n  {}",
-                    blocked.join("\n  ")
-                ),
-            )
-            .hint(
-                "rephrase, remove the flagged text, or set [guard] user_input / retrieved = \"warn\" \
-                 or \"fence\" in config.toml; nothing was sent or saved",
-            )
-            .into());
-        }
-        Ok(sent)
-    }
-
-    /// Finds secrets in texts about to be sent, each named by where it is
-    /// and with the line number its text starts at: refuses with exit 5
-    /// and where they are, or with `--redact` (or `[guard] secrets =
-    /// "redact"`) replaces them in place, so neither what is sent nor what
-    /// is stored holds them.
-    pub(super) fn screen_secrets(
-        &mut self,
-        texts: &mut [(String, i64, &mut String)],
-    ) -> anyhow::Result<()> {
-        use crate::guard::secrets;
-        let mut places = Vec::new();
-        for (place, first_line, text) in texts.iter() {
-            for m in secrets::find_secrets(text) {
-                places.push(format!(
-                    "{} in {place} at line {}, column {}",
-                    m.kind,
-                    m.line as i64 + first_line - 1,
-                    m.column
-                ));
-            }
-        }
-        if places.is_empty() {
-            return Ok(());
-        }
-        let redact =
-            self.plan.redact || self.config.guard.secrets == crate::guard::SecretPolicy::Redact;
-        if !redact {
-            return Err(Failure::new(
-                ExitKind::InputRejected,
-                format!(
-                    "refusing to send what looks like a credential: {}",
-                    places.join("; ")
-                ),
-            )
-            .hint("remove it, or pass --redact to send it as [REDACTED:kind]; nothing was sent or saved")
-            .into());
-        }
-        self.info(&format!(
-            "redacted {} secret(s): {}",
-            places.len(),
-            places.join("; ")
-        ));
-        for (_, _, text) in texts.iter_mut() {
-            **text = secrets::redact(text).0;
-        }
-        Ok(())
     }
 
     /// The cache key of `request`, when the cache is on and the request

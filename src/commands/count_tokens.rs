@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::exit::{ExitKind, Failure};
+use crate::llm::models::tokenizer_for_model;
+use crate::tokens::chat::ModelTokenizer;
 use crate::tokens::chat::{count_messages, ChatMessage};
-use crate::tokens::models::{tokenizer_for_model, ModelTokenizer};
 use crate::tokens::Encoding;
 use crate::walk::{self, Skipped};
 

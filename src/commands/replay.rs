@@ -14,9 +14,9 @@ use crate::config::Paths;
 use crate::conversation::{Conversation, ConversationStore, Turn};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::CallEnd;
+use crate::llm::models::tokenizer_for_model;
 use crate::term::TerminalSink;
 use crate::tokens::chat::{count_messages, ChatMessage, MessageContent};
-use crate::tokens::models::tokenizer_for_model;
 use crate::usage::prices::{PriceTable, TokenCounts};
 use crate::usage::{UsageLog, UsageRecord};
 

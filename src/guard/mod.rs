@@ -1,13 +1,16 @@
 //! The trust boundary: checks on what goes into a prompt and what comes out
 //! of a model. Secret detection in anything about to be sent, and
 //! prompt-injection screening of user input and retrieved text, with the
-//! policy for each (the `[guard]` table of config.toml).
+//! policy for each (the `[guard]` table of config.toml), applied in one
+//! place: [`verdict::judge`].
 
 pub mod injection;
 pub mod output;
 pub mod secrets;
+pub mod verdict;
 
 pub use injection::{fence, screen, Finding, Hidden, Rule};
+pub use verdict::{judge, Action, Origin, TextPolicy, Verdict};
 
 /// What to do when injection screening flags a text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

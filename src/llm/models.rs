@@ -1,13 +1,14 @@
-//! What confab knows about models: context window, largest output and the
-//! encoding that counts their tokens, for current OpenAI and Anthropic
-//! models; `[models.NAME]` in config overrides it, and unknown models get a
+//! The one model registry: what confab knows about models (context window,
+//! largest output, the encoding that counts their tokens and the chat
+//! format's message overhead) for current OpenAI and Anthropic models and
+//! the families of open models; `[models.NAME]` in config overrides it, and unknown models get a
 //! conservative default and a note.
 
 use std::collections::BTreeMap;
 
 use crate::llm::discovery::ServerLimits;
 use crate::llm::provider::ModelOverride;
-use crate::tokens::models::tokenizer_for_model;
+use crate::tokens::chat::ModelTokenizer;
 use crate::tokens::Encoding;
 
 /// Where a model's limit came from, for notes and `confab models`.
@@ -48,10 +49,8 @@ pub struct ModelInfo {
     pub context_window: u64,
     /// The largest output the API accepts.
     pub max_output_tokens: u64,
-    /// The encoding used to count its tokens.
-    pub encoding: Encoding,
-    /// Whether counts with that encoding are exact (else estimates).
-    pub exact_count: bool,
+    /// How its tokens are counted: encoding, exactness, message overhead.
+    pub tokenizer: ModelTokenizer,
     /// Where the context window came from.
     pub window_source: LimitSource,
     /// Where the output limit came from.
@@ -62,61 +61,221 @@ pub struct ModelInfo {
 /// large enough for most answers, and never above the model's maximum.
 pub const DEFAULT_OUTPUT_CAP: u64 = 4096;
 
-/// Context window and output limit by model-name prefix (longest match
-/// wins). Sources: OpenAI and Anthropic model pages, 2025-2026.
-const TABLE: &[(&str, u64, u64)] = &[
-    ("gpt-5", 400_000, 128_000),
-    ("gpt-4.1", 1_047_576, 32_768),
-    ("gpt-4.5", 128_000, 16_384),
-    ("gpt-4o", 128_000, 16_384),
-    ("chatgpt-4o", 128_000, 16_384),
-    ("o1-mini", 128_000, 65_536),
-    ("o1", 200_000, 100_000),
-    ("o3", 200_000, 100_000),
-    ("o4-mini", 200_000, 100_000),
-    ("gpt-4-turbo", 128_000, 4_096),
-    ("gpt-4", 8_192, 8_192),
-    ("gpt-3.5-turbo", 16_385, 4_096),
-    ("claude-opus-4", 200_000, 32_000),
-    ("claude-sonnet-4", 200_000, 64_000),
-    ("claude-haiku-4", 200_000, 64_000),
-    ("claude-3-7-sonnet", 200_000, 64_000),
-    ("claude-3-5-sonnet", 200_000, 8_192),
-    ("claude-3-5-haiku", 200_000, 8_192),
-    ("claude-3-haiku", 200_000, 4_096),
-    ("claude-3-opus", 200_000, 4_096),
-];
-
 /// The context window assumed for a model confab does not know.
 pub const UNKNOWN_CONTEXT_WINDOW: u64 = 8_192;
 /// The output limit assumed for a model confab does not know.
 pub const UNKNOWN_MAX_OUTPUT: u64 = 2_048;
 
+/// How a registry prefix must meet the rest of a model name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Boundary {
+    /// The name is the prefix, or goes on with `-`, `.` or `_`
+    /// (`gpt-4o-mini`, `gpt-4.1`; not `gpt-40`).
+    Separated,
+    /// Anything may follow (`llama3.2`, `qwen2.5-coder`).
+    Open,
+}
+
+/// One row of the registry: a model family (by name prefix) and what is
+/// known about it. A limit left `None` is not published; it is assumed.
+struct Family {
+    prefix: &'static str,
+    boundary: Boundary,
+    encoding: Encoding,
+    /// False when the family's own tokenizer is not public and counts with
+    /// `encoding` are estimates.
+    exact: bool,
+    limits: Option<(u64, u64)>,
+    /// Tokens the chat format adds per message and per `name` field.
+    overhead: (i64, i64),
+}
+
+/// The chat overhead of every current model (OpenAI cookbook).
+const CHAT_OVERHEAD: (i64, i64) = (3, 1);
+
+const fn exact(prefix: &'static str, encoding: Encoding, limits: Option<(u64, u64)>) -> Family {
+    Family {
+        prefix,
+        boundary: Boundary::Separated,
+        encoding,
+        exact: true,
+        limits,
+        overhead: CHAT_OVERHEAD,
+    }
+}
+
+const fn estimated(prefix: &'static str, limits: Option<(u64, u64)>) -> Family {
+    Family {
+        prefix,
+        boundary: Boundary::Open,
+        encoding: Encoding::Cl100kBase,
+        exact: false,
+        limits,
+        overhead: CHAT_OVERHEAD,
+    }
+}
+
+use Encoding::{Cl100kBase as CL100K, O200kBase as O200K};
+
+/// The one model registry: the longest prefix that names a model wins.
+/// Limits are (context window, largest output). Sources: OpenAI and
+/// Anthropic model pages, 2025-2026; the OpenAI cookbook for encodings and
+/// message overhead.
+const REGISTRY: &[Family] = &[
+    exact("gpt-5", O200K, Some((400_000, 128_000))),
+    exact("gpt-4.1", O200K, Some((1_047_576, 32_768))),
+    exact("gpt-4.5", O200K, Some((128_000, 16_384))),
+    exact("gpt-4o", O200K, Some((128_000, 16_384))),
+    exact("chatgpt-4o", O200K, Some((128_000, 16_384))),
+    exact("gpt-oss", O200K, None),
+    exact("o1-mini", O200K, Some((128_000, 65_536))),
+    exact("o1", O200K, Some((200_000, 100_000))),
+    exact("o3", O200K, Some((200_000, 100_000))),
+    exact("o4-mini", O200K, Some((200_000, 100_000))),
+    exact("o4", O200K, None),
+    exact("gpt-4-turbo", CL100K, Some((128_000, 4_096))),
+    exact("gpt-4", CL100K, Some((8_192, 8_192))),
+    exact("gpt-3.5-turbo", CL100K, Some((16_385, 4_096))),
+    Family {
+        overhead: (4, -1),
+        ..exact("gpt-3.5-turbo-0301", CL100K, Some((4_096, 4_096)))
+    },
+    exact("gpt-35-turbo", CL100K, Some((16_385, 4_096))),
+    Family {
+        overhead: (4, -1),
+        ..exact("gpt-35-turbo-0301", CL100K, Some((4_096, 4_096)))
+    },
+    Family {
+        boundary: Boundary::Open,
+        ..exact("text-embedding-3-", CL100K, None)
+    },
+    exact("text-embedding-ada-002", CL100K, None),
+    estimated("claude-opus-4", Some((200_000, 32_000))),
+    estimated("claude-sonnet-4", Some((200_000, 64_000))),
+    estimated("claude-haiku-4", Some((200_000, 64_000))),
+    estimated("claude-3-7-sonnet", Some((200_000, 64_000))),
+    estimated("claude-3-5-sonnet", Some((200_000, 8_192))),
+    estimated("claude-3-5-haiku", Some((200_000, 8_192))),
+    estimated("claude-3-haiku", Some((200_000, 4_096))),
+    estimated("claude-3-opus", Some((200_000, 4_096))),
+    estimated("claude", None),
+    estimated("gemini", None),
+    estimated("llama", None),
+    estimated("mistral", None),
+    estimated("mixtral", None),
+    estimated("qwen", None),
+    estimated("deepseek", None),
+    estimated("gemma", None),
+    estimated("phi", None),
+    estimated("command", None),
+];
+
+/// The error for a model confab cannot map to an encoding.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown model `{model}`; known families: {}", known_families())]
+pub struct UnknownModel {
+    /// The model name as given.
+    pub model: String,
+}
+
+/// The registry's families, grouped by encoding, for error messages.
+pub fn known_families() -> String {
+    let names = |wanted: Option<Encoding>| {
+        let group: Vec<&Family> = REGISTRY
+            .iter()
+            .filter(|f| match wanted {
+                Some(encoding) => f.exact && f.encoding == encoding,
+                None => !f.exact,
+            })
+            .collect();
+        // A row refining a shorter one (`o1-mini` under `o1`) is not news.
+        let broadest = |f: &&&Family| {
+            !group
+                .iter()
+                .any(|g| g.prefix.len() < f.prefix.len() && f.prefix.starts_with(g.prefix))
+        };
+        let names: Vec<String> = group
+            .iter()
+            .filter(broadest)
+            .map(|f| format!("{}*", f.prefix))
+            .collect();
+        names.join(", ")
+    };
+    format!(
+        "{} (o200k_base); {} (cl100k_base); {} (estimates)",
+        names(Some(O200K)),
+        names(Some(CL100K)),
+        names(None)
+    )
+}
+
+/// The registry row that names `model` (optionally `provider:model` or
+/// `provider/model`, in any case): the longest matching prefix.
+fn family_of(model: &str) -> Option<&'static Family> {
+    let bare = model
+        .rsplit([':', '/'])
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    REGISTRY
+        .iter()
+        .filter(|family| match bare.strip_prefix(family.prefix) {
+            None => false,
+            Some("") => true,
+            Some(rest) => family.boundary == Boundary::Open || rest.starts_with(['-', '.', '_']),
+        })
+        .max_by_key(|family| family.prefix.len())
+}
+
+impl Family {
+    fn tokenizer(&self) -> ModelTokenizer {
+        ModelTokenizer {
+            encoding: self.encoding,
+            exact: self.exact,
+            family: self.prefix,
+            tokens_per_message: self.overhead.0,
+            tokens_per_name: self.overhead.1,
+            reply_priming: 3,
+        }
+    }
+}
+
+/// Maps a model name (optionally `provider:model` or `provider/model`) to
+/// the way its tokens are counted.
+pub fn tokenizer_for_model(model: &str) -> Result<ModelTokenizer, UnknownModel> {
+    family_of(model)
+        .map(Family::tokenizer)
+        .ok_or_else(|| UnknownModel {
+            model: model.to_string(),
+        })
+}
+
+/// How an unknown model's tokens are estimated.
+fn fallback_tokenizer() -> ModelTokenizer {
+    estimated("unknown", None).tokenizer()
+}
+
 /// Looks a model up: config overrides first, then what its server said
-/// (see [`crate::llm::discovery`]), then the table, then defaults.
+/// (see [`crate::llm::discovery`]), then the registry, then defaults.
 pub fn model_info(
     model: &str,
     overrides: &BTreeMap<String, ModelOverride>,
     server: Option<&ServerLimits>,
 ) -> ModelInfo {
-    let (encoding, exact_count) = match tokenizer_for_model(model) {
-        Ok(t) => (t.encoding, t.exact),
-        Err(_) => (Encoding::Cl100kBase, false),
-    };
-    let mut info = match table_entry(model) {
+    let family = family_of(model);
+    let tokenizer = family.map_or_else(fallback_tokenizer, Family::tokenizer);
+    let mut info = match family.and_then(|f| f.limits) {
         Some((context_window, max_output_tokens)) => ModelInfo {
             context_window,
             max_output_tokens,
-            encoding,
-            exact_count,
+            tokenizer,
             window_source: LimitSource::Table,
             output_source: LimitSource::Table,
         },
         None => ModelInfo {
             context_window: UNKNOWN_CONTEXT_WINDOW,
             max_output_tokens: UNKNOWN_MAX_OUTPUT,
-            encoding,
-            exact_count,
+            tokenizer,
             window_source: LimitSource::Assumed,
             output_source: LimitSource::Assumed,
         },
@@ -143,8 +302,8 @@ pub fn model_info(
             info.output_source = LimitSource::Config;
         }
         if let Some(encoding) = o.encoding.as_deref().and_then(|e| e.parse().ok()) {
-            info.encoding = encoding;
-            info.exact_count = true;
+            info.tokenizer.encoding = encoding;
+            info.tokenizer.exact = true;
         }
     }
     info
@@ -156,21 +315,6 @@ pub fn fully_configured(model: &str, overrides: &BTreeMap<String, ModelOverride>
     overrides
         .get(model)
         .is_some_and(|o| o.context_window.is_some() && o.max_output_tokens.is_some())
-}
-
-/// The table's (context window, output limit) for a model: the longest
-/// prefix that names it.
-fn table_entry(model: &str) -> Option<(u64, u64)> {
-    TABLE
-        .iter()
-        .filter(|(prefix, _, _)| {
-            model == *prefix
-                || model
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with(['-', '.']))
-        })
-        .max_by_key(|(prefix, _, _)| prefix.len())
-        .map(|&(_, window, output)| (window, output))
 }
 
 #[cfg(test)]
@@ -217,14 +361,14 @@ mod tests {
             (gpt4o.context_window, gpt4o.max_output_tokens),
             (128_000, 16_384)
         );
-        assert_eq!(gpt4o.encoding, Encoding::O200kBase);
+        assert_eq!(gpt4o.tokenizer.encoding, Encoding::O200kBase);
         assert_eq!(model_info("o1-mini", &none, None).max_output_tokens, 65_536);
         assert_eq!(
             model_info("gpt-4-turbo-2024-04-09", &none, None).max_output_tokens,
             4_096
         );
         let claude = model_info("claude-sonnet-4-5", &none, None);
-        assert!(claude.known() && !claude.exact_count);
+        assert!(claude.known() && !claude.tokenizer.exact);
         let unknown = model_info("llama3.2", &none, None);
         assert!(!unknown.known());
         let mut overrides = BTreeMap::new();
@@ -241,5 +385,72 @@ mod tests {
             model_info("llama3.2", &overrides, None).context_window,
             131_072
         );
+    }
+
+    #[test]
+    fn maps_model_families_to_encodings() {
+        let enc = |m: &str| tokenizer_for_model(m).map(|t| (t.encoding, t.exact)).ok();
+        let exact_o200k = Some((Encoding::O200kBase, true));
+        let exact_cl100k = Some((Encoding::Cl100kBase, true));
+        let estimate = Some((Encoding::Cl100kBase, false));
+        for model in [
+            "gpt-4o",
+            "gpt-4o-mini-2024-07-18",
+            "openai:gpt-4.1-nano",
+            "gpt-5",
+            "o3-mini",
+            "o1",
+            "GPT-4o",
+        ] {
+            assert_eq!(enc(model), exact_o200k, "{model}");
+        }
+        for model in [
+            "gpt-4",
+            "gpt-4-turbo-preview",
+            "gpt-3.5-turbo",
+            "text-embedding-3-small",
+        ] {
+            assert_eq!(enc(model), exact_cl100k, "{model}");
+        }
+        for model in ["claude-sonnet-4-5", "anthropic/claude-3-haiku", "llama3.2"] {
+            assert_eq!(enc(model), estimate, "{model}");
+        }
+        for model in ["o1x", "gpt-40", "davinci"] {
+            assert_eq!(enc(model), None, "{model}");
+        }
+    }
+
+    #[test]
+    fn one_row_gives_limits_and_message_overhead() {
+        let none = BTreeMap::new();
+        let old = model_info("gpt-3.5-turbo-0301", &none, None);
+        assert_eq!(
+            (
+                old.tokenizer.tokens_per_message,
+                old.tokenizer.tokens_per_name
+            ),
+            (4, -1)
+        );
+        assert_eq!(old.context_window, 4_096);
+        let current = model_info("gpt-3.5-turbo-0125", &none, None);
+        assert_eq!(
+            (current.tokenizer.tokens_per_message, current.context_window),
+            (3, 16_385)
+        );
+        // A provider prefix names the same model.
+        assert_eq!(
+            model_info("openai/gpt-4o", &none, None),
+            model_info("gpt-4o", &none, None)
+        );
+    }
+
+    #[test]
+    fn unknown_model_error_lists_the_broad_families() {
+        let message = tokenizer_for_model("davinci").unwrap_err().to_string();
+        assert!(
+            message.contains("gpt-4o*") && message.contains("claude*"),
+            "{message}"
+        );
+        assert!(!message.contains("o1-mini"), "{message}");
     }
 }

@@ -4,7 +4,25 @@
 
 use serde::Deserialize;
 
-use crate::tokens::models::ModelTokenizer;
+use crate::tokens::Encoding;
+
+/// How confab counts tokens for a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelTokenizer {
+    /// The encoding used to count.
+    pub encoding: Encoding,
+    /// False when the model's own tokenizer is not public and the count is
+    /// only an estimate made with `encoding`.
+    pub exact: bool,
+    /// The family the model was recognised as, for messages.
+    pub family: &'static str,
+    /// Tokens the chat format adds per message.
+    pub tokens_per_message: i64,
+    /// Tokens a `name` field adds on top of its text.
+    pub tokens_per_name: i64,
+    /// Tokens that prime the assistant's reply.
+    pub reply_priming: i64,
+}
 
 /// One chat message in OpenAI's request format.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,7 +100,7 @@ pub fn count_messages(tokenizer: &ModelTokenizer, messages: &[ChatMessage]) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::models::tokenizer_for_model;
+    use crate::llm::models::tokenizer_for_model;
 
     /// The worked example of OpenAI's cookbook "How to count tokens with
     /// tiktoken", whose notebook shows the API's own prompt_tokens: 129 for

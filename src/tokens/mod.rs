@@ -1,5 +1,6 @@
 //! Exact token counting: tiktoken's `o200k_base` and `cl100k_base`
-//! encodings, the model -> encoding table, and chat-message overhead.
+//! encodings and chat-message overhead (which model uses which is in
+//! [`crate::llm::models`]).
 //!
 //! The vocabularies are compiled into the binary (see `build.rs`), so an
 //! encoder costs nothing to create; pre-tokenization is hand-written to
@@ -7,7 +8,6 @@
 
 mod bpe;
 pub mod chat;
-pub mod models;
 mod pretokenize;
 mod static_table;
 mod unicode_class;

@@ -2,7 +2,7 @@
 //! makes in a round (checked, decided, run or refused, audited) and counts
 //! rounds against the chain limit.
 
-use crate::guard::{GuardConfig, Policy, SecretPolicy};
+use crate::guard::{fence, judge, Action, GuardConfig, Origin};
 use crate::llm::{Message, ToolCallRequest, ToolDeclaration, ToolResult};
 
 use super::{
@@ -180,65 +180,60 @@ impl ToolBroker {
     /// withheld or redacted, and text that looks like instructions is
     /// warned about, fenced as data, or withheld, by the `[guard]` policies.
     fn screen_output(&self, tool: &str, content: String, is_error: bool) -> (String, bool) {
-        let secrets = crate::guard::secrets::find_secrets(&content);
-        let content = if secrets.is_empty() {
-            content
-        } else {
-            let places: Vec<String> = secrets
-                .iter()
-                .map(|s| format!("{} at line {}, column {}", s.kind, s.line, s.column))
-                .collect();
-            match self.guard.secrets {
-                SecretPolicy::Block => {
-                    eprintln!(
-                        "confab: the output of tool `{tool}` holds a credential ({}); it was not sent to the model",
-                        places.join("; ")
-                    );
-                    return (
-                        format!(
-                            "the output of tool `{tool}` was withheld: it contains a credential ({})",
-                            places.join("; ")
-                        ),
-                        true,
-                    );
-                }
-                SecretPolicy::Redact => {
-                    eprintln!(
-                        "confab: redacted {} secret(s) in the output of tool `{tool}`",
-                        secrets.len()
-                    );
-                    crate::guard::secrets::redact(&content).0
-                }
-            }
-        };
-        let findings = crate::guard::screen(&content);
-        if findings.is_empty() {
-            return (content, is_error);
-        }
-        let what: Vec<String> = findings
+        let verdict = judge(&content, self.guard.policy_for(Origin::ToolOutput, false));
+        let secrets: Vec<String> = verdict
+            .secrets
             .iter()
-            .map(|f| format!("{}:{}: {}", f.line, f.column, f.rule))
+            .map(|s| format!("{} at line {}, column {}", s.kind, s.line, s.column))
             .collect();
-        match self.guard.retrieved {
-            Policy::Block => {
+        if verdict.redacted() {
+            eprintln!(
+                "confab: redacted {} secret(s) in the output of tool `{tool}`",
+                secrets.len()
+            );
+        }
+        let what = || -> String {
+            let what: Vec<String> = verdict
+                .findings
+                .iter()
+                .map(|f| format!("{}:{}: {}", f.line, f.column, f.rule))
+                .collect();
+            what.join(", ")
+        };
+        match verdict.action {
+            Action::Send => (verdict.text, is_error),
+            Action::BlockSecret => {
+                eprintln!(
+                    "confab: the output of tool `{tool}` holds a credential ({}); it was not sent to the model",
+                    secrets.join("; ")
+                );
+                (
+                    format!(
+                        "the output of tool `{tool}` was withheld: it contains a credential ({})",
+                        secrets.join("; ")
+                    ),
+                    true,
+                )
+            }
+            Action::BlockInjection => {
                 eprintln!(
                     "confab: the output of tool `{tool}` looks like a prompt injection ({}); it was not sent",
-                    what.join(", ")
+                    what()
                 );
                 (
                     format!("the output of tool `{tool}` was withheld: it contains text that looks like instructions to the model"),
                     true,
                 )
             }
-            Policy::Warn => {
+            Action::Warn => {
                 eprintln!(
                     "warning: possible prompt injection in the output of tool `{tool}`: {}",
-                    what.join(", ")
+                    what()
                 );
-                (content, is_error)
+                (verdict.text, is_error)
             }
-            Policy::Fence => (
-                crate::guard::fence(&content, &format!("output of tool {tool}")),
+            Action::Fence => (
+                fence(&verdict.text, &format!("output of tool {tool}")),
                 is_error,
             ),
         }
