@@ -89,14 +89,51 @@ pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
     unlocked.map_err(io("unlocking"))
 }
 
-fn open_for_append(path: &Path) -> std::io::Result<File> {
+/// Creates `path` (which must not exist yet) holding `record` as its one
+/// line. A file that can't be written whole is removed, so a failed start
+/// (a full disk) leaves no empty or half-written file behind. Fails with
+/// `AlreadyExists` when the path is taken.
+pub fn create<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
+    let io = |action: &'static str| {
+        move |source| JsonlError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let mut line = serde_json::to_vec(record).map_err(|source| JsonlError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    line.push(b'\n');
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io("creating the directory of"))?;
+    }
     let mut options = OpenOptions::new();
-    options.read(true).append(true).create(true);
+    options.write(true).create_new(true);
+    restrict(&mut options);
+    let mut file = options.open(path).map_err(io("creating"))?;
+    if let Err(source) = file.write_all(&line).and_then(|()| file.sync_data()) {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(io("writing")(source));
+    }
+    Ok(())
+}
+
+/// Owner-only files, and never through a symlink planted at the path.
+fn restrict(options: &mut OpenOptions) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
+}
+
+fn open_for_append(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true);
+    restrict(&mut options);
     options.open(path)
 }
 

@@ -190,7 +190,7 @@ impl Engine {
                 Ok(covered) if covered > 0 => self.info(&format!(
                     "compacted the conversation: the summary now stands for its first {} messages (`confab history show {}` has them all)",
                     self.summary.as_ref().map_or(0, |s| s.covers),
-                    self.conversation_id.as_deref().unwrap_or("")
+                    self.conversation_id().unwrap_or("")
                 )),
                 Ok(_) => {}
                 Err(_) if self.cancel.requested() => {

@@ -20,7 +20,7 @@ impl Engine {
     }
 
     pub(super) fn compact_now(&mut self) -> anyhow::Result<usize> {
-        let Some(id) = self.conversation_id.clone() else {
+        let Some(conversation) = self.conversation.clone() else {
             return Ok(0);
         };
         let from = self.summary.as_ref().map_or(0, |s| s.covers);
@@ -61,18 +61,15 @@ impl Engine {
                 &batch,
                 summary_cap as u32,
             );
-            let (text, call_id, model) = self.summary_call(&request, &id)?;
-            self.store.append(
-                &id,
-                &ConversationRecord::Compaction {
-                    v: RECORD_VERSION,
-                    ts: usage::now_rfc3339(),
-                    covers: stop,
-                    summary: text.clone(),
-                    model: Some(model),
-                    call_id: Some(call_id),
-                },
-            )?;
+            let (text, call_id, model) = self.summary_call(&request, conversation.id())?;
+            conversation.append(&ConversationRecord::Compaction {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                covers: stop,
+                summary: text.clone(),
+                model: Some(model),
+                call_id: Some(call_id),
+            })?;
             self.summary = Some(Summary { text, covers: stop });
             start = stop;
         }

@@ -5,7 +5,8 @@
 use crate::conversation::{ConversationRecord, Role, RECORD_VERSION};
 use crate::llm::client::{CallEnd, CallOutcome};
 use crate::llm::{ChatRequest, Message};
-use crate::usage::{self, CallOutcome as UsageOutcome, UsageRecord, UsageSource};
+use crate::usage::recorder::ChatCall;
+use crate::usage::{self, UsageRecord, UsageSource};
 
 use super::Engine;
 
@@ -149,7 +150,7 @@ impl Engine {
             || (matches!(outcome.end, CallEnd::Failed(_)) && !text.is_empty());
         if !text.is_empty() {
             let model = outcome.model_reported.clone();
-            self.record_reply(id, &text, model, call_id, interrupted)?;
+            self.record_reply(&text, model, call_id, interrupted)?;
         }
         let mut total = total.expect("at least one call");
         total.outcome = outcome;
@@ -160,25 +161,21 @@ impl Engine {
     /// Appends the assistant's reply to the conversation file and history.
     pub(super) fn record_reply(
         &mut self,
-        id: &str,
         text: &str,
         model_reported: Option<String>,
         call_id: String,
         interrupted: bool,
     ) -> anyhow::Result<()> {
-        self.store.append(
-            id,
-            &ConversationRecord::Message {
-                v: RECORD_VERSION,
-                ts: usage::now_rfc3339(),
-                role: Role::Assistant,
-                content: text.to_string(),
-                model: model_reported.or_else(|| Some(self.resolved.model.clone())),
-                call_id: Some(call_id),
-                interrupted,
-                fenced: false,
-            },
-        )?;
+        self.append(&ConversationRecord::Message {
+            v: RECORD_VERSION,
+            ts: usage::now_rfc3339(),
+            role: Role::Assistant,
+            content: text.to_string(),
+            model: model_reported.or_else(|| Some(self.resolved.model.clone())),
+            call_id: Some(call_id),
+            interrupted,
+            fenced: false,
+        })?;
         self.history.push(Message::new(Role::Assistant, text));
         Ok(())
     }
@@ -203,77 +200,39 @@ impl Engine {
         self.sink.call_finished();
         let record = self.usage_record(
             &outcome,
-            command,
-            conversation_id,
-            &call_id,
-            started_at,
+            (command, conversation_id, &call_id),
+            &started_at,
             prompt_tokens,
             message,
         );
-        if let Err(err) = self.usage_log.append(&record) {
+        if let Err(err) = self.recorder.write(&record) {
             self.warn(&format!("the usage record was not written: {err}"));
         }
         (outcome, record)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The record of a call of this engine's model.
     pub(super) fn usage_record(
         &self,
         outcome: &CallOutcome,
-        command: &str,
-        conversation_id: &str,
-        call_id: &str,
-        ts: String,
+        call: (&str, &str, &str),
+        ts: &str,
         prompt_tokens: u64,
         message: &str,
     ) -> UsageRecord {
-        let (usage, source) = match outcome.usage {
-            Some(usage) => (usage, UsageSource::Api),
-            None => (
-                crate::llm::Usage {
-                    input_tokens: prompt_tokens,
-                    output_tokens: self.info.tokenizer.encoding.count(&outcome.text) as u64,
-                    ..crate::llm::Usage::default()
-                },
-                UsageSource::Local,
-            ),
-        };
-        let (result, error_kind) = match &outcome.end {
-            CallEnd::Complete => (UsageOutcome::Ok, None),
-            CallEnd::Cancelled => (UsageOutcome::Interrupted, Some("cancelled".to_string())),
-            CallEnd::Broken(_) => (UsageOutcome::Interrupted, Some("stream_broken".to_string())),
-            CallEnd::Failed(f) => (UsageOutcome::Error, Some(f.kind())),
-        };
-        // A call that failed before any reply was billed nothing we know of.
-        let (input_tokens, output_tokens) = match (&outcome.end, outcome.usage) {
-            (CallEnd::Failed(_), None) => (0, 0),
-            _ => (usage.input_tokens, usage.output_tokens),
-        };
-        UsageRecord {
-            v: usage::RECORD_VERSION,
-            ts,
-            call_id: call_id.to_string(),
-            conversation_id: Some(conversation_id.to_string()),
-            command: command.into(),
-            provider: self.resolved.provider_name.clone(),
-            host: self.client.host(),
-            model_requested: self.resolved.model.clone(),
-            model_reported: outcome.model_reported.clone(),
-            input_tokens,
-            cached_input_tokens: usage.cached_input_tokens,
-            cache_write_tokens: usage.cache_write_tokens,
-            output_tokens,
-            reasoning_tokens: usage.reasoning_tokens,
-            usage_source: source,
-            latency_ms: outcome.latency.as_millis() as u64,
-            ttft_ms: outcome.ttft.map(|d| d.as_millis() as u64),
-            retries: outcome.retries,
-            status: outcome.status,
-            error_kind,
-            outcome: result,
-            tags: self.plan.tags.clone(),
-            prompt: (self.config.log_prompts && !message.is_empty()).then(|| message.to_string()),
-            cache_match: None,
-        }
+        let (command, conversation_id, call_id) = call;
+        self.recorder.chat_record(
+            ChatCall {
+                call_id,
+                ts,
+                command,
+                conversation_id,
+                model: &self.resolved.model,
+                prompt_tokens,
+                encoding: self.info.tokenizer.encoding,
+                prompt: message,
+            },
+            outcome,
+        )
     }
 }

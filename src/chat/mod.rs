@@ -22,7 +22,7 @@ use crate::app::{Cancel, StopSignal};
 use crate::cache::SemanticCache;
 use crate::config::{Config, Paths, ResolvedModel};
 use crate::conversation::compaction::Summary;
-use crate::conversation::ConversationStore;
+use crate::conversation::{ConversationHandle, ConversationRecord, ConversationStore};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallFailure, CallObserver, Client};
 use crate::llm::models::ModelInfo;
@@ -30,6 +30,7 @@ use crate::llm::Message;
 use crate::rag::retrieve::QueryHit;
 use crate::tools::broker::ToolBroker;
 use crate::tools::CompiledSchema;
+use crate::usage::recorder::CallRecorder;
 use crate::usage::{UsageLog, UsageSource};
 
 pub use budget::ContextBreakdown;
@@ -235,9 +236,9 @@ pub struct Engine {
     pub info: ModelInfo,
     client: Client,
     store: ConversationStore,
-    usage_log: UsageLog,
-    /// The conversation being continued, if any.
-    pub conversation_id: Option<String>,
+    recorder: CallRecorder,
+    /// The conversation being continued, once there is one.
+    conversation: Option<ConversationHandle>,
     /// The system prompt of the current conversation.
     pub system: Option<String>,
     /// The conversation so far, every message (compacted ones too).
@@ -271,7 +272,21 @@ impl Engine {
 
     /// The usage log the calls are recorded in.
     pub fn usage_log(&self) -> &UsageLog {
-        &self.usage_log
+        self.recorder.log()
+    }
+
+    /// Appends `record` to the open conversation (a turn opens one before
+    /// anything is recorded).
+    fn append(&self, record: &ConversationRecord) -> anyhow::Result<()> {
+        match &self.conversation {
+            Some(conversation) => Ok(conversation.append(record)?),
+            None => anyhow::bail!("internal error: no conversation is open to record into"),
+        }
+    }
+
+    /// The id of the conversation, once there is one.
+    pub fn conversation_id(&self) -> Option<&str> {
+        self.conversation.as_ref().map(ConversationHandle::id)
     }
 
     /// The conversation store.
@@ -286,7 +301,7 @@ impl Engine {
 
     /// Starts a new conversation on the next turn.
     pub fn new_conversation(&mut self, system: Option<String>) {
-        self.conversation_id = None;
+        self.conversation = None;
         self.history.clear();
         self.summary = None;
         self.compact_at = self.plan.compact_at;

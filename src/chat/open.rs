@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crate::app::Ctx;
 use crate::cache::SemanticCache;
 use crate::config::{Config, Paths, ResolveError, ResolvedModel};
-use crate::conversation::{ConversationRecord, ConversationStore, RECORD_VERSION};
+use crate::conversation::{
+    ConversationHandle, ConversationRecord, ConversationStore, RECORD_VERSION,
+};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{Client, ClientError};
 use crate::llm::discovery::{self, LimitsCache};
@@ -16,6 +18,7 @@ use crate::llm::keys::KeyError;
 use crate::llm::models::ModelInfo;
 use crate::tools::broker::ToolBroker;
 use crate::tools::{AuditLog, CompiledSchema, TerminalPrompt, ToolRegistry};
+use crate::usage::recorder::CallRecorder;
 use crate::usage::{self, UsageLog};
 
 use super::{ConversationChoice, Engine, EnginePlan, NoticeLevel, TurnOptions, TurnSink};
@@ -76,14 +79,20 @@ impl Engine {
         let cache = open_cache(&config, &paths, &plan, sink.as_mut())?;
         let schema = plan.schema.as_deref().map(load_schema).transpose()?;
         let mut engine = Engine {
-            usage_log: UsageLog::in_data_dir(&paths.data_dir),
+            recorder: CallRecorder::new(
+                UsageLog::in_data_dir(&paths.data_dir),
+                &resolved.provider_name,
+                &client.host(),
+            )
+            .with_tags(plan.tags.clone())
+            .with_prompts(config.log_prompts),
             paths,
             config,
             resolved,
             info,
             client,
             store,
-            conversation_id: loaded.id,
+            conversation: loaded.conversation,
             system: plan.system.clone().or(loaded.system),
             history: loaded.history,
             summary: loaded.summary,
@@ -130,7 +139,7 @@ impl Engine {
 /// What a continued conversation brings.
 #[derive(Default)]
 struct Loaded {
-    id: Option<String>,
+    conversation: Option<ConversationHandle>,
     system: Option<String>,
     model: Option<String>,
     history: Vec<crate::llm::Message>,
@@ -158,6 +167,10 @@ fn load_conversation(
                 .hint("start one with `confab chat \"...\"`")
         })?,
     };
+    let handle = store.open(&id).map_err(|err| {
+        Failure::new(ExitKind::Usage, err.to_string())
+            .hint("`confab history list` shows the conversations")
+    })?;
     let conversation = store.read(&id).map_err(|err| {
         Failure::new(ExitKind::Usage, err.to_string())
             .hint("`confab history list` shows the conversations")
@@ -170,14 +183,11 @@ fn load_conversation(
     match (plan.compact_at, conversation.compact_at()) {
         (Some(new), old) if old != Some(new) => {
             // Kept for the conversation, not just this run.
-            store.append(
-                &id,
-                &ConversationRecord::Settings {
-                    v: RECORD_VERSION,
-                    ts: usage::now_rfc3339(),
-                    compact_at: Some(new),
-                },
-            )?;
+            handle.append(&ConversationRecord::Settings {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                compact_at: Some(new),
+            })?;
         }
         _ => compact_at = compact_at.or(conversation.compact_at()),
     }
@@ -187,7 +197,7 @@ fn load_conversation(
         history: conversation.messages(),
         summary: conversation.latest_summary(),
         compact_at,
-        id: Some(id),
+        conversation: Some(handle),
     })
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::cache::{CacheHit, CacheKey, CachedReply};
-use crate::conversation::{new_conversation_id, ConversationRecord, Role, RECORD_VERSION};
+use crate::conversation::{ConversationHandle, ConversationRecord, Role, RECORD_VERSION};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallOutcome};
 use crate::llm::{ChatRequest, FinishReason, Message};
@@ -61,20 +61,17 @@ impl Engine {
     /// new) and the history; returns the conversation id.
     fn record_user(&mut self, input: &ScreenedInput) -> anyhow::Result<String> {
         let message = input.message.as_str();
-        let id = self.ensure_conversation(message)?;
-        self.store.append(
-            &id,
-            &ConversationRecord::Message {
-                v: RECORD_VERSION,
-                ts: usage::now_rfc3339(),
-                role: Role::User,
-                content: message.to_string(),
-                model: None,
-                call_id: None,
-                interrupted: false,
-                fenced: input.fenced,
-            },
-        )?;
+        let conversation = self.ensure_conversation(message)?;
+        conversation.append(&ConversationRecord::Message {
+            v: RECORD_VERSION,
+            ts: usage::now_rfc3339(),
+            role: Role::User,
+            content: message.to_string(),
+            model: None,
+            call_id: None,
+            interrupted: false,
+            fenced: input.fenced,
+        })?;
         // Later turns resend a flagged message fenced, as this one is.
         let kept = if input.fenced {
             crate::guard::fence(message, "user input")
@@ -82,7 +79,7 @@ impl Engine {
             message.to_string()
         };
         self.history.push(Message::new(Role::User, kept));
-        Ok(id)
+        Ok(conversation.id().to_string())
     }
 
     /// The request for `sent`, without the oldest `skip` verbatim
@@ -149,7 +146,7 @@ impl Engine {
         request
             .messages
             .push(Message::new(Role::User, correction.clone()));
-        self.append_user(id, &correction)?;
+        self.append_user(&correction)?;
         self.history
             .push(Message::new(Role::User, correction.clone()));
         let second = self.exchange(request, id, &correction, false)?;
@@ -305,7 +302,7 @@ impl Engine {
         self.sink.reply(&shown);
         let call_id = usage::new_call_id();
         let model = hit.reply.model_reported.clone();
-        self.record_reply(id, &hit.reply.text, model, call_id.clone(), false)?;
+        self.record_reply(&hit.reply.text, model, call_id.clone(), false)?;
         // The record of the call the hit stands in for, with its tokens as
         // what was saved.
         let served = CallOutcome {
@@ -324,8 +321,13 @@ impl Engine {
             latency: started.elapsed(),
             end: CallEnd::Complete,
         };
-        let mut record =
-            self.usage_record(&served, self.plan.command, id, &call_id, started_at, 0, "");
+        let mut record = self.usage_record(
+            &served,
+            (self.plan.command, id, &call_id),
+            &started_at,
+            0,
+            "",
+        );
         record.outcome = UsageOutcome::CacheHit;
         record.cache_match = Some(if hit.exact {
             "exact".to_string()
@@ -333,7 +335,7 @@ impl Engine {
             format!("{:.3}", hit.similarity)
         });
         let latency_ms = record.latency_ms;
-        if let Err(err) = self.usage_log.append(&record) {
+        if let Err(err) = self.recorder.write(&record) {
             self.warn(&format!("the usage record was not written: {err}"));
         }
         Ok(Some(TurnReport {
@@ -364,28 +366,29 @@ impl Engine {
     }
 
     /// Appends a user message to the conversation file.
-    pub(super) fn append_user(&self, id: &str, content: &str) -> anyhow::Result<()> {
-        self.store.append(
-            id,
-            &ConversationRecord::Message {
-                v: RECORD_VERSION,
-                ts: usage::now_rfc3339(),
-                role: Role::User,
-                content: content.to_string(),
-                model: None,
-                call_id: None,
-                interrupted: false,
-                fenced: false,
-            },
-        )?;
+    pub(super) fn append_user(&self, content: &str) -> anyhow::Result<()> {
+        self.append(&ConversationRecord::Message {
+            v: RECORD_VERSION,
+            ts: usage::now_rfc3339(),
+            role: Role::User,
+            content: content.to_string(),
+            model: None,
+            call_id: None,
+            interrupted: false,
+            fenced: false,
+        })?;
         Ok(())
     }
 
-    pub(super) fn ensure_conversation(&mut self, first_message: &str) -> anyhow::Result<String> {
-        if let Some(id) = &self.conversation_id {
-            return Ok(id.clone());
+    /// The conversation this turn goes into: the one open, or a new one
+    /// whose header is written now.
+    pub(super) fn ensure_conversation(
+        &mut self,
+        first_message: &str,
+    ) -> anyhow::Result<ConversationHandle> {
+        if let Some(handle) = &self.conversation {
+            return Ok(handle.clone());
         }
-        let id = new_conversation_id();
         let title: String = first_message
             .lines()
             .find(|l| !l.trim().is_empty())
@@ -393,20 +396,18 @@ impl Engine {
             .chars()
             .take(60)
             .collect();
-        self.store.append(
-            &id,
-            &ConversationRecord::Header {
-                v: RECORD_VERSION,
-                id: id.clone(),
-                created: usage::now_rfc3339(),
-                title,
-                model: format!("{}:{}", self.resolved.provider_name, self.resolved.model),
-                system: self.system.clone(),
-                replay_of: self.plan.replay_of.clone(),
-                compact_at: self.compact_at,
-            },
-        )?;
-        self.conversation_id = Some(id.clone());
-        Ok(id)
+        let model = format!("{}:{}", self.resolved.provider_name, self.resolved.model);
+        let handle = self.store.create(|id| ConversationRecord::Header {
+            v: RECORD_VERSION,
+            id: id.to_string(),
+            created: usage::now_rfc3339(),
+            title: title.clone(),
+            model: model.clone(),
+            system: self.system.clone(),
+            replay_of: self.plan.replay_of.clone(),
+            compact_at: self.compact_at,
+        })?;
+        self.conversation = Some(handle.clone());
+        Ok(handle)
     }
 }

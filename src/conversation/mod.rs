@@ -121,6 +121,25 @@ pub struct ConversationStore {
     dir: PathBuf,
 }
 
+/// An open conversation file: the one way records are appended to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationHandle {
+    id: String,
+    path: PathBuf,
+}
+
+impl ConversationHandle {
+    /// The conversation's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Appends one record.
+    pub fn append(&self, record: &ConversationRecord) -> Result<(), ConversationError> {
+        Ok(jsonl::append(&self.path, record)?)
+    }
+}
+
 /// A conversation as read from its file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conversation {
@@ -150,9 +169,35 @@ impl ConversationStore {
         Ok(self.dir.join(format!("{id}.jsonl")))
     }
 
-    /// Appends a record to conversation `id`.
-    pub fn append(&self, id: &str, record: &ConversationRecord) -> Result<(), ConversationError> {
-        Ok(jsonl::append(&self.path(id)?, record)?)
+    /// Starts a new conversation: a fresh id whose file is created (never
+    /// an existing one, never through a link) with `header(id)` as its
+    /// first line. Nothing is left behind when that write fails.
+    pub fn create(
+        &self,
+        header: impl Fn(&str) -> ConversationRecord,
+    ) -> Result<ConversationHandle, ConversationError> {
+        loop {
+            let id = new_conversation_id();
+            let path = self.path(&id)?;
+            match jsonl::create(&path, &header(&id)) {
+                Ok(()) => return Ok(ConversationHandle { id, path }),
+                Err(JsonlError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// A handle on the existing conversation `id`, to append to it.
+    pub fn open(&self, id: &str) -> Result<ConversationHandle, ConversationError> {
+        let path = self.path(id)?;
+        if !path.exists() {
+            return Err(ConversationError::NotFound(id.to_string()));
+        }
+        Ok(ConversationHandle {
+            id: id.to_string(),
+            path,
+        })
     }
 
     /// Reads conversation `id`.
@@ -412,10 +457,9 @@ mod tests {
     fn writes_and_reads_a_conversation() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = ConversationStore::in_data_dir(dir.path());
-        let id = new_conversation_id();
-        let header = ConversationRecord::Header {
+        let header = |id: &str| ConversationRecord::Header {
             v: RECORD_VERSION,
-            id: id.clone(),
+            id: id.to_string(),
             created: "2026-11-27T10:00:00Z".into(),
             title: "test".into(),
             model: "gpt-4o".into(),
@@ -433,10 +477,15 @@ mod tests {
             interrupted: true,
             fenced: false,
         };
-        store.append(&id, &header).expect("append");
-        store.append(&id, &message).expect("append");
-        let read = store.read(&id).expect("read");
-        assert_eq!(read.records, [header, message]);
+        let handle = store.create(header).expect("create");
+        handle.append(&message).expect("append");
+        let read = store.read(handle.id()).expect("read");
+        assert_eq!(read.records, [header(handle.id()), message]);
+        assert_eq!(store.open(handle.id()).expect("open"), handle);
+        assert!(matches!(
+            store.open("nope"),
+            Err(ConversationError::NotFound(_))
+        ));
         assert!(matches!(
             store.read("nope"),
             Err(ConversationError::NotFound(_))

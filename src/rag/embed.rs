@@ -5,7 +5,8 @@
 
 use crate::embed::static_embedder::StaticEmbedder;
 use crate::llm::client::{Client, EmbedOutcome};
-use crate::usage::{self, CallOutcome, UsageLog, UsageRecord, UsageSource};
+use crate::usage::recorder::CallRecorder;
+use crate::usage::{self, UsageLog};
 
 /// Embedding batches sent at once to an API (each still paced by the
 /// provider's rate limits).
@@ -57,7 +58,7 @@ pub struct ApiEmbedder {
     /// Inputs per request.
     pub batch: usize,
     /// Where calls are recorded.
-    pub usage_log: UsageLog,
+    pub recorder: CallRecorder,
     /// The command recorded (`rag index`, `rag query`).
     pub command: String,
     dim: Option<usize>,
@@ -72,12 +73,13 @@ impl ApiEmbedder {
         usage_log: UsageLog,
         command: &str,
     ) -> ApiEmbedder {
+        let recorder = CallRecorder::new(usage_log, provider, &client.host());
         ApiEmbedder {
             client,
             provider: provider.to_string(),
             model: model.to_string(),
             batch: 128,
-            usage_log,
+            recorder,
             command: command.to_string(),
             dim: None,
         }
@@ -143,50 +145,10 @@ fn api_input(text: &str) -> String {
 impl ApiEmbedder {
     /// Writes the usage record of one batch's call.
     fn record(&self, inputs: &[String], outcome: &EmbedOutcome, ts: &str) {
-        let (tokens, model, end, error) = match &outcome.result {
-            Ok(response) => (
-                response.prompt_tokens,
-                response.model.clone(),
-                CallOutcome::Ok,
-                None,
-            ),
-            Err(failure) => (None, None, CallOutcome::Error, Some(failure.kind())),
-        };
-        let local_tokens: u64 = inputs
-            .iter()
-            .map(|t| crate::tokens::Encoding::Cl100kBase.count(t) as u64)
-            .sum();
-        let record = UsageRecord {
-            v: usage::RECORD_VERSION,
-            ts: ts.to_string(),
-            call_id: usage::new_call_id(),
-            conversation_id: None,
-            command: self.command.clone(),
-            provider: self.provider.clone(),
-            host: self.client.host(),
-            model_requested: self.model.clone(),
-            model_reported: model,
-            input_tokens: tokens.unwrap_or(local_tokens),
-            cached_input_tokens: 0,
-            cache_write_tokens: 0,
-            output_tokens: 0,
-            reasoning_tokens: 0,
-            usage_source: if tokens.is_some() {
-                UsageSource::Api
-            } else {
-                UsageSource::Local
-            },
-            latency_ms: outcome.latency.as_millis() as u64,
-            ttft_ms: None,
-            retries: outcome.retries,
-            status: outcome.status,
-            error_kind: error,
-            outcome: end,
-            tags: Vec::new(),
-            prompt: None,
-            cache_match: None,
-        };
-        if let Err(err) = self.usage_log.append(&record) {
+        let record = self
+            .recorder
+            .embed_record(ts, &self.command, &self.model, inputs, outcome);
+        if let Err(err) = self.recorder.write(&record) {
             eprintln!("warning: the usage record was not written: {err}");
         }
     }

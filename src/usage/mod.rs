@@ -5,6 +5,7 @@
 
 mod fast_view;
 pub mod prices;
+pub mod recorder;
 pub mod report;
 
 use std::borrow::Cow;
