@@ -12,6 +12,9 @@ mod open;
 mod screen;
 mod turn;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -16,6 +16,7 @@ use crate::llm::client::{Client, ClientError};
 use crate::llm::discovery::{self, LimitsCache};
 use crate::llm::keys::KeyError;
 use crate::llm::models::ModelInfo;
+use crate::llm::wire::WireFormat;
 use crate::tools::broker::ToolBroker;
 use crate::tools::{AuditLog, CompiledSchema, TerminalPrompt, ToolRegistry};
 use crate::usage::recorder::CallRecorder;
@@ -56,7 +57,19 @@ impl Engine {
         ctx: Ctx,
         plan: EnginePlan,
         options: TurnOptions,
+        sink: Box<dyn TurnSink>,
+    ) -> anyhow::Result<Engine> {
+        Engine::open_speaking(ctx, plan, options, sink, None)
+    }
+
+    /// [`Engine::open`], with the client speaking `wire` when given
+    /// instead of the provider's own format (for in-process tests).
+    pub(crate) fn open_speaking(
+        ctx: Ctx,
+        plan: EnginePlan,
+        options: TurnOptions,
         mut sink: Box<dyn TurnSink>,
+        wire: Option<&'static dyn WireFormat>,
     ) -> anyhow::Result<Engine> {
         // Every turn screens its input: compile the patterns meanwhile.
         crate::guard::warm_up();
@@ -72,8 +85,11 @@ impl Engine {
         let resolved = config
             .resolve_model(spec.as_deref())
             .map_err(resolve_failure)?;
-        let client =
-            Client::new(&resolved.provider_name, &resolved.provider, &env).map_err(key_failure)?;
+        let client = match wire {
+            Some(wire) => Client::speaking(&resolved.provider_name, &resolved.provider, &env, wire),
+            None => Client::new(&resolved.provider_name, &resolved.provider, &env),
+        }
+        .map_err(key_failure)?;
         let info = limits_of(&client, &paths, &config, &resolved, sink.as_mut());
         let tools = open_tools(&config, &paths, &plan)?;
         let cache = open_cache(&config, &paths, &plan, sink.as_mut())?;

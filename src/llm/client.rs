@@ -297,6 +297,17 @@ impl Client {
         provider: &ProviderConfig,
         env: &dyn Environment,
     ) -> Result<Client, ClientError> {
+        Client::speaking(provider_name, provider, env, wire::for_kind(provider.kind))
+    }
+
+    /// A client for `provider` that speaks `wire` instead of the format of
+    /// the provider's kind (a format under test, in process).
+    pub fn speaking(
+        provider_name: &str,
+        provider: &ProviderConfig,
+        env: &dyn Environment,
+        wire: &'static dyn WireFormat,
+    ) -> Result<Client, ClientError> {
         let api_key = keys::resolve(provider_name, provider, env)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -308,7 +319,6 @@ impl Client {
             let _inside = runtime.enter();
             http_client(&provider.base_url(), connect, read).map_err(ClientError::Setup)?
         };
-        let wire = wire::for_kind(provider.kind);
         Ok(Client {
             wire,
             base_url: provider.base_url(),
