@@ -58,6 +58,7 @@ fn registry() -> ToolRegistry {
             timeout_secs: 10,
             risk: Risk::Low,
             constraints: Vec::new(),
+            env: Vec::new(),
         },
     );
     ToolRegistry::from_config(&tools).expect("registry")

@@ -286,7 +286,7 @@ type = "object"
 }
 
 #[test]
-fn a_spawned_tool_gets_no_api_keys_or_confab_variables() {
+fn a_spawned_tool_gets_only_the_allowlisted_environment() {
     let home = TempHome::new();
     home.write(
         "config.toml",
@@ -295,6 +295,7 @@ fn a_spawned_tool_gets_no_api_keys_or_confab_variables() {
 description = "Print the environment"
 command = ["/usr/bin/env"]
 risk = "low"
+env = ["DOCS_TOKEN"]
 [tools.show_env.parameters]
 type = "object"
 "#,
@@ -303,9 +304,23 @@ type = "object"
         Reply::openai_tool_call_stream("gpt-4o-mini", "show_env", &["{}"]),
         Reply::openai_stream("gpt-4o-mini", &["seen"], Some((5, 1))),
     ]);
-    home.confab_openai(&fake.base_url())
-        .env("MY_SERVICE_API_KEY", "other-key-value")
-        .env("HARMLESS_SETTING", "kept-value")
+    // Values that don't look like keys, so that only the environment
+    // filter (not the secret screen on tool output) can keep them out.
+    let planted = [
+        ("MY_SERVICE_API_KEY", "planted-value-1"),
+        ("MY_LLM_TOKEN", "planted-value-2"),
+        ("GITHUB_TOKEN", "planted-value-3"),
+        ("AWS_SECRET_ACCESS_KEY", "planted-value-4"),
+        ("DATABASE_URL", "planted-value-5"),
+        ("ANTHROPIC_AUTH_TOKEN", "planted-value-6"),
+        ("HARMLESS_SETTING", "planted-value-7"),
+    ];
+    let mut command = home.confab_openai(&fake.base_url());
+    for (name, value) in planted {
+        command.env(name, value);
+    }
+    command
+        .env("DOCS_TOKEN", "declared-value")
         .args(["chat", "what is set?"])
         .assert()
         .success();
@@ -318,13 +333,13 @@ type = "object"
         .and_then(|m| m["content"].as_str())
         .expect("the tool's output")
         .to_string();
-    assert!(result.contains("HARMLESS_SETTING=kept-value"), "{result}");
-    for leaked in [
-        "OPENAI_API_KEY",
-        "test-openai-key",
-        "other-key-value",
-        "CONFAB_HOME",
-    ] {
+    assert!(result.contains("DOCS_TOKEN=declared-value"), "{result}");
+    assert!(result.contains("PATH="), "{result}");
+    for leaked in planted
+        .iter()
+        .flat_map(|(name, value)| [*name, *value])
+        .chain(["OPENAI_API_KEY", "test-openai-key", "CONFAB_HOME"])
+    {
         assert!(
             !result.contains(leaked),
             "{leaked} reached the tool: {result}"

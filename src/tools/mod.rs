@@ -62,6 +62,11 @@ pub struct ToolConfig {
     /// Checks on argument values beyond the schema.
     #[serde(default)]
     pub constraints: Vec<Constraint>,
+    /// Environment variables passed on to the tool beyond the base set
+    /// (PATH, HOME, locale, TZ, TMPDIR); nothing else of confab's
+    /// environment reaches it.
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 fn default_max_rounds() -> u32 {
@@ -118,9 +123,17 @@ pub enum ToolError {
         /// What is wrong.
         message: String,
     },
-    /// A zero timeout.
-    #[error("tool `{0}` has timeout_secs = 0")]
+    /// A zero timeout, or one of more than a day.
+    #[error("tool `{0}` has timeout_secs out of range: use 1 to 86400")]
     ZeroTimeout(String),
+    /// An `env` entry that is not a variable name.
+    #[error("tool `{tool}` lists `{name}` in env, which is not a variable name: use letters, digits and `_`, not starting with a digit")]
+    BadEnvName {
+        /// The tool.
+        tool: String,
+        /// The entry.
+        name: String,
+    },
 }
 
 /// Why a call was refused before any decision about running it.
@@ -263,8 +276,14 @@ impl ToolRegistry {
             if config.command.first().is_none_or(|p| p.is_empty()) {
                 return Err(ToolError::EmptyCommand(name.clone()));
             }
-            if config.timeout_secs == 0 {
+            if !(1..=86_400).contains(&config.timeout_secs) {
                 return Err(ToolError::ZeroTimeout(name.clone()));
+            }
+            if let Some(bad) = config.env.iter().find(|v| !run::is_variable_name(v)) {
+                return Err(ToolError::BadEnvName {
+                    tool: name.clone(),
+                    name: bad.clone(),
+                });
             }
             let bad_schema = |message: String| ToolError::BadSchema {
                 tool: name.clone(),
@@ -411,6 +430,7 @@ impl ToolRegistry {
         match self.tools.get(&checked.name) {
             Some(tool) => run::run_command(
                 &tool.config.command,
+                &tool.config.env,
                 &checked.arguments_json,
                 Duration::from_secs(tool.config.timeout_secs),
                 self.settings.output_limit_bytes,
@@ -449,6 +469,7 @@ mod tests {
             timeout_secs: 5,
             risk,
             constraints: Vec::new(),
+            env: Vec::new(),
         }
     }
 

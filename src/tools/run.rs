@@ -134,16 +134,42 @@ fn collect(captured: &Arc<Mutex<Captured>>, grace: Duration) -> (Vec<u8>, u64, b
     }
 }
 
-/// Environment variables a tool does not get: confab's API keys.
-fn is_secret_variable(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    upper.ends_with("API_KEY") || upper.starts_with("CONFAB_")
+/// The variables every tool gets from confab's environment, when set:
+/// what a program needs to find commands, files and the locale. Nothing
+/// that could hold a credential.
+pub const BASE_ENVIRONMENT: [&str; 7] =
+    ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"];
+
+/// Whether `name` can be an environment variable's name in a tool's `env`.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Runs `argv` with `stdin_json` on its standard input, for at most
-/// `timeout`, keeping at most `output_limit` bytes of stdout.
+/// Gives `command` an environment built from the allowlist: the base set
+/// and what the tool declares, taken from confab's own; never the rest.
+fn allowlisted_environment(command: &mut Command, declared: &[String]) {
+    command.env_clear();
+    let names = BASE_ENVIRONMENT
+        .iter()
+        .copied()
+        .chain(declared.iter().map(String::as_str));
+    for name in names {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+}
+
+/// Runs `argv` with `stdin_json` on its standard input and only the
+/// allowlisted environment (plus `env`), for at most `timeout`, keeping at
+/// most `output_limit` bytes of stdout.
 pub fn run_command(
     argv: &[String],
+    env: &[String],
     stdin_json: &str,
     timeout: Duration,
     output_limit: usize,
@@ -167,11 +193,7 @@ pub fn run_command(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(is_secret_variable) {
-            command.env_remove(&name);
-        }
-    }
+    allowlisted_environment(&mut command, env);
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => return failed(format!("`{program}`: {err}")),
@@ -246,6 +268,7 @@ mod tests {
     fn passes_arguments_on_stdin_and_captures_output() {
         let run = run_command(
             &sh("cat; echo oops >&2; exit 0"),
+            &[],
             r#"{"a":1}"#,
             Duration::from_secs(10),
             1024,
@@ -261,6 +284,7 @@ mod tests {
     fn reports_failures_and_missing_programs() {
         let run = run_command(
             &sh("echo bad >&2; exit 3"),
+            &[],
             "{}",
             Duration::from_secs(10),
             1024,
@@ -274,6 +298,7 @@ mod tests {
         );
         let run = run_command(
             &["/nonexistent/tool".to_string()],
+            &[],
             "{}",
             Duration::from_secs(1),
             1024,
@@ -287,6 +312,7 @@ mod tests {
         let started = Instant::now();
         let run = run_command(
             &["sleep".to_string(), "5".to_string()],
+            &[],
             "{}",
             Duration::from_secs(1),
             1024,
@@ -303,6 +329,7 @@ mod tests {
         // never read.
         let run = run_command(
             &sh("head -c 1048576 /dev/zero | tr '\\0' x; head -c 1048576 /dev/zero >&2"),
+            &[],
             &"y".repeat(1 << 20),
             Duration::from_secs(20),
             100,
@@ -320,9 +347,36 @@ mod tests {
     }
 
     #[test]
-    fn api_keys_are_not_passed_on() {
-        assert!(is_secret_variable("OPENAI_API_KEY"));
-        assert!(is_secret_variable("CONFAB_CONFIG"));
-        assert!(!is_secret_variable("PATH"));
+    fn only_the_allowlist_and_declared_variables_are_passed_on() {
+        // The test process has PATH; a tool sees it, and sees nothing that
+        // is neither in the base set nor declared.
+        let run = run_command(
+            &sh("env"),
+            &["CONFAB_TEST_DECLARED".to_string()],
+            "",
+            Duration::from_secs(10),
+            1 << 16,
+        );
+        let names: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(n, _)| n))
+            .collect();
+        assert!(names.contains(&"PATH"), "{names:?}");
+        for name in &names {
+            // sh itself may set PWD, SHLVL and `_`.
+            assert!(
+                BASE_ENVIRONMENT.contains(name)
+                    || ["PWD", "SHLVL", "_", "CONFAB_TEST_DECLARED"].contains(name),
+                "{name} reached the tool"
+            );
+        }
+    }
+
+    #[test]
+    fn variable_names_are_checked() {
+        assert!(is_variable_name("DOCS_TOKEN") && is_variable_name("_x1"));
+        assert!(!is_variable_name("") && !is_variable_name("1A") && !is_variable_name("A-B"));
+        assert!(!is_variable_name("A=B"));
     }
 }
