@@ -251,3 +251,46 @@ fn an_endless_stream_after_text_keeps_the_text() {
     assert_eq!(last["content"], "partial text");
     assert_eq!(last["interrupted"], true);
 }
+
+#[test]
+fn a_trickling_stream_is_stopped_at_the_total_deadline_and_its_text_kept() {
+    // Each chunk comes well within the read timeout, but the whole reply
+    // would take 20 s: the call's deadline (1 s here) stops it.
+    let home = TempHome::new();
+    let pieces: Vec<String> = (0..100).map(|i| format!("w{i} ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let fake = FakeProvider::start(vec![Reply::openai_stream("m", &pieces, None)
+        .with_stall_between_parts(std::time::Duration::from_millis(200))]);
+    home.write(
+        "config.toml",
+        format!(
+            "[providers.openai]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n\
+             api_key_env = \"OPENAI_API_KEY\"\ntotal_timeout_secs = 1\n",
+            fake.base_url()
+        ),
+    );
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o-mini", "hi"])
+        .output()
+        .expect("confab runs");
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("total_timeout_secs"),
+        "{}",
+        stderr_of(&output)
+    );
+    let records = &home.conversations()[0];
+    let last = records.last().expect("records");
+    assert!(
+        last["content"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("w0 ")),
+        "{last}"
+    );
+    assert_eq!(last["interrupted"], true);
+    assert_eq!(fake.requests().len(), 1, "not retried");
+    let usage = home.usage_records();
+    assert_eq!(usage.len(), 1);
+    assert_eq!(usage[0]["outcome"], "interrupted");
+}

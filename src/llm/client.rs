@@ -129,6 +129,8 @@ struct Timeouts {
     response: Duration,
     /// For each read of the body.
     read: Duration,
+    /// For the whole call: pacing, every attempt and the waits between.
+    total: Duration,
 }
 
 /// A client for one configured provider.
@@ -252,6 +254,20 @@ struct Reply {
 }
 
 impl Reply {
+    /// How a call that ran past its deadline ends: what was shown is kept
+    /// (and marked interrupted), else it failed.
+    fn past_deadline(&self, total: Duration) -> CallEnd {
+        let message = format!(
+            "the call took longer than {} s (total_timeout_secs); confab stopped it",
+            total.as_secs()
+        );
+        if self.output {
+            CallEnd::Broken(message)
+        } else {
+            CallEnd::Failed(CallFailure::Transport(message))
+        }
+    }
+
     fn into_outcome(self, end: CallEnd, retries: u32, latency: Duration) -> CallOutcome {
         CallOutcome {
             text: self.text,
@@ -330,6 +346,7 @@ impl Client {
             timeouts: Timeouts {
                 response: connect + read,
                 read,
+                total: Duration::from_secs(provider.total_timeout_secs),
             },
             policy: RetryPolicy {
                 max_retries: provider.max_retries,
@@ -404,10 +421,12 @@ impl Client {
                 }
             };
             tokio::select! {
-                end = call => end,
-                () = cancelled(cancel) => CallEnd::Cancelled,
+                end = call => Some(end),
+                () = cancelled(cancel) => Some(CallEnd::Cancelled),
+                () = tokio::time::sleep(self.timeouts.total) => None,
             }
         });
+        let end = end.unwrap_or_else(|| reply.past_deadline(self.timeouts.total));
         reply.into_outcome(end, retries, started.elapsed())
     }
 

@@ -43,6 +43,10 @@ pub struct ProviderConfig {
     /// Seconds a response may stay silent (before the first byte and between chunks).
     #[serde(default = "default_read_timeout")]
     pub read_timeout_secs: u64,
+    /// Seconds a whole call may take, retries included; what arrived by
+    /// then is kept and marked interrupted.
+    #[serde(default = "default_total_timeout")]
+    pub total_timeout_secs: u64,
     /// Retries after the first attempt.
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
@@ -71,6 +75,9 @@ fn default_connect_timeout() -> u64 {
 fn default_read_timeout() -> u64 {
     120
 }
+fn default_total_timeout() -> u64 {
+    1800
+}
 fn default_max_retries() -> u32 {
     2
 }
@@ -87,6 +94,7 @@ impl ProviderConfig {
             default_model: None,
             connect_timeout_secs: default_connect_timeout(),
             read_timeout_secs: default_read_timeout(),
+            total_timeout_secs: default_total_timeout(),
             max_retries: default_max_retries(),
             requests_per_minute: 0,
             tokens_per_minute: 0,
