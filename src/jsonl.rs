@@ -10,7 +10,7 @@
 //!   record is appended, the newline is written first so the new record is
 //!   not glued to the broken one.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -66,7 +66,7 @@ pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
     })?;
     line.push(b'\n');
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io("creating the directory of"))?;
+        crate::private_files::ensure_dir(dir).map_err(io("creating the directory of"))?;
     }
     let mut file = open_for_append(path).map_err(io("opening"))?;
     file.lock_exclusive().map_err(io("locking"))?;
@@ -107,12 +107,9 @@ pub fn create<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
     })?;
     line.push(b'\n');
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io("creating the directory of"))?;
+        crate::private_files::ensure_dir(dir).map_err(io("creating the directory of"))?;
     }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    restrict(&mut options);
-    let mut file = options.open(path).map_err(io("creating"))?;
+    let mut file = crate::private_files::create_new(path).map_err(io("creating"))?;
     if let Err(source) = file.write_all(&line).and_then(|()| file.sync_data()) {
         drop(file);
         let _ = std::fs::remove_file(path);
@@ -121,20 +118,8 @@ pub fn create<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
     Ok(())
 }
 
-/// Owner-only files, and never through a symlink planted at the path.
-fn restrict(options: &mut OpenOptions) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-    }
-}
-
 fn open_for_append(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).append(true).create(true);
-    restrict(&mut options);
-    options.open(path)
+    crate::private_files::open_append(path)
 }
 
 /// Reads every record of `path`. A missing file has no records.
@@ -357,6 +342,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+
     use super::*;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -104,7 +104,7 @@ impl SemanticCache {
         cache_dir: &Path,
         settings: &CacheSettings,
     ) -> Result<(SemanticCache, Vec<String>), CacheError> {
-        std::fs::create_dir_all(cache_dir).map_err(|source| CacheError::Io {
+        crate::private_files::ensure_dir(cache_dir).map_err(|source| CacheError::Io {
             path: cache_dir.to_path_buf(),
             source,
         })?;
@@ -469,7 +469,7 @@ fn connect(path: &Path) -> Result<Connection, OpenFailure> {
             source,
         }),
     };
-    create_private(path).map_err(io)?;
+    crate::private_files::prepare_database(path).map_err(io)?;
     let conn = Connection::open(path).map_err(sql)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
@@ -511,20 +511,6 @@ fn connect(path: &Path) -> Result<Connection, OpenFailure> {
     conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
         .map_err(sql)?;
     Ok(conn)
-}
-
-/// Creates `path` empty with mode 0600 (on Unix) if it does not exist, so
-/// that SQLite (which gives its WAL the same mode) never creates it with
-/// the umask's.
-fn create_private(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(drop)
 }
 
 /// Renames the database and its WAL and shared-memory files to

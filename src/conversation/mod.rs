@@ -191,21 +191,31 @@ impl ConversationStore {
     /// A handle on the existing conversation `id`, to append to it.
     pub fn open(&self, id: &str) -> Result<ConversationHandle, ConversationError> {
         let path = self.path(id)?;
-        if !path.exists() {
+        if std::fs::symlink_metadata(&path).is_err() {
             return Err(ConversationError::NotFound(id.to_string()));
         }
+        crate::private_files::refuse_link(&path).map_err(|source| JsonlError::Io {
+            action: "opening",
+            path: path.clone(),
+            source,
+        })?;
         Ok(ConversationHandle {
             id: id.to_string(),
             path,
         })
     }
 
-    /// Reads conversation `id`.
+    /// Reads conversation `id` (never through a link).
     pub fn read(&self, id: &str) -> Result<Conversation, ConversationError> {
         let path = self.path(id)?;
-        if !path.exists() {
+        if std::fs::symlink_metadata(&path).is_err() {
             return Err(ConversationError::NotFound(id.to_string()));
         }
+        crate::private_files::refuse_link(&path).map_err(|source| JsonlError::Io {
+            action: "reading",
+            path: path.clone(),
+            source,
+        })?;
         let outcome = jsonl::read::<ConversationRecord>(&path)?;
         let records: Vec<ConversationRecord> =
             outcome.records.into_iter().map(|(_, r)| r).collect();
@@ -438,14 +448,21 @@ impl Conversation {
     }
 }
 
-/// A new conversation id: the UTC time it was made, then random digits, so
-/// ids sort by age (`20261127-101500-3fa2`).
+/// A new conversation id: the UTC time it was made, so ids sort by age,
+/// then 64 bits from the operating system's random source, so nobody can
+/// guess the next one (`20261127-101500-3fa2c41b09e7d655`).
 pub fn new_conversation_id() -> String {
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let mut random = [0u8; 8];
+    // Without an OS random source, fall back to the seeded generator: the
+    // file is still created exclusively, never through a link.
+    if getrandom::fill(&mut random).is_err() {
+        random = fastrand::u64(..).to_le_bytes();
+    }
     format!(
-        "{}-{:04x}",
+        "{}-{:016x}",
         now.strftime("%Y%m%d-%H%M%S"),
-        fastrand::u16(..)
+        u64::from_le_bytes(random)
     )
 }
 

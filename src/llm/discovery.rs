@@ -141,13 +141,9 @@ impl LimitsCache {
         let text = serde_json::to_string_pretty(&CacheFile { v: 1, entries })
             .map_err(std::io::Error::other)?;
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private_files::ensure_dir(dir)?;
         }
-        let temp = self
-            .path
-            .with_extension(format!("json.{}.tmp", std::process::id()));
-        std::fs::write(&temp, text)?;
-        std::fs::rename(&temp, &self.path)
+        crate::private_files::write_atomic(&self.path, text.as_bytes())
     }
 
     /// Forgets every entry of `provider` (all of them when `None`).
@@ -159,10 +155,10 @@ impl LimitsCache {
             .collect();
         let text = serde_json::to_string_pretty(&CacheFile { v: 1, entries })
             .map_err(std::io::Error::other)?;
-        match std::fs::write(&self.path, text) {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            other => other,
+        if !self.path.exists() {
+            return Ok(());
         }
+        crate::private_files::write_atomic(&self.path, text.as_bytes())
     }
 }
 

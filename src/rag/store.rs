@@ -186,11 +186,15 @@ impl Index {
             if !create {
                 return Err(StoreError::NotFound(name.to_string()));
             }
-            std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            crate::private_files::ensure_dir(&dir).map_err(|source| StoreError::Io {
                 path: dir.clone(),
                 source,
             })?;
         }
+        crate::private_files::prepare_database(&path).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
@@ -278,13 +282,10 @@ impl Index {
         }
         bytes.extend(set.values().iter().map(|&v| v as u8));
         let path = self.cache_path();
-        let temp = path.with_extension("bin.tmp");
-        let io = |source| StoreError::Io {
+        crate::private_files::write_atomic(&path, &bytes).map_err(|source| StoreError::Io {
             path: path.clone(),
             source,
-        };
-        std::fs::write(&temp, &bytes).map_err(io)?;
-        std::fs::rename(&temp, &path).map_err(io)
+        })
     }
 
     fn vectors_from_database(&self) -> Result<VectorSet, StoreError> {

@@ -65,7 +65,7 @@ pub fn run(mut session: Engine) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(dir) = history_file.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::private_files::ensure_dir(dir);
     }
     let _ = editor.save_history(&history_file);
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,175 @@
+//! The findings of the adversarial review (#13), each through the real
+//! binary: what an attacker or a clumsy user did, and that it now fails
+//! safe, with a clear error, and loses nothing.
+
+mod support;
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+use support::fake_provider::{FakeProvider, Reply};
+use support::{stderr_of, TempHome};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every directory and file under `root`, with its mode.
+fn modes_under(root: &Path) -> Vec<(String, u32, bool)> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a directory") {
+            let path = entry.expect("an entry").path();
+            let is_dir = path.is_dir();
+            found.push((path.display().to_string(), mode(&path), is_dir));
+            if is_dir {
+                pending.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// `confab ARGS` in `home`, run under umask 000 (as a careless service
+/// would start it), against `fake`.
+fn under_umask_000(home: &TempHome, fake: &FakeProvider, args: &[&str]) -> std::process::Output {
+    let bin = assert_cmd::cargo::cargo_bin("confab");
+    assert_cmd::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" \"$@\"")
+        .arg(bin)
+        .args(args)
+        .env_clear()
+        .env("CONFAB_HOME", home.path())
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("OPENAI_API_KEY", "test-openai-key")
+        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .current_dir(home.path())
+        .output()
+        .expect("running confab")
+}
+
+#[test]
+fn finding_3_files_are_owner_only_even_under_umask_000() {
+    let home = TempHome::new();
+    home.write("docs/a.md", "# Alpha\n\nZebras are striped.\n");
+    let fake = FakeProvider::start(vec![Reply::openai_stream("m", &["ok"], Some((3, 1)))]);
+    let chat = under_umask_000(&home, &fake, &["chat", "-m", "gpt-4o-mini", "hi"]);
+    assert!(chat.status.success(), "{}", stderr_of(&chat));
+    let index = under_umask_000(&home, &fake, &["rag", "index", "docs", "--name", "d"]);
+    assert!(index.status.success(), "{}", stderr_of(&index));
+    let made = modes_under(&home.path().join("data"));
+    assert!(
+        made.iter().any(|(p, _, _)| p.ends_with("index.sqlite")),
+        "{made:?}"
+    );
+    assert!(
+        made.iter().any(|(p, _, _)| p.ends_with("usage.jsonl")),
+        "{made:?}"
+    );
+    for (path, mode, is_dir) in &made {
+        let wanted = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, wanted, "{path} has mode {mode:o}");
+    }
+}
+
+#[test]
+fn finding_3_a_conversation_file_replaced_by_a_link_is_refused_and_its_target_untouched() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("m", &["first"], Some((3, 1))),
+        Reply::openai_stream("m", &["never"], Some((3, 1))),
+    ]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o-mini", "hello"])
+        .assert()
+        .success();
+    let dir = home.path().join("data/conversations");
+    let file = std::fs::read_dir(&dir)
+        .expect("conversations")
+        .next()
+        .expect("one file")
+        .expect("an entry")
+        .path();
+    let id = file
+        .file_stem()
+        .expect("a stem")
+        .to_string_lossy()
+        .into_owned();
+    // An attacker swaps the file for a link to a file of theirs.
+    let elsewhere = home.write("elsewhere.jsonl", std::fs::read(&file).expect("the file"));
+    let before = std::fs::read(&elsewhere).expect("read");
+    std::fs::remove_file(&file).expect("remove");
+    symlink(&elsewhere, &file).expect("link");
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "--conversation", &id, "my secret plans"])
+        .output()
+        .expect("running confab");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("symbolic link"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(std::fs::read(&elsewhere).expect("read"), before);
+    assert_eq!(fake.requests().len(), 1, "nothing more was sent");
+}
+
+#[test]
+fn finding_3_a_usage_log_link_is_not_written_through() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream("m", &["ok"], Some((3, 1)))]);
+    let elsewhere = home.write("elsewhere.txt", "theirs\n");
+    std::fs::create_dir_all(home.path().join("data")).expect("mkdir");
+    symlink(&elsewhere, home.path().join("data/usage.jsonl")).expect("link");
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o-mini", "hi"])
+        .output()
+        .expect("running confab");
+    assert!(
+        stderr_of(&output).contains("symbolic link"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).expect("read"),
+        "theirs\n"
+    );
+}
+
+#[test]
+fn finding_3_conversation_ids_are_not_guessable() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("m", &["a"], Some((3, 1))),
+        Reply::openai_stream("m", &["b"], Some((3, 1))),
+    ]);
+    for message in ["one", "two"] {
+        home.confab_openai(&fake.base_url())
+            .args(["chat", "-m", "gpt-4o-mini", message])
+            .assert()
+            .success();
+    }
+    let ids: Vec<String> = home
+        .conversations()
+        .iter()
+        .map(|records| records[0]["id"].as_str().expect("an id").to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        // The time, then 16 hex digits (64 random bits).
+        let random = id.rsplit('-').next().expect("a suffix");
+        assert_eq!(random.len(), 16, "{id}");
+        assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    assert_ne!(ids[0], ids[1]);
+}
