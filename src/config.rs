@@ -120,6 +120,18 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A number in the file is out of range (or not finite).
+    #[error("{path}: `{key} = {value}` is out of range: use {allowed}")]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The key, with its table (`providers.local.max_retries`).
+        key: String,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: &'static str,
+    },
     /// The file is not valid TOML for confab.
     #[error("{path} is not a valid confab config: {message}")]
     Parse {
@@ -174,7 +186,111 @@ impl Config {
         if let Some(model) = env.var("CONFAB_MODEL") {
             config.default_model = Some(model);
         }
+        config.validate(&path)?;
         Ok(config)
+    }
+
+    /// Checks every number the file can set: finite and in its range, so a
+    /// typo is an error naming the key, not a nonsense run.
+    fn validate(&self, path: &std::path::Path) -> Result<(), ConfigError> {
+        let mut checks: Vec<(String, f64, f64, f64, &'static str)> = Vec::new();
+        let mut check =
+            |key: String, value: f64, (low, high, allowed): (f64, f64, &'static str)| {
+                checks.push((key, value, low, high, allowed));
+            };
+        const SECONDS: (f64, f64, &str) = (1.0, 86_400.0, "1 to 86400 seconds");
+        const TOKENS: (f64, f64, &str) = (1.0, 100_000_000.0, "1 to 100000000 tokens");
+        const FRACTION: (f64, f64, &str) = (0.05, 1.0, "a fraction from 0.05 to 1.0");
+        if let Some(cap) = self.max_tokens {
+            check("max_tokens".into(), cap.into(), TOKENS);
+        }
+        for (name, p) in &self.providers {
+            let key = |k: &str| format!("providers.{name}.{k}");
+            check(
+                key("connect_timeout_secs"),
+                p.connect_timeout_secs as f64,
+                SECONDS,
+            );
+            check(
+                key("read_timeout_secs"),
+                p.read_timeout_secs as f64,
+                SECONDS,
+            );
+            check(
+                key("total_timeout_secs"),
+                p.total_timeout_secs as f64,
+                SECONDS,
+            );
+            check(
+                key("max_retries"),
+                p.max_retries.into(),
+                (0.0, 20.0, "0 to 20"),
+            );
+        }
+        for (name, m) in &self.models {
+            let key = |k: &str| format!("models.\"{name}\".{k}");
+            if let Some(window) = m.context_window {
+                check(key("context_window"), window as f64, TOKENS);
+            }
+            if let Some(max) = m.max_output_tokens {
+                check(key("max_output_tokens"), max as f64, TOKENS);
+            }
+            if let Some(at) = m.compact_at {
+                check(key("compact_at"), at.into(), FRACTION);
+            }
+        }
+        let c = &self.compaction;
+        check("compaction.threshold".into(), c.threshold.into(), FRACTION);
+        check(
+            "compaction.keep_last".into(),
+            c.keep_last as f64,
+            (0.0, 10_000.0, "0 to 10000"),
+        );
+        check(
+            "compaction.summary_max_tokens".into(),
+            c.summary_max_tokens.into(),
+            TOKENS,
+        );
+        check(
+            "cache.threshold".into(),
+            self.cache.threshold.into(),
+            (0.0, 1.0, "a similarity from 0 to 1"),
+        );
+        check(
+            "cache.max_entries".into(),
+            self.cache.max_entries as f64,
+            (1.0, 10_000_000.0, "1 to 10000000"),
+        );
+        let t = &self.tool_settings;
+        check(
+            "tool_settings.max_rounds".into(),
+            t.max_rounds.into(),
+            (1.0, 100.0, "1 to 100"),
+        );
+        check(
+            "tool_settings.output_limit_bytes".into(),
+            t.output_limit_bytes as f64,
+            (1.0, 67_108_864.0, "1 to 67108864 bytes"),
+        );
+        for (name, tool) in &self.tools {
+            check(
+                format!("tools.{name}.timeout_secs"),
+                tool.timeout_secs as f64,
+                SECONDS,
+            );
+        }
+        match checks
+            .into_iter()
+            .find(|(_, value, low, high, _)| !(value.is_finite() && (*low..=*high).contains(value)))
+        {
+            Some((key, value, _, _, allowed)) => Err(ConfigError::OutOfRange {
+                path: path.to_path_buf(),
+                key,
+                value: value.to_string(),
+                allowed,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The configuration as TOML with every secret masked, for `confab config`.

@@ -173,3 +173,177 @@ fn finding_3_conversation_ids_are_not_guessable() {
     }
     assert_ne!(ids[0], ids[1]);
 }
+
+/// A usage log with one call of `test-model` (1M tokens in and out).
+fn one_priced_call(home: &TempHome) {
+    home.write(
+        "data/usage.jsonl",
+        r#"{"v":1,"ts":"2026-07-01T10:00:00Z","call_id":"x","command":"chat","provider":"p","host":"h","model_requested":"test-model","input_tokens":1000000,"output_tokens":1000000,"usage_source":"api","latency_ms":100,"outcome":"ok"}
+"#,
+    );
+}
+
+#[test]
+fn finding_4_a_price_that_is_not_a_number_cannot_make_a_budget_pass() {
+    for bad in ["nan", "inf", "-5.0"] {
+        let home = TempHome::new();
+        one_priced_call(&home);
+        home.write(
+            "prices.toml",
+            format!("[[price]]\nmodel = \"test-model\"\nfrom = \"2026-01-01\"\ninput = {bad}\noutput = 1.0\n"),
+        );
+        let output = home
+            .confab()
+            .args(["cost-report", "--budget", "0.5"])
+            .output()
+            .expect("running confab");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "price {bad}: {}",
+            stderr_of(&output)
+        );
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("`input = ") && stderr.contains("prices.toml"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn finding_4_a_budget_that_is_not_a_number_is_refused() {
+    let home = TempHome::new();
+    one_priced_call(&home);
+    for bad in ["nan", "inf", "-1", "NaN"] {
+        let output = home
+            .confab()
+            .arg("cost-report")
+            .arg(format!("--budget={bad}"))
+            .output()
+            .expect("running confab");
+        assert_eq!(output.status.code(), Some(2), "budget {bad}");
+        assert!(
+            stderr_of(&output).contains("--budget"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+}
+
+#[test]
+fn finding_8_numbers_from_flags_are_checked_before_anything_runs() {
+    let home = TempHome::new();
+    home.write("docs/a.md", "# Alpha\n\nZebras are striped.\n");
+    home.confab()
+        .args(["rag", "index", "docs", "--name", "d"])
+        .assert()
+        .success();
+    let fake = FakeProvider::start(vec![]);
+    // (the command line, the flag the error names, the bad value)
+    let cases: [(&[&str], &str, &str); 9] = [
+        (
+            &[
+                "rag",
+                "query",
+                "--name",
+                "d",
+                "-k",
+                "18446744073709551615",
+                "zebra",
+            ],
+            "-k",
+            "18446744073709551615",
+        ),
+        (
+            &["rag", "query", "--name", "d", "-k", "999999999", "zebra"],
+            "-k",
+            "999999999",
+        ),
+        (
+            &["rag", "query", "--name", "d", "-k", "0", "zebra"],
+            "-k",
+            "0",
+        ),
+        (&["chat", "--max-tokens", "0", "hi"], "--max-tokens", "0"),
+        (&["chat", "--temperature", "9", "hi"], "--temperature", "9"),
+        (
+            &["chat", "--temperature", "NaN", "hi"],
+            "--temperature",
+            "NaN",
+        ),
+        (
+            &["rag", "index", "docs", "--name", "e", "--chunk-tokens", "0"],
+            "--chunk-tokens",
+            "0",
+        ),
+        (
+            &["rag", "index", "docs", "--name", "e", "--overlap", "nan"],
+            "--overlap",
+            "nan",
+        ),
+        (
+            &["count-tokens", "-j", "0", "--text", "hi"],
+            "--threads",
+            "0",
+        ),
+    ];
+    for (args, flag, value) in cases {
+        let output = home
+            .confab_openai(&fake.base_url())
+            .args(args)
+            .output()
+            .expect("running confab");
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag}"))
+                && stderr.contains(" to "),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(fake.requests().is_empty());
+    assert!(
+        !home.path().join("data/rag/e").exists(),
+        "no index was made"
+    );
+}
+
+#[test]
+fn finding_8_numbers_in_config_are_checked_and_the_error_names_the_key() {
+    let fake = FakeProvider::start(vec![]);
+    for (table, key) in [
+        (
+            "[providers.openai]\nkind = \"openai\"\nmax_retries = 4000000000\n",
+            "providers.openai.max_retries",
+        ),
+        ("[cache]\nthreshold = 1.5\n", "cache.threshold"),
+        ("[cache]\nthreshold = nan\n", "cache.threshold"),
+        ("[compaction]\nthreshold = 2.0\n", "compaction.threshold"),
+        (
+            "[providers.openai]\nkind = \"openai\"\nread_timeout_secs = 0\n",
+            "providers.openai.read_timeout_secs",
+        ),
+        ("[models.\"m\"]\ncontext_window = 0\n", "context_window"),
+        (
+            "[tool_settings]\nmax_rounds = 0\n",
+            "tool_settings.max_rounds",
+        ),
+    ] {
+        let home = TempHome::new();
+        home.write("config.toml", table);
+        let output = home
+            .confab_openai(&fake.base_url())
+            .args(["chat", "-m", "gpt-4o-mini", "hi"])
+            .output()
+            .expect("running confab");
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{table}: {stderr}");
+        assert!(
+            stderr.contains(key) && stderr.contains("out of range"),
+            "{table}: {stderr}"
+        );
+    }
+    assert!(fake.requests().is_empty());
+}

@@ -65,7 +65,7 @@ pub struct Args {
     pub json: bool,
 
     /// Exit with code 3 when the total is over N tokens
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::commands::values::token_count)]
     pub limit: Option<u64>,
 
     /// How directories are walked.
@@ -77,11 +77,11 @@ pub struct Args {
     pub cost: bool,
 
     /// With --cost: also price this many output tokens
-    #[arg(long, value_name = "N", requires = "cost", default_value_t = 0)]
+    #[arg(long, value_name = "N", requires = "cost", default_value_t = 0, value_parser = crate::commands::values::token_count)]
     pub output_tokens: u64,
 
     /// Threads to count with [default: all cores]
-    #[arg(short = 'j', long, value_name = "N")]
+    #[arg(short = 'j', long, value_name = "N", value_parser = crate::commands::values::threads)]
     pub threads: Option<usize>,
 }
 

@@ -48,10 +48,10 @@ pub struct IndexArgs {
     #[arg(long, value_name = "NAME", default_value = DEFAULT_INDEX)]
     pub name: String,
     /// Chunk size in tokens
-    #[arg(long, value_name = "N", default_value_t = 250)]
+    #[arg(long, value_name = "N", default_value_t = 250, value_parser = crate::commands::values::chunk_tokens)]
     pub chunk_tokens: usize,
     /// Share of each chunk repeated at the start of the next
-    #[arg(long, value_name = "SHARE", default_value_t = 0.15)]
+    #[arg(long, value_name = "SHARE", default_value_t = 0.15, value_parser = crate::commands::values::overlap)]
     pub overlap: f32,
     /// Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API
     #[arg(long, value_name = "EMBEDDER", default_value = "builtin")]
@@ -74,7 +74,7 @@ pub struct QueryArgs {
     #[arg(long, value_name = "NAME", default_value = DEFAULT_INDEX)]
     pub name: String,
     /// How many chunks
-    #[arg(short, value_name = "K", default_value_t = 4)]
+    #[arg(short, value_name = "K", default_value_t = 4, value_parser = crate::commands::values::top_k)]
     pub k: usize,
     /// Retrieval mode
     #[arg(long, value_enum, default_value_t = Mode::Hybrid)]

@@ -49,7 +49,7 @@ pub struct Args {
     pub markdown: bool,
 
     /// Output cap for the re-run's requests
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::commands::values::output_cap)]
     pub max_tokens: Option<u32>,
 }
 

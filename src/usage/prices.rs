@@ -56,7 +56,31 @@ pub struct TokenCounts {
     pub output: u64,
 }
 
+/// The highest price accepted, in USD per million tokens: far above any
+/// model's, low enough that no count can overflow into infinity.
+pub const MAX_PRICE: f64 = 1_000_000.0;
+
 impl Price {
+    /// What is wrong with this price's numbers, naming the key: each must
+    /// be a finite number from 0 to [`MAX_PRICE`].
+    pub fn problem(&self) -> Option<String> {
+        let keys = [
+            ("input", Some(self.input)),
+            ("cached_input", self.cached_input),
+            ("cache_write", self.cache_write),
+            ("output", Some(self.output)),
+        ];
+        keys.into_iter().find_map(|(key, value)| {
+            let value = value?;
+            (!value.is_finite() || !(0.0..=MAX_PRICE).contains(&value)).then(|| {
+                format!(
+                    "`{key} = {value}` of {} (from {}) is not a price: use a number from 0 to {MAX_PRICE} (USD per million tokens)",
+                    self.model, self.from
+                )
+            })
+        })
+    }
+
     /// The cost in USD of `tokens` at this price.
     pub fn cost(&self, tokens: TokenCounts) -> f64 {
         let uncached = tokens
@@ -155,6 +179,12 @@ impl PriceTable {
                     ),
                 });
             }
+            if let Some(message) = price.problem() {
+                return Err(PriceError::Invalid {
+                    source_name: source_name.to_string(),
+                    message,
+                });
+            }
             table.insert(price);
         }
         Ok(table)
@@ -193,7 +223,7 @@ impl PriceTable {
             else {
                 continue;
             };
-            table.insert(Price {
+            let price = Price {
                 model,
                 provider: entry.litellm_provider,
                 from: UNDATED.to_string(),
@@ -203,7 +233,14 @@ impl PriceTable {
                 output: output * 1e6,
                 source: Some(source_name.to_string()),
                 note: None,
-            });
+            };
+            if let Some(message) = price.problem() {
+                return Err(PriceError::Invalid {
+                    source_name: source_name.to_string(),
+                    message,
+                });
+            }
+            table.insert(price);
         }
         Ok(table)
     }
@@ -393,5 +430,30 @@ output = 15.0
     fn rejects_bad_dates() {
         let bad = "[[price]]\nmodel = \"m\"\nfrom = \"yesterday\"\ninput = 1.0\noutput = 1.0\n";
         assert!(PriceTable::from_toml(bad, "test").is_err());
+    }
+
+    #[test]
+    fn rejects_prices_that_are_not_finite_non_negative_numbers() {
+        for (key, value) in [
+            ("input", "nan"),
+            ("output", "inf"),
+            ("input", "-1.0"),
+            ("cached_input", "-0.5"),
+            ("cache_write", "1e300"),
+        ] {
+            let mut fields = vec![("input", "1.0"), ("output", "2.0")];
+            fields.retain(|(k, _)| *k != key);
+            fields.push((key, value));
+            let body: String = fields.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+            let text = format!("[[price]]\nmodel = \"m\"\nfrom = \"2026-01-01\"\n{body}");
+            let err = PriceTable::from_toml(&text, "prices.toml")
+                .expect_err(&text)
+                .to_string();
+            assert!(err.contains(&format!("`{key} = ")), "{err}");
+        }
+        let fine = "[[price]]\nmodel = \"m\"\nfrom = \"2026-01-01\"\ninput = 0\noutput = 15\n";
+        assert!(PriceTable::from_toml(fine, "prices.toml").is_ok());
+        let json = r#"{"m": {"input_cost_per_token": -1e-6, "output_cost_per_token": 1e-6}}"#;
+        assert!(PriceTable::from_litellm_json(json, "litellm.json").is_err());
     }
 }

@@ -36,11 +36,11 @@ pub struct Args {
     pub system: Option<String>,
 
     /// Output cap in tokens [default: config max_tokens, else min(model limit, 4096)]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::commands::values::output_cap)]
     pub max_tokens: Option<u32>,
 
     /// Sampling temperature
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = crate::commands::values::temperature)]
     pub temperature: Option<f32>,
 
     /// Wait for the whole reply instead of streaming it

@@ -1,0 +1,91 @@
+//! Value parsers for numeric flags: every number a person types is
+//! checked here (a finite number, in range) before any command runs, so a
+//! bad one is a usage error (exit 2) naming the flag, never a panic, an
+//! allocation of the whole memory, or a silent nonsense run.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+/// Parses `text` as a `T` from `low` to `high` (inclusive); the error says
+/// what `what` must be.
+fn in_range<T>(text: &str, low: T, high: T, what: &str) -> Result<T, String>
+where
+    T: FromStr + PartialOrd + Display + Copy,
+{
+    match text.trim().parse::<T>() {
+        Ok(value) if value >= low && value <= high => Ok(value),
+        _ => Err(format!("`{text}` is not {what}: use {low} to {high}")),
+    }
+}
+
+/// A float from `low` to `high`, refusing NaN and infinities.
+fn finite_in_range(text: &str, low: f32, high: f32, what: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(value) if value.is_finite() && (low..=high).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "`{text}` is not {what}: use a number from {low} to {high}"
+        )),
+    }
+}
+
+/// `--temperature`: the sampling temperature APIs accept.
+pub fn temperature(text: &str) -> Result<f32, String> {
+    finite_in_range(text, 0.0, 2.0, "a temperature")
+}
+
+/// `--max-tokens`: an output cap of at least one token.
+pub fn output_cap(text: &str) -> Result<u32, String> {
+    in_range(text, 1, 10_000_000, "an output cap in tokens")
+}
+
+/// `-k`: how many chunks to retrieve.
+pub fn top_k(text: &str) -> Result<usize, String> {
+    in_range(text, 1, 1000, "a number of results")
+}
+
+/// `--chunk-tokens`: the size of a chunk.
+pub fn chunk_tokens(text: &str) -> Result<usize, String> {
+    in_range(text, 16, 8192, "a chunk size in tokens")
+}
+
+/// `--overlap`: the share of a chunk repeated in the next.
+pub fn overlap(text: &str) -> Result<f32, String> {
+    finite_in_range(text, 0.0, 0.5, "an overlap share")
+}
+
+/// `--threads`: worker threads.
+pub fn threads(text: &str) -> Result<usize, String> {
+    in_range(text, 1, 1024, "a number of threads")
+}
+
+/// A token count given by hand (`--output-tokens`, `--limit`).
+pub fn token_count(text: &str) -> Result<u64, String> {
+    in_range(text, 0, 1_000_000_000_000, "a token count")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_out_of_range_or_not_finite_are_refused() {
+        for bad in ["nan", "NaN", "inf", "-inf", "9", "-0.1", "", "x"] {
+            assert!(temperature(bad).is_err(), "{bad}");
+        }
+        assert_eq!(temperature("0.7"), Ok(0.7));
+        assert_eq!(temperature("2"), Ok(2.0));
+        for bad in ["0", "-1", "18446744073709551615", "1e3"] {
+            assert!(output_cap(bad).is_err(), "{bad}");
+        }
+        assert_eq!(output_cap("1"), Ok(1));
+        for bad in ["0", "18446744073709551615", "999999999"] {
+            assert!(top_k(bad).is_err(), "{bad}");
+        }
+        assert_eq!(top_k(" 8 "), Ok(8));
+        assert!(chunk_tokens("0").is_err() && chunk_tokens("9000").is_err());
+        assert!(overlap("nan").is_err() && overlap("0.9").is_err());
+        assert!(threads("0").is_err());
+        let err = top_k("0").unwrap_err();
+        assert!(err.contains("1 to 1000"), "{err}");
+    }
+}
