@@ -300,6 +300,10 @@ impl Config {
             if provider.api_key.is_some() {
                 provider.api_key = Some("********".into());
             }
+            provider.base_url = provider
+                .base_url
+                .as_deref()
+                .map(crate::safe_text::redact_url);
         }
         toml::to_string_pretty(&masked).unwrap_or_else(|err| format!("# cannot show: {err}\n"))
     }

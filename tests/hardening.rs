@@ -347,3 +347,69 @@ fn finding_8_numbers_in_config_are_checked_and_the_error_names_the_key() {
     }
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn finding_5_credentials_in_a_base_url_are_never_logged_or_shown() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream("m", &["ok"], Some((3, 1)))]);
+    let with_credentials = fake
+        .base_url()
+        .replacen("http://", "http://alice:hunter2-pw@", 1);
+    home.write(
+        "config.toml",
+        format!(
+            "[providers.openai]\nkind = \"openai\"\nbase_url = \"{with_credentials}/v1?api_key=qs-secret-1\"\n\
+             api_key_env = \"OPENAI_API_KEY\"\n"
+        ),
+    );
+    let chat = home
+        .confab_openai(&fake.base_url())
+        .env_remove("OPENAI_BASE_URL")
+        .args(["chat", "-m", "gpt-4o-mini", "hi"])
+        .output()
+        .expect("running confab");
+    let shown = home
+        .confab()
+        .env("OPENAI_API_KEY", "test-openai-key")
+        .arg("config")
+        .output()
+        .expect("running confab");
+    assert!(shown.status.success(), "{}", stderr_of(&shown));
+    let usage = std::fs::read_to_string(home.path().join("data/usage.jsonl")).unwrap_or_default();
+    let everything = format!(
+        "{}{}{}{usage}",
+        String::from_utf8_lossy(&shown.stdout),
+        stderr_of(&shown),
+        stderr_of(&chat)
+    );
+    assert!(
+        !usage.is_empty(),
+        "the call was recorded: {}",
+        stderr_of(&chat)
+    );
+    for secret in ["hunter2-pw", "alice", "qs-secret-1"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} shown or logged: {everything}"
+        );
+    }
+}
+
+#[test]
+fn finding_5_a_key_the_server_echoes_in_an_error_is_not_printed() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_error(
+        401,
+        "invalid_request_error",
+        "Incorrect API key provided: test-openai-key. You can find your key at ...",
+    )]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o-mini", "hi"])
+        .output()
+        .expect("running confab");
+    let stderr = stderr_of(&output);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(stderr.contains("Incorrect API key provided"), "{stderr}");
+    assert!(!stderr.contains("test-openai-key"), "{stderr}");
+}

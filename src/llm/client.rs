@@ -198,6 +198,24 @@ impl CallFailure {
         }
     }
 
+    /// The same failure with `scrub` applied to every text that came from
+    /// the server or the transport (an error body may echo the key).
+    pub fn scrubbed(self, scrub: impl Fn(&str) -> String) -> CallFailure {
+        match self {
+            CallFailure::Api(mut e) => {
+                e.message = scrub(&e.message);
+                e.code = e.code.map(|c| scrub(&c));
+                CallFailure::Api(e)
+            }
+            CallFailure::Transport(m) => CallFailure::Transport(scrub(&m)),
+            CallFailure::Malformed(m) => CallFailure::Malformed(scrub(&m)),
+            CallFailure::Redirect { status, location } => CallFailure::Redirect {
+                status,
+                location: scrub(&location),
+            },
+        }
+    }
+
     /// The message for people.
     pub fn message(&self) -> String {
         match self {
@@ -379,11 +397,14 @@ impl Client {
 
     /// The host the client talks to, for the usage log.
     pub fn host(&self) -> String {
-        let rest = self
-            .base_url
+        let base_url = crate::safe_text::strip_userinfo(&self.base_url);
+        let rest = base_url
             .split_once("://")
-            .map_or(self.base_url.as_str(), |(_, r)| r);
-        rest.split('/').next().unwrap_or(rest).to_string()
+            .map_or(base_url.as_str(), |(_, r)| r);
+        rest.split(['/', '?', '#'])
+            .next()
+            .unwrap_or(rest)
+            .to_string()
     }
 
     /// Sends `request` and waits for the reply, telling `observer` about
@@ -525,7 +546,13 @@ impl Client {
                         retries,
                     }
                 }
-                Err(failed) => failed,
+                Err(mut failed) => {
+                    let key = self.api_key.as_deref();
+                    failed.call_failure = failed
+                        .call_failure
+                        .scrubbed(|text| crate::safe_text::without_secrets(text, key));
+                    failed
+                }
             };
             if matches!(failed.failure, AttemptFailure::AfterOutput) {
                 return Retried {

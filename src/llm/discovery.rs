@@ -190,7 +190,8 @@ pub fn limits_for(
     provider: &ProviderConfig,
     model: &str,
 ) -> Option<ServerLimits> {
-    let base_url = provider.base_url();
+    // Kept in the cache file and shown by `confab models`: no credentials.
+    let base_url = crate::safe_text::redact_url(&provider.base_url());
     if let Some(entry) = cache.lookup(provider_name, &base_url, model) {
         return entry.limits;
     }
