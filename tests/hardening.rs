@@ -413,3 +413,141 @@ fn finding_5_a_key_the_server_echoes_in_an_error_is_not_printed() {
     assert!(stderr.contains("Incorrect API key provided"), "{stderr}");
     assert!(!stderr.contains("test-openai-key"), "{stderr}");
 }
+
+/// A home with one good conversation (made through the binary) and,
+/// newer than it, an empty file and one whose header was broken by hand.
+fn home_with_broken_conversations(fake: &FakeProvider) -> (TempHome, String) {
+    let home = TempHome::new();
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o-mini", "the good one"])
+        .assert()
+        .success();
+    let good = home.conversations()[0][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    home.write(
+        "data/conversations/29990101-000000-0000000000000001.jsonl",
+        "",
+    );
+    home.write(
+        "data/conversations/29990101-000000-0000000000000002.jsonl",
+        "{\"v\":1,\"id\":oops\n{\"v\":1,\"type\":\"message\",\"ts\":\"2026-01-01T00:00:00Z\",\"role\":\"user\",\"content\":\"still here\"}\n",
+    );
+    (home, good)
+}
+
+#[test]
+fn finding_6_broken_conversations_are_listed_shown_deleted_and_never_block_continue() {
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("m", &["first"], Some((3, 1))),
+        Reply::openai_stream("m", &["again"], Some((3, 1))),
+    ]);
+    let (home, good) = home_with_broken_conversations(&fake);
+    let empty = "29990101-000000-0000000000000001";
+    let headless = "29990101-000000-0000000000000002";
+    let list = home
+        .confab()
+        .args(["history", "list"])
+        .output()
+        .expect("runs");
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(list.status.success());
+    for id in [empty, headless, good.as_str()] {
+        assert!(listed.contains(id), "{id} is listed: {listed}");
+    }
+    assert!(listed.contains("empty"), "{listed}");
+    let json = home
+        .confab()
+        .args(["history", "list", "--json"])
+        .output()
+        .expect("runs");
+    let entries: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let problems = entries
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|e| e.get("problem").is_some())
+        .count();
+    assert_eq!(problems, 2, "{entries}");
+    // `chat -c` continues the good one and says so.
+    let cont = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-c", "-m", "gpt-4o-mini", "and again"])
+        .output()
+        .expect("runs");
+    let stderr = stderr_of(&cont);
+    assert!(cont.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("continuing conversation {good}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("passing over conversation {headless}")),
+        "{stderr}"
+    );
+    let sent = fake.requests()[1].json();
+    assert!(sent.to_string().contains("the good one"), "{sent}");
+    // The broken ones can be shown and deleted.
+    let shown = home
+        .confab()
+        .args(["history", "show", headless])
+        .output()
+        .expect("runs");
+    assert!(shown.status.success(), "{}", stderr_of(&shown));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("still here"));
+    assert!(stderr_of(&shown).contains("no header line"));
+    for id in [empty, headless] {
+        home.confab()
+            .args(["history", "delete", id])
+            .assert()
+            .success();
+    }
+    let after = home
+        .confab()
+        .args(["history", "list", "--json"])
+        .output()
+        .expect("runs");
+    let entries: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
+    assert_eq!(entries.as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn finding_6_a_first_write_that_fails_leaves_no_empty_conversation_behind() {
+    // A file-size limit of 0 makes every write fail the way a full disk
+    // does (EFBIG instead of ENOSPC); SIGXFSZ is ignored so the process
+    // sees the error.
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream("m", &["never"], Some((3, 1)))]);
+    let bin = assert_cmd::cargo::cargo_bin("confab");
+    let full = assert_cmd::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" chat -m gpt-4o-mini hello")
+        .arg(bin)
+        .env_clear()
+        .env("CONFAB_HOME", home.path())
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OPENAI_API_KEY", "test-openai-key")
+        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .output()
+        .expect("running confab");
+    assert_ne!(full.status.code(), Some(0), "{}", stderr_of(&full));
+    assert!(fake.requests().is_empty(), "nothing was sent");
+    let dir = home.path().join("data/conversations");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // So the next `chat -c` is not stuck on a broken file.
+    let next = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-c", "hi"])
+        .output()
+        .expect("running confab");
+    assert!(
+        stderr_of(&next).contains("no conversation to continue"),
+        "{}",
+        stderr_of(&next)
+    );
+}

@@ -163,6 +163,38 @@ struct Loaded {
     compact_at: Option<f32>,
 }
 
+/// The newest conversation `chat -c` can continue: broken files are
+/// passed over with a warning (never a reason to fail), and the person is
+/// told which one it continues.
+fn latest_usable(store: &ConversationStore, sink: &mut dyn TurnSink) -> anyhow::Result<String> {
+    let latest = store.latest_usable()?;
+    for broken in &latest.passed_over {
+        let (broken, problem) = (&broken.id, &broken.problem);
+        sink.notice(
+            NoticeLevel::Warning,
+            &format!(
+                "passing over conversation {broken}: {problem} (`confab history show {broken}` \
+                 shows what is in it, `confab history delete {broken}` removes it)"
+            ),
+        );
+    }
+    let id = latest.id.ok_or_else(|| {
+        Failure::new(ExitKind::Usage, "there is no conversation to continue")
+            .hint("start one with `confab chat \"...\"`")
+    })?;
+    let title = store
+        .list()?
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| s.title)
+        .unwrap_or_default();
+    sink.notice(
+        NoticeLevel::Info,
+        &format!("continuing conversation {id} ({title})"),
+    );
+    Ok(id)
+}
+
 /// Loads the conversation `plan` continues (none for a new one); a new
 /// `compact_at` is kept in its file.
 fn load_conversation(
@@ -178,10 +210,7 @@ fn load_conversation(
             })
         }
         ConversationChoice::Id(id) => id.clone(),
-        ConversationChoice::Latest => store.latest_id()?.ok_or_else(|| {
-            Failure::new(ExitKind::Usage, "there is no conversation to continue")
-                .hint("start one with `confab chat \"...\"`")
-        })?,
+        ConversationChoice::Latest => latest_usable(store, sink)?,
     };
     let handle = store.open(&id).map_err(|err| {
         Failure::new(ExitKind::Usage, err.to_string())

@@ -50,18 +50,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 for s in list {
-                    writeln!(
-                        out,
-                        "{}  {:>3} messages  {:<28}  {}",
-                        s.id, s.messages, s.model, s.title
-                    )?;
+                    match &s.problem {
+                        Some(problem) => writeln!(
+                            out,
+                            "{}  broken: {problem} (`confab history delete {}` removes it)",
+                            s.id, s.id
+                        )?,
+                        None => writeln!(
+                            out,
+                            "{}  {:>3} messages  {:<28}  {}",
+                            s.id, s.messages, s.model, s.title
+                        )?,
+                    }
                 }
             }
         }
         Args::Show { id, json } => {
-            let conversation = store.read(&id).map_err(not_found)?;
+            let conversation = store.read_what_is_there(&id).map_err(not_found)?;
             for warning in &conversation.warnings {
                 eprintln!("warning: {warning}");
+            }
+            if !matches!(
+                conversation.records.first(),
+                Some(ConversationRecord::Header { .. })
+            ) {
+                eprintln!(
+                    "warning: conversation {id} has no header line, so it can't be continued; \
+                     its readable records follow (`confab history delete {id}` removes it)"
+                );
             }
             for record in &conversation.records {
                 if json {

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve()?;
     let store = ConversationStore::in_data_dir(&paths.data_dir);
     let id = if args.conversation == "last" {
-        store.latest_id()?.ok_or_else(|| {
+        store.latest_usable()?.id.ok_or_else(|| {
             Failure::new(ExitKind::Usage, "there are no conversations yet")
                 .hint("start one with `confab chat \"...\"`")
         })?

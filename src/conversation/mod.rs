@@ -205,28 +205,36 @@ impl ConversationStore {
         })
     }
 
-    /// Reads conversation `id` (never through a link).
+    /// Reads conversation `id` (never through a link); a file without a
+    /// header line is an error.
     pub fn read(&self, id: &str) -> Result<Conversation, ConversationError> {
-        let path = self.path(id)?;
-        if std::fs::symlink_metadata(&path).is_err() {
-            return Err(ConversationError::NotFound(id.to_string()));
+        let conversation = self.read_what_is_there(id)?;
+        if !matches!(
+            conversation.records.first(),
+            Some(ConversationRecord::Header { .. })
+        ) {
+            return Err(ConversationError::NoHeader(self.path(id)?));
         }
-        crate::private_files::refuse_link(&path).map_err(|source| JsonlError::Io {
-            action: "reading",
-            path: path.clone(),
-            source,
-        })?;
-        let outcome = jsonl::read::<ConversationRecord>(&path)?;
-        let records: Vec<ConversationRecord> =
-            outcome.records.into_iter().map(|(_, r)| r).collect();
-        if !matches!(records.first(), Some(ConversationRecord::Header { .. })) {
-            return Err(ConversationError::NoHeader(path));
-        }
-        Ok(Conversation {
-            records,
-            warnings: outcome.warnings,
-        })
+        Ok(conversation)
     }
+}
+
+/// What [`ConversationStore::latest_usable`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LatestUsable {
+    /// The newest conversation that can be continued, if any.
+    pub id: Option<String>,
+    /// Newer files that could not be, newest first.
+    pub passed_over: Vec<BrokenConversation>,
+}
+
+/// A conversation file that cannot be continued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenConversation {
+    /// Its id.
+    pub id: String,
+    /// What is wrong with it.
+    pub problem: String,
 }
 
 /// A line of `confab history list`.
@@ -242,35 +250,104 @@ pub struct ConversationSummary {
     pub model: String,
     /// How many messages it holds.
     pub messages: usize,
+    /// Why the file cannot be continued, when it can't.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 impl ConversationStore {
-    /// Every conversation, newest first. Unreadable files are skipped.
+    /// Every conversation, newest first. A file that cannot be used (empty,
+    /// no header, unreadable, a link) is listed too, with its problem, so
+    /// that it can be shown and deleted.
     pub fn list(&self) -> Result<Vec<ConversationSummary>, ConversationError> {
         let mut ids = self.ids()?;
         ids.reverse();
-        let mut summaries = Vec::new();
-        for id in ids {
-            let Ok(conversation) = self.read(&id) else {
-                continue;
-            };
-            if let Some(ConversationRecord::Header {
-                created,
-                title,
-                model,
-                ..
-            }) = conversation.records.first()
-            {
-                summaries.push(ConversationSummary {
-                    id: id.clone(),
+        Ok(ids.iter().map(|id| self.summary(id)).collect())
+    }
+
+    /// The line of `history list` for `id`.
+    fn summary(&self, id: &str) -> ConversationSummary {
+        let broken = |problem: String| ConversationSummary {
+            id: id.to_string(),
+            created: String::new(),
+            title: String::new(),
+            model: String::new(),
+            messages: 0,
+            problem: Some(problem),
+        };
+        match self.read(id) {
+            Ok(conversation) => match conversation.records.first() {
+                Some(ConversationRecord::Header {
+                    created,
+                    title,
+                    model,
+                    ..
+                }) => ConversationSummary {
+                    id: id.to_string(),
                     created: created.clone(),
                     title: title.clone(),
                     model: model.clone(),
                     messages: conversation.records.len() - 1,
-                });
+                    problem: None,
+                },
+                _ => broken("no header line".into()),
+            },
+            Err(err) => broken(self.problem_of(id, &err)),
+        }
+    }
+
+    /// What is wrong with conversation `id`, in words.
+    fn problem_of(&self, id: &str, err: &ConversationError) -> String {
+        let empty = self
+            .path(id)
+            .ok()
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .is_some_and(|m| m.is_file() && m.len() == 0);
+        if empty {
+            "the file is empty (a first write that failed)".to_string()
+        } else {
+            err.to_string()
+        }
+    }
+
+    /// The newest conversation that can be continued, and the newer ones
+    /// passed over because their files are broken.
+    pub fn latest_usable(&self) -> Result<LatestUsable, ConversationError> {
+        let mut passed_over = Vec::new();
+        for id in self.ids()?.into_iter().rev() {
+            match self.summary(&id).problem {
+                None => {
+                    return Ok(LatestUsable {
+                        id: Some(id),
+                        passed_over,
+                    })
+                }
+                Some(problem) => passed_over.push(BrokenConversation { id, problem }),
             }
         }
-        Ok(summaries)
+        Ok(LatestUsable {
+            id: None,
+            passed_over,
+        })
+    }
+
+    /// Every record of `id` that can be read, header or not, for `history
+    /// show` of a broken file.
+    pub fn read_what_is_there(&self, id: &str) -> Result<Conversation, ConversationError> {
+        let path = self.path(id)?;
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Err(ConversationError::NotFound(id.to_string()));
+        }
+        crate::private_files::refuse_link(&path).map_err(|source| JsonlError::Io {
+            action: "reading",
+            path: path.clone(),
+            source,
+        })?;
+        let outcome = jsonl::read::<ConversationRecord>(&path)?;
+        Ok(Conversation {
+            records: outcome.records.into_iter().map(|(_, r)| r).collect(),
+            warnings: outcome.warnings,
+        })
     }
 
     /// The ids of every conversation, oldest first (ids sort by creation time).
@@ -295,11 +372,6 @@ impl ConversationStore {
             .collect();
         ids.sort();
         Ok(ids)
-    }
-
-    /// The newest conversation's id, if there is one.
-    pub fn latest_id(&self) -> Result<Option<String>, ConversationError> {
-        Ok(self.ids()?.pop())
     }
 
     /// Deletes conversation `id`.

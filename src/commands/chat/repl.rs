@@ -177,10 +177,13 @@ fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
         }
         "history" => {
             for summary in session.store().list()?.iter().take(10) {
-                println!(
-                    "{}  {:>3} messages  {}",
-                    summary.id, summary.messages, summary.title
-                );
+                match &summary.problem {
+                    Some(problem) => println!("{}  broken: {problem}", summary.id),
+                    None => println!(
+                        "{}  {:>3} messages  {}",
+                        summary.id, summary.messages, summary.title
+                    ),
+                }
             }
         }
         other => println!("unknown command /{other}; /help lists them"),
