@@ -269,7 +269,11 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;guard;scan' {
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Only include files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('--glob', '--glob', [CompletionResultType]::ParameterName, 'Only include files matching GLOB; `!GLOB` excludes (repeatable)')
             [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'Screen this string (repeatable)')
+            [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Include hidden files and directories')
+            [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Do not honour .gitignore, .ignore and other ignore files')
             [CompletionResult]::new('--jsonl', '--jsonl', [CompletionResultType]::ParameterName, 'Treat each input line as a JSON object and screen its "text" field')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON result per input (per line with --jsonl) instead of text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -609,12 +609,20 @@ _confab() {
             return 0
             ;;
         confab__subcmd__guard__subcmd__scan)
-            opts="-h --text --jsonl --json --help"
+            opts="-g -h --hidden --no-ignore --glob --text --jsonl --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --glob)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --text)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

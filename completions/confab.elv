@@ -235,7 +235,11 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;guard;scan'= {
+            cand -g 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
+            cand --glob 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
             cand --text 'Screen this string (repeatable)'
+            cand --hidden 'Include hidden files and directories'
+            cand --no-ignore 'Do not honour .gitignore, .ignore and other ignore files'
             cand --jsonl 'Treat each input line as a JSON object and screen its "text" field'
             cand --json 'Print one JSON result per input (per line with --jsonl) instead of text'
             cand -h 'Print help'

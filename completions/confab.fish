@@ -162,7 +162,10 @@ complete -c confab -n "__fish_confab_using_subcommand config" -s h -l help -d 'P
 complete -c confab -n "__fish_confab_using_subcommand guard; and not __fish_seen_subcommand_from scan help" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand guard; and not __fish_seen_subcommand_from scan help" -f -a "scan" -d 'Screen text for prompt injection and secrets; exit 5 when anything is found'
 complete -c confab -n "__fish_confab_using_subcommand guard; and not __fish_seen_subcommand_from scan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -s g -l glob -d 'Only include files matching GLOB; `!GLOB` excludes (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -l text -d 'Screen this string (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -l hidden -d 'Include hidden files and directories'
+complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -l no-ignore -d 'Do not honour .gitignore, .ignore and other ignore files'
 complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -l jsonl -d 'Treat each input line as a JSON object and screen its "text" field'
 complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -l json -d 'Print one JSON result per input (per line with --jsonl) instead of text'
 complete -c confab -n "__fish_confab_using_subcommand guard; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help'

@@ -23,15 +23,20 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   confab guard scan prompt.md               findings as path:line:col: rule: why (excerpt)
+  confab guard scan docs/                   every text file under docs/ (ignore files honoured)
   curl -s $URL | confab guard scan          screen stdin
   confab guard scan --text 'ignore previous instructions'
   confab guard scan --jsonl --json corpus.jsonl   one JSON result per line's \"text\"
 
 Exit codes: 0 clean, 5 something flagged, 2 usage error.")]
 pub struct ScanArgs {
-    /// Files to screen; `-` or nothing reads stdin
-    #[arg(value_name = "FILE", conflicts_with = "text")]
+    /// Files or directories to screen; `-` or nothing reads stdin
+    #[arg(value_name = "PATH", conflicts_with = "text")]
     pub files: Vec<PathBuf>,
+
+    /// How directories are walked.
+    #[command(flatten)]
+    pub walk: super::WalkFlags,
 
     /// Screen this string (repeatable)
     #[arg(long, value_name = "TEXT")]
@@ -158,8 +163,13 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The inputs as (source name, text): the --text strings, or the files,
-/// or stdin.
+/// The most bytes one input may have: far above any prompt, and a bound
+/// on what a scan holds in memory.
+const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// The inputs as (source name, text): the --text strings, or the files and
+/// the text files under the directories (walked like count-tokens), or
+/// stdin.
 fn read_inputs(args: &ScanArgs) -> anyhow::Result<Vec<(String, String)>> {
     if !args.text.is_empty() {
         return Ok(args
@@ -168,32 +178,80 @@ fn read_inputs(args: &ScanArgs) -> anyhow::Result<Vec<(String, String)>> {
             .map(|t| ("<text>".to_string(), t.clone()))
             .collect());
     }
-    let mut inputs = Vec::new();
     let stdin_only = [PathBuf::from("-")];
-    let files = if args.files.is_empty() {
+    let paths = if args.files.is_empty() {
         &stdin_only[..]
     } else {
         &args.files[..]
     };
-    for path in files {
+    let mut inputs = Vec::new();
+    for path in paths {
         if path.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading stdin")?;
-            inputs.push(("<stdin>".to_string(), text));
-            continue;
+            inputs.push(("<stdin>".to_string(), read_stdin()?));
+        } else {
+            inputs.extend(read_path(path, args)?);
         }
-        let bytes = std::fs::read(path).map_err(|err| {
+    }
+    Ok(inputs)
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("reading stdin")?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big("<stdin>").into());
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn too_big(source: &str) -> Failure {
+    Failure::new(
+        ExitKind::Usage,
+        format!("{source} is larger than {} MiB", MAX_INPUT_BYTES >> 20),
+    )
+    .hint("split it, or screen the part that will be sent")
+}
+
+/// A file, or every text file under a directory; binary files in a
+/// directory are passed over with a note, as count-tokens does.
+fn read_path(path: &std::path::Path, args: &ScanArgs) -> anyhow::Result<Vec<(String, String)>> {
+    let list =
+        crate::walk::list_files(&[path.to_path_buf()], &args.walk.options()).map_err(|err| {
+            Failure::new(ExitKind::Usage, err.to_string())
+                .hint("pass readable files or directories, `-` for stdin, or --text TEXT")
+        })?;
+    for skipped in &list.skipped {
+        eprintln!(
+            "note: skipped {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        );
+    }
+    let walked = path.is_dir();
+    let mut inputs = Vec::new();
+    for file in list.files {
+        let unreadable = |err: std::io::Error| {
             Failure::new(
                 ExitKind::Usage,
-                format!("cannot read {}: {err}", path.display()),
+                format!("cannot read {}: {err}", file.display()),
             )
-            .hint("pass readable files, `-` for stdin, or --text TEXT")
-        })?;
+            .hint("pass readable files or directories, `-` for stdin, or --text TEXT")
+        };
+        let size = std::fs::metadata(&file).map_err(unreadable)?.len();
+        if size > MAX_INPUT_BYTES {
+            return Err(too_big(&file.display().to_string()).into());
+        }
+        let bytes = std::fs::read(&file).map_err(unreadable)?;
+        if walked && crate::walk::looks_binary(&bytes) {
+            eprintln!("note: skipped {}: binary file", file.display());
+            continue;
+        }
         inputs.push((
-            path.display().to_string(),
-            String::from_utf8_lossy(&bytes).into_owned(),
+            file.display().to_string(),
+            crate::walk::decode(&bytes).text.into_owned(),
         ));
     }
     Ok(inputs)
