@@ -45,7 +45,7 @@ pub fn top_k(text: &str) -> Result<usize, String> {
 
 /// `--chunk-tokens`: the size of a chunk.
 pub fn chunk_tokens(text: &str) -> Result<usize, String> {
-    in_range(text, 16, 8192, "a chunk size in tokens")
+    in_range(text, 4, 8192, "a chunk size in tokens")
 }
 
 /// `--overlap`: the share of a chunk repeated in the next.
