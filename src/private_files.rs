@@ -121,6 +121,49 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     renamed
 }
 
+/// An exclusive advisory lock on a lock file, held until dropped: how
+/// two confab processes take turns with one conversation or one index.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+}
+
+impl FileLock {
+    /// Takes the lock at `path` (created 0600 if absent). When another
+    /// process holds it, calls `waiting` once and polls until it is free,
+    /// or until `give_up` says to stop (then `Ok(None)`).
+    pub fn acquire(
+        path: &Path,
+        waiting: impl FnOnce(),
+        give_up: impl Fn() -> bool,
+    ) -> io::Result<Option<FileLock>> {
+        use fs4::fs_std::FileExt;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            ensure_dir(dir)?;
+        }
+        let file = open_append(path)?;
+        if file.try_lock_exclusive()? {
+            return Ok(Some(FileLock { file }));
+        }
+        waiting();
+        loop {
+            if give_up() {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            if file.try_lock_exclusive()? {
+                return Ok(Some(FileLock { file }));
+            }
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = fs4::fs_std::FileExt::unlock(&self.file);
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::{symlink, PermissionsExt};
@@ -176,5 +219,20 @@ mod tests {
         // Replacing a link replaces the link, not what it points to.
         write_atomic(&link, b"ours").expect("written");
         assert_eq!(std::fs::read_to_string(&target).expect("read"), "theirs");
+    }
+
+    #[test]
+    fn a_lock_is_held_until_dropped_and_a_waiter_can_give_up() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let path = root.path().join("x.lock");
+        let held = FileLock::acquire(&path, || panic!("free"), || false)
+            .expect("locked")
+            .expect("held");
+        let waited = std::cell::Cell::new(false);
+        let second = FileLock::acquire(&path, || waited.set(true), || true).expect("no error");
+        assert!(second.is_none() && waited.get());
+        drop(held);
+        let third = FileLock::acquire(&path, || panic!("free again"), || false).expect("locked");
+        assert!(third.is_some());
     }
 }

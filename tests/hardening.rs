@@ -601,3 +601,110 @@ fn finding_7_guard_scan_walks_directories_like_count_tokens() {
         .assert()
         .success();
 }
+
+#[test]
+fn finding_9_concurrent_turns_on_one_conversation_take_turns() {
+    let home = TempHome::new();
+    const PROCESSES: usize = 12;
+    let replies: Vec<Reply> = (0..=PROCESSES)
+        .map(|n| {
+            Reply::openai_stream("m", &[&format!("reply {n}")], Some((3, 1)))
+                .with_delay_before_first_byte(std::time::Duration::from_millis(150))
+        })
+        .collect();
+    let fake = FakeProvider::start(replies);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "-m", "gpt-4o-mini", "start"])
+        .assert()
+        .success();
+    let id = home.conversations()[0][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let children: Vec<std::process::Child> = (0..PROCESSES)
+        .map(|n| {
+            let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("confab"));
+            command
+                .args(["chat", "--conversation", &id, &format!("message {n}")])
+                .env_clear()
+                .env("CONFAB_HOME", home.path())
+                .env("HOME", home.path())
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("OPENAI_API_KEY", "test-openai-key")
+                .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            command.spawn().expect("spawned")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().expect("waited").success());
+    }
+    let records = &home.conversations()[0];
+    let roles: String = records[1..]
+        .iter()
+        .filter_map(|r| r["role"].as_str())
+        .map(|role| if role == "user" { 'u' } else { 'a' })
+        .collect();
+    assert_eq!(roles, "ua".repeat(PROCESSES + 1), "turns interleaved");
+    // Each request carried every turn before it: 1, 3, 5... messages.
+    let mut sizes: Vec<usize> = fake
+        .requests()
+        .iter()
+        .map(|r| r.json()["messages"].as_array().map_or(0, Vec::len))
+        .collect();
+    sizes.sort();
+    let expected: Vec<usize> = (0..=PROCESSES).map(|n| 2 * n + 1).collect();
+    assert_eq!(sizes, expected);
+}
+
+#[test]
+fn finding_9_concurrent_index_runs_on_one_index_take_turns() {
+    let home = TempHome::new();
+    for n in 0..40 {
+        home.write(
+            &format!("docs/file{n}.md"),
+            format!(
+                "# File {n}\n\n{}\n",
+                "Zebras graze on the savanna. ".repeat(200)
+            ),
+        );
+    }
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("confab"))
+                .args(["rag", "index", "docs", "--name", "shared"])
+                .env_clear()
+                .env("CONFAB_HOME", home.path())
+                .env("HOME", home.path())
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .current_dir(home.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawned")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("waited");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            !stderr.contains("rag rm"),
+            "no advice to delete a healthy index: {stderr}"
+        );
+    }
+    let query = home
+        .confab()
+        .args([
+            "rag",
+            "query",
+            "--name",
+            "shared",
+            "--json",
+            "zebras savanna",
+        ])
+        .output()
+        .expect("running confab");
+    assert!(query.status.success(), "{}", stderr_of(&query));
+}

@@ -16,7 +16,10 @@ impl Engine {
     /// when there was nothing to compact).
     pub fn compact(&mut self) -> anyhow::Result<usize> {
         let _busy = self.cancel.busy();
-        self.compact_now()
+        let _turn = self.take_turn()?;
+        let covered = self.compact_now();
+        self.note_file_length();
+        covered
     }
 
     pub(super) fn compact_now(&mut self) -> anyhow::Result<usize> {

@@ -10,6 +10,7 @@ mod compact;
 mod exchange;
 mod open;
 mod screen;
+mod sharing;
 mod turn;
 
 #[cfg(test)]
@@ -242,6 +243,8 @@ pub struct Engine {
     recorder: CallRecorder,
     /// The conversation being continued, once there is one.
     conversation: Option<ConversationHandle>,
+    /// How long its file was after this process last wrote to it.
+    seen_len: u64,
     /// The system prompt of the current conversation.
     pub system: Option<String>,
     /// The conversation so far, every message (compacted ones too).

@@ -108,6 +108,11 @@ impl Engine {
             info,
             client,
             store,
+            seen_len: loaded
+                .conversation
+                .as_ref()
+                .and_then(|c| c.file_length().ok())
+                .unwrap_or(0),
             conversation: loaded.conversation,
             system: plan.system.clone().or(loaded.system),
             history: loaded.history,

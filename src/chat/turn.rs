@@ -23,7 +23,10 @@ impl Engine {
     /// bookkeeping to finish.)
     pub fn turn(&mut self, message: &str) -> anyhow::Result<TurnReport> {
         let _busy = self.cancel.busy();
-        self.run_turn(message)
+        let _turn = self.take_turn()?;
+        let report = self.run_turn(message);
+        self.note_file_length();
+        report
     }
 
     /// The steps of a turn, in order.

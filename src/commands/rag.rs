@@ -165,6 +165,18 @@ struct IndexSummary {
 fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut index = Index::open(&paths.data_dir, &args.name, true).map_err(store_failure)?;
+    // Ctrl-C while waiting ends the process: nothing was written yet.
+    let _writer = index
+        .writer_lock(
+            || {
+                eprintln!(
+                    "note: another confab is indexing `{}`; waiting for it to finish",
+                    args.name
+                )
+            },
+            || false,
+        )
+        .map_err(store_failure)?;
     let mut embedder = embedder_for(paths, &args.embedder, "rag index")?;
     check_embedder(&index, &args.name, &embedder.id())?;
     let list = walk::list_files(&args.paths, &args.walk.options())

@@ -138,6 +138,47 @@ impl ConversationHandle {
     pub fn append(&self, record: &ConversationRecord) -> Result<(), ConversationError> {
         Ok(jsonl::append(&self.path, record)?)
     }
+
+    /// The file's length in bytes, to tell whether someone appended.
+    pub fn file_length(&self) -> Result<u64, ConversationError> {
+        std::fs::metadata(&self.path)
+            .map(|m| m.len())
+            .map_err(|source| {
+                ConversationError::Store(JsonlError::Io {
+                    action: "reading",
+                    path: self.path.clone(),
+                    source,
+                })
+            })
+    }
+
+    /// Takes the conversation's turn lock (see [`FileLock::acquire`]).
+    pub fn lock_turn(
+        &self,
+        waiting: impl FnOnce(),
+        give_up: impl Fn() -> bool,
+    ) -> Result<Option<crate::private_files::FileLock>, ConversationError> {
+        let path = lock_path(&self.path);
+        crate::private_files::FileLock::acquire(&path, waiting, give_up).map_err(|source| {
+            ConversationError::Store(JsonlError::Io {
+                action: "locking",
+                path,
+                source,
+            })
+        })
+    }
+}
+
+/// Where the turn lock of the conversation file at `path` is: beside the
+/// conversations directory, in `locks/`, so the directory holds only
+/// conversations.
+fn lock_path(path: &Path) -> PathBuf {
+    let name = path.with_extension("lock");
+    let name = name.file_name().unwrap_or_default();
+    match path.parent().and_then(Path::parent) {
+        Some(data_dir) => data_dir.join("locks").join(name),
+        None => PathBuf::from(name),
+    }
 }
 
 /// A conversation as read from its file.
@@ -377,6 +418,7 @@ impl ConversationStore {
     /// Deletes conversation `id`.
     pub fn delete(&self, id: &str) -> Result<(), ConversationError> {
         let path = self.path(id)?;
+        let _ = std::fs::remove_file(lock_path(&path));
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {

@@ -19,6 +19,10 @@ pub fn store_failure(err: StoreError) -> anyhow::Error {
             "`confab rag list` shows the indexes; `confab rag index DIR` builds one"
         }
         StoreError::BadName(_) => "pick another --name",
+        _ if err.is_busy() => {
+            "another confab is using this index (indexing it, most likely); try again when it \
+             has finished: the index is not damaged"
+        }
         _ => "remove the index with `confab rag rm NAME` and index again if it is damaged",
     };
     Failure::new(ExitKind::Usage, err.to_string())

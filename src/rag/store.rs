@@ -131,6 +131,22 @@ pub struct Index {
     path: PathBuf,
 }
 
+/// How long a statement waits for another process's hold on the database.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl StoreError {
+    /// Whether another process holds the database (not damage).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
 /// The directory holding all indexes.
 pub fn rag_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("rag")
@@ -200,6 +216,9 @@ impl Index {
             source,
         };
         let conn = Connection::open(&path).map_err(sql)?;
+        // Another process may hold the database a moment (a query while an
+        // index run writes): wait for it rather than fail.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -218,6 +237,20 @@ impl Index {
         )
         .map_err(sql)?;
         Ok(Index { conn, path })
+    }
+
+    /// Takes the index's writer lock, so that two `rag index` runs on one
+    /// index take turns instead of failing on a locked database: calls
+    /// `waiting` once if another process holds it; `Ok(None)` when
+    /// `give_up` says to stop waiting.
+    pub fn writer_lock(
+        &self,
+        waiting: impl FnOnce(),
+        give_up: impl Fn() -> bool,
+    ) -> Result<Option<crate::private_files::FileLock>, StoreError> {
+        let path = self.path.with_file_name("writer.lock");
+        crate::private_files::FileLock::acquire(&path, waiting, give_up)
+            .map_err(|source| StoreError::Io { path, source })
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
@@ -400,6 +433,20 @@ pub struct Update<'a> {
 }
 
 impl Update<'_> {
+    /// Takes the index's writer lock, so that two `rag index` runs on one
+    /// index take turns instead of failing on a locked database: calls
+    /// `waiting` once if another process holds it; `Ok(None)` when
+    /// `give_up` says to stop waiting.
+    pub fn writer_lock(
+        &self,
+        waiting: impl FnOnce(),
+        give_up: impl Fn() -> bool,
+    ) -> Result<Option<crate::private_files::FileLock>, StoreError> {
+        let path = self.path.with_file_name("writer.lock");
+        crate::private_files::FileLock::acquire(&path, waiting, give_up)
+            .map_err(|source| StoreError::Io { path, source })
+    }
+
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
