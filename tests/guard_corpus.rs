@@ -88,21 +88,13 @@ fn table(title: &str, rows: &[Row]) -> f64 {
     rate
 }
 
-/// The corpus lines the rate assertions cover. The lines after them were
-/// written for issue #13 (disguised, encoded and non-English attacks, and
-/// developer text near those rules) before the rules that catch them:
-/// their rates are printed but not yet asserted.
-const ASSERTED_ATTACKS: usize = 169;
-/// See [`ASSERTED_ATTACKS`].
-const ASSERTED_BENIGN: usize = 268;
-
 #[test]
 fn detects_the_attack_corpus_without_flagging_the_benign_one() {
-    let mut attacks = run_corpus("attacks.jsonl");
-    let mut benign = run_corpus("benign.jsonl");
-    assert!(attacks.len() >= 150 && benign.len() >= 250);
-    table("attacks, all lines", &attacks);
-    table("benign, all lines", &benign);
+    let attacks = run_corpus("attacks.jsonl");
+    let benign = run_corpus("benign.jsonl");
+    assert!(attacks.len() >= 290 && benign.len() >= 370);
+    let detection = table("attacks", &attacks);
+    let false_positives = table("benign", &benign);
     for (n, (technique, flagged, _, text)) in attacks.iter().enumerate() {
         if !flagged {
             eprintln!("missed, attack line {} ({technique}): {text:?}", n + 1);
@@ -116,11 +108,7 @@ fn detects_the_attack_corpus_without_flagging_the_benign_one() {
             );
         }
     }
-    attacks.truncate(ASSERTED_ATTACKS);
-    benign.truncate(ASSERTED_BENIGN);
-    let detection = table("attacks", &attacks);
-    let false_positives = table("benign", &benign);
-    // The README's claims: 168 of 169 attacks flagged, no benign prompt.
+    // The README's claims: 295 of 296 attacks flagged, no benign prompt.
     let missed = attacks.iter().filter(|a| !a.1).count();
     let flagged_benign = benign.iter().filter(|b| b.1).count();
     assert!(
