@@ -98,12 +98,35 @@ pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
             found.push(SecretMatch {
                 kind: inner.kind,
                 via: Some(run.via),
-                ..located(text, inner.kind, run.range.clone())
+                ..located(inner.kind, run.range.clone())
             });
         }
     }
     found.sort_by_key(|f| f.range.start);
+    set_positions(text, &mut found);
     found
+}
+
+/// Fills in the line and column of each of `found` (in order of
+/// position) in one pass over `text`.
+fn set_positions(text: &str, found: &mut [SecretMatch]) {
+    let (mut at, mut line, mut line_start, mut column) = (0, 1, 0, 1);
+    for secret in found {
+        let start = secret.range.start;
+        let mut counted_from = at;
+        for newline in memchr::memchr_iter(b'\n', &text.as_bytes()[at..start]) {
+            line += 1;
+            line_start = at + newline + 1;
+        }
+        if line_start > counted_from {
+            counted_from = line_start;
+            column = 1;
+        }
+        column += text[counted_from..start].chars().count();
+        at = start;
+        secret.line = line;
+        secret.column = column;
+    }
 }
 
 fn overlaps(found: &[SecretMatch], range: &std::ops::Range<usize>) -> bool {
@@ -112,15 +135,12 @@ fn overlaps(found: &[SecretMatch], range: &std::ops::Range<usize>) -> bool {
         .any(|f| f.range.start < range.end && range.start < f.range.end)
 }
 
-/// A match of `kind` at `range` of `text`, with its line and column.
-fn located(text: &str, kind: &'static str, range: std::ops::Range<usize>) -> SecretMatch {
-    let before = &text[..range.start];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+/// A match of `kind` at `range` (its line and column are set later).
+fn located(kind: &'static str, range: std::ops::Range<usize>) -> SecretMatch {
     SecretMatch {
         kind,
-        line,
-        column,
+        line: 0,
+        column: 0,
         range,
         via: None,
     }
@@ -138,7 +158,7 @@ fn plain_secrets(text: &str) -> Vec<SecretMatch> {
                 continue;
             }
             if !overlaps(&found, &m.range()) {
-                found.push(located(text, kind, m.range()));
+                found.push(located(kind, m.range()));
             }
         }
     }
@@ -256,6 +276,17 @@ mod tests {
         assert_eq!(found[0].line, 2);
         assert_eq!(found[0].column, 7);
         assert_eq!(redacted, "line one\n  key=[REDACTED:openai_key] done");
+    }
+
+    #[test]
+    fn lines_and_columns_of_many_secrets() {
+        let text = "a sk-proj-AbCdEf0123456789GhIjKlMnOp é sk-proj-ZyXwVu9876543210TsRqPoNmLk\n\
+                    \u{e9}\u{e9} ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let places: Vec<(usize, usize)> = find_secrets(text)
+            .iter()
+            .map(|s| (s.line, s.column))
+            .collect();
+        assert_eq!(places, [(1, 3), (1, 40), (2, 4)]);
     }
 
     #[test]
