@@ -92,7 +92,7 @@ fn table(title: &str, rows: &[Row]) -> f64 {
 fn detects_the_attack_corpus_without_flagging_the_benign_one() {
     let attacks = run_corpus("attacks.jsonl");
     let benign = run_corpus("benign.jsonl");
-    assert!(attacks.len() >= 150 && benign.len() >= 250);
+    assert!(attacks.len() >= 290 && benign.len() >= 370);
     let detection = table("attacks", &attacks);
     let false_positives = table("benign", &benign);
     for (n, (technique, flagged, _, text)) in attacks.iter().enumerate() {
@@ -108,7 +108,7 @@ fn detects_the_attack_corpus_without_flagging_the_benign_one() {
             );
         }
     }
-    // The README's claims: 168 of 169 attacks flagged, no benign prompt.
+    // The README's claims: 295 of 296 attacks flagged, no benign prompt.
     let missed = attacks.iter().filter(|a| !a.1).count();
     let flagged_benign = benign.iter().filter(|b| b.1).count();
     assert!(

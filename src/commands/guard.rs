@@ -105,10 +105,11 @@ impl Report {
         for s in &self.secrets {
             let value = &text[s.range.clone()];
             let shown: String = value.chars().take(4).collect();
+            let via = s.via.map(|v| format!(" [in {v}]")).unwrap_or_default();
             lines.push((
                 s.line,
                 s.column,
-                format!("secret: a {} would be sent ({shown}…)", s.kind),
+                format!("secret: a {} would be sent{via} ({shown}…)", s.kind),
             ));
         }
         lines.sort_by_key(|l| (l.0, l.1));

@@ -4,10 +4,14 @@
 //! policy for each (the `[guard]` table of config.toml), applied in one
 //! place: [`verdict::judge`].
 
+pub mod encoded;
 pub mod injection;
+pub mod normalize;
 pub mod output;
+pub mod phrases;
 pub mod secrets;
 pub mod verdict;
+pub mod words;
 
 pub use injection::{fence, screen, Finding, Hidden, Rule};
 pub use verdict::{judge, Action, Origin, TextPolicy, Verdict};

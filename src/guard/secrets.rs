@@ -1,12 +1,15 @@
 //! Secret detection: API keys and credentials in text about to be sent to
 //! a model (OWASP LLM02, sensitive information disclosure). Finds provider
 //! keys by their documented shapes, private key blocks, and high-entropy
-//! values assigned to names that say they are secrets; reports where they
-//! are, and can redact them.
+//! values assigned to names that say they are secrets, also inside Base64,
+//! Base32 and hex runs (a Base64-encoded key is still a key); reports where
+//! they are, and can redact them.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+use crate::guard::injection::Hidden;
 
 /// One secret found in a text.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -17,9 +20,13 @@ pub struct SecretMatch {
     pub line: usize,
     /// 1-based column (in characters).
     pub column: usize,
-    /// Byte range of the secret value in the text.
+    /// Byte range of the secret value in the text (for an encoded
+    /// secret: of the whole encoded run).
     #[serde(skip)]
     pub range: std::ops::Range<usize>,
+    /// How the secret was encoded, when it was found in a decoded run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Hidden>,
 }
 
 /// The patterns, each with its kind; the capture group `secret` (or the
@@ -79,8 +86,68 @@ fn looks_random(value: &str) -> bool {
     has_digit && has_letter && entropy(value) >= 3.5
 }
 
-/// Every secret in `text`, in order, without overlaps.
+/// Every secret in `text`, in order, without overlaps: plain ones, then
+/// those inside encoded runs.
 pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
+    let mut found = plain_secrets(text);
+    for run in crate::guard::encoded::word_runs(text) {
+        if overlaps(&found, &run.range) {
+            continue;
+        }
+        if let Some(inner) = plain_secrets(&run.decoded).first() {
+            found.push(SecretMatch {
+                kind: inner.kind,
+                via: Some(run.via),
+                ..located(inner.kind, run.range.clone())
+            });
+        }
+    }
+    found.sort_by_key(|f| f.range.start);
+    set_positions(text, &mut found);
+    found
+}
+
+/// Fills in the line and column of each of `found` (in order of
+/// position) in one pass over `text`.
+fn set_positions(text: &str, found: &mut [SecretMatch]) {
+    let (mut at, mut line, mut line_start, mut column) = (0, 1, 0, 1);
+    for secret in found {
+        let start = secret.range.start;
+        let mut counted_from = at;
+        for newline in memchr::memchr_iter(b'\n', &text.as_bytes()[at..start]) {
+            line += 1;
+            line_start = at + newline + 1;
+        }
+        if line_start > counted_from {
+            counted_from = line_start;
+            column = 1;
+        }
+        column += text[counted_from..start].chars().count();
+        at = start;
+        secret.line = line;
+        secret.column = column;
+    }
+}
+
+fn overlaps(found: &[SecretMatch], range: &std::ops::Range<usize>) -> bool {
+    found
+        .iter()
+        .any(|f| f.range.start < range.end && range.start < f.range.end)
+}
+
+/// A match of `kind` at `range` (its line and column are set later).
+fn located(kind: &'static str, range: std::ops::Range<usize>) -> SecretMatch {
+    SecretMatch {
+        kind,
+        line: 0,
+        column: 0,
+        range,
+        via: None,
+    }
+}
+
+/// The secrets the patterns find in `text` as it is.
+fn plain_secrets(text: &str) -> Vec<SecretMatch> {
     let mut found: Vec<SecretMatch> = Vec::new();
     for (kind, regex) in patterns() {
         for captures in regex.captures_iter(text) {
@@ -90,21 +157,9 @@ pub fn find_secrets(text: &str) -> Vec<SecretMatch> {
             if *kind == "assigned_secret" && !looks_random(m.as_str()) {
                 continue;
             }
-            if found
-                .iter()
-                .any(|f| f.range.start < m.end() && m.start() < f.range.end)
-            {
-                continue;
+            if !overlaps(&found, &m.range()) {
+                found.push(located(kind, m.range()));
             }
-            let before = &text[..m.start()];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            found.push(SecretMatch {
-                kind,
-                line,
-                column,
-                range: m.range(),
-            });
         }
     }
     found.sort_by_key(|f| f.range.start);
@@ -224,11 +279,52 @@ mod tests {
     }
 
     #[test]
+    fn lines_and_columns_of_many_secrets() {
+        let text = "a sk-proj-AbCdEf0123456789GhIjKlMnOp é sk-proj-ZyXwVu9876543210TsRqPoNmLk\n\
+                    \u{e9}\u{e9} ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let places: Vec<(usize, usize)> = find_secrets(text)
+            .iter()
+            .map(|s| (s.line, s.column))
+            .collect();
+        assert_eq!(places, [(1, 3), (1, 40), (2, 4)]);
+    }
+
+    #[test]
     fn every_secret_in_a_text_is_found_not_only_the_first() {
         let text = "one: sk-proj-AbCdEf0123456789GhIjKlMnOp\n\
                     two: ghp_0123456789abcdefghijABCDEFGHIJ012345\n\
                     three: sk-proj-ZyXwVu9876543210TsRqPoNmLk";
         assert_eq!(kinds(text), ["openai_key", "github_token", "openai_key"]);
+    }
+
+    #[test]
+    fn a_base64_encoded_key_is_found_as_its_run() {
+        use base64::Engine as _;
+        let encode = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        for (plain, kind) in [
+            (
+                "OPENAI_API_KEY=sk-proj-Xy7Kq2Lm9Tz4Vb8Nw3Rc6Hd1",
+                "openai_key",
+            ),
+            ("aws_access_key_id = AKIAQ3EXAMPLE7KZ2WFB", "aws_access_key"),
+            (
+                "admin:sk-ant-api03-Q9wErTy7UiOp3AsDf6GhJk2Lz",
+                "anthropic_key",
+            ),
+        ] {
+            let run = encode(plain);
+            let text = format!("config: {run} end");
+            let found = find_secrets(&text);
+            assert_eq!(found.len(), 1, "{plain}: {found:?}");
+            assert_eq!((found[0].kind, found[0].via), (kind, Some(Hidden::Base64)));
+            assert_eq!(&text[found[0].range.clone()], run);
+            assert_eq!(found[0].column, 9);
+            let (redacted, _) = redact(&text);
+            assert_eq!(redacted, format!("config: [REDACTED:{kind}] end"));
+        }
+        // Base64 of ordinary text, or of binary, holds no secret.
+        assert!(kinds(&encode("The quick brown fox jumps over the lazy dog")).is_empty());
+        assert!(kinds("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7").is_empty());
     }
 
     #[test]
