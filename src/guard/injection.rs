@@ -25,7 +25,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::guard::normalize::{Decoded, Vias};
-use crate::guard::phrases::{phrases, Phrase};
+use crate::guard::phrases::{candidates, Phrase};
 use crate::guard::words::Words;
 
 /// What kind of injection a finding is.
@@ -244,8 +244,11 @@ fn screen_at(text: &str, depth: usize) -> Vec<Finding> {
     let mut findings = Vec::new();
     invisible(text, depth, &place.lines, &mut findings);
     let words = Words::new(&place.decoded.text);
-    for phrase in phrases() {
-        for m in phrase.regex.find_iter(&words.text) {
+    for phrase in candidates(&words.text) {
+        let Some(regex) = phrase.regex() else {
+            continue;
+        };
+        for m in regex.find_iter(&words.text) {
             if !phrase.sentence || whole_sentence(&words, &words.text, m.range()) {
                 let why = phrase.why.to_string();
                 findings.push(place.finding(phrase.rule, &words, m.range(), why, None));
@@ -436,7 +439,7 @@ fn report_view(
     let words = Words::new(&view);
     let mut rules: Vec<Rule> = Vec::new();
     let mut first: Option<Range<usize>> = None;
-    for phrase in phrases() {
+    for phrase in candidates(&words.text) {
         let Some(m) = phrase_match(phrase, &words) else {
             continue;
         };
@@ -465,7 +468,7 @@ fn report_view(
 
 fn phrase_match(phrase: &Phrase, words: &Words) -> Option<Range<usize>> {
     phrase
-        .regex
+        .regex()?
         .find_iter(&words.text)
         .map(|m| m.range())
         .find(|r| !phrase.sentence || whole_sentence(words, &words.text, r.clone()))

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::guard::injection::Rule;
@@ -16,8 +17,11 @@ pub struct Phrase {
     pub rule: Rule,
     /// Why it matched, in a few words.
     pub why: &'static str,
-    /// The pattern.
-    pub regex: Regex,
+    /// The pattern's source, compiled on first use.
+    source: String,
+    regex: OnceLock<Option<Regex>>,
+    /// The literal pieces of the pattern: every match holds one of them.
+    fragments: Vec<String>,
     /// Whether a match counts only as a whole imperative sentence: it
     /// starts a sentence and the sentence ends with it or goes on to the
     /// reader (`Print the system prompt.`, not `Print the system prompt
@@ -40,7 +44,7 @@ pub fn phrases() -> &'static [Phrase] {
         table.extend(chinese());
         table
             .into_iter()
-            .filter_map(|(rule, why, pattern, flags)| {
+            .map(|(rule, why, pattern, flags)| {
                 // ASCII word boundaries (`(?-u)`): with Unicode ones the
                 // regex engine falls back to a much slower matcher on
                 // non-ASCII text. Chinese patterns need no boundaries.
@@ -50,15 +54,95 @@ pub fn phrases() -> &'static [Phrase] {
                 } else {
                     pattern
                 };
-                Regex::new(&source).ok().map(|regex| Phrase {
+                Phrase {
                     rule,
                     why,
-                    regex,
+                    fragments: fragments(&source),
+                    source,
+                    regex: OnceLock::new(),
                     sentence: matches!(flags, Flags::Sentence),
-                })
+                }
             })
             .collect()
     })
+}
+
+impl Phrase {
+    /// The compiled pattern (compiled on first use: compiling all of them
+    /// is most of a short command's start-up, and most texts need none).
+    pub fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.source).ok())
+            .as_ref()
+    }
+}
+
+/// The phrases that can match `text`: those with a literal piece in it
+/// (found in one pass for all of them), and any with no literal pieces.
+pub fn candidates(text: &str) -> Vec<&'static Phrase> {
+    static GATE: OnceLock<(AhoCorasick, Vec<usize>)> = OnceLock::new();
+    let table = phrases();
+    let (gate, owners) = GATE.get_or_init(|| {
+        let mut pieces = Vec::new();
+        let mut owners = Vec::new();
+        for (index, phrase) in table.iter().enumerate() {
+            for fragment in &phrase.fragments {
+                pieces.push(fragment.as_str());
+                owners.push(index);
+            }
+        }
+        let gate = AhoCorasick::new(pieces).expect("literal pieces build an automaton");
+        (gate, owners)
+    });
+    let mut wanted: Vec<bool> = table.iter().map(|p| p.fragments.is_empty()).collect();
+    for hit in gate.find_overlapping_iter(text) {
+        wanted[owners[hit.pattern().as_usize()]] = true;
+    }
+    table
+        .iter()
+        .zip(wanted)
+        .filter_map(|(phrase, wanted)| wanted.then_some(phrase))
+        .collect()
+}
+
+/// The literal pieces of a pattern's source: runs of letters outside
+/// escapes and classes, less a last letter that a quantifier makes
+/// optional. A match always contains one of them when every way through
+/// the pattern passes a literal (a test checks each pattern has some).
+fn fragments(source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut run = String::new();
+    let mut chars = source.chars().peekable();
+    let mut in_class = false;
+    let mut finish = |run: &mut String, optional_last: bool| {
+        if optional_last {
+            run.pop();
+        }
+        let meaningful = run.chars().count() >= 3 || !run.is_ascii();
+        if meaningful && !found.contains(run) {
+            found.push(run.clone());
+        }
+        run.clear();
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                finish(&mut run, false);
+                chars.next();
+            }
+            '[' => {
+                finish(&mut run, false);
+                in_class = true;
+            }
+            ']' => in_class = false,
+            _ if in_class => {}
+            c if c.is_alphanumeric() => run.push(c),
+            '?' | '*' | '{' => finish(&mut run, true),
+            _ => finish(&mut run, false),
+        }
+    }
+    finish(&mut run, false);
+    found
 }
 
 /// How a table pattern is compiled and checked.
@@ -373,5 +457,49 @@ mod tests {
     fn every_phrase_pattern_compiles() {
         // A pattern that fails to compile is dropped from the table.
         assert_eq!(phrases().len(), COUNT);
+    }
+
+    /// The gate must never hide a match: on every text of the guard
+    /// corpora (attacks and benign), the phrases that match are the same
+    /// with the gate as when every phrase is tried.
+    #[test]
+    fn the_literal_gate_never_hides_a_match() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/guard");
+        let mut texts = 0;
+        for name in ["attacks.jsonl", "benign.jsonl"] {
+            let corpus = std::fs::read_to_string(dir.join(name)).expect("a corpus");
+            for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
+                let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                let text = value["text"].as_str().expect("a text");
+                let words = crate::guard::words::Words::new(text).text;
+                let matching =
+                    |phrase: &&Phrase| phrase.regex().is_some_and(|r| r.is_match(&words));
+                let all: Vec<&str> = phrases()
+                    .iter()
+                    .filter(matching)
+                    .map(|p| p.source.as_str())
+                    .collect();
+                let gated: Vec<&str> = candidates(&words)
+                    .into_iter()
+                    .filter(matching)
+                    .map(|p| p.source.as_str())
+                    .collect();
+                assert_eq!(all, gated, "{text}");
+                texts += 1;
+            }
+        }
+        assert!(texts > 600, "{texts} texts");
+        // Every phrase has pieces, or it would be tried on every text.
+        for phrase in phrases() {
+            assert!(!phrase.fragments.is_empty(), "{}", phrase.source);
+        }
+        assert!(candidates("hi").is_empty());
+        let everyday = candidates("how do i list the files in a directory sorted by size");
+        eprintln!(
+            "everyday question: {} of {} phrases",
+            everyday.len(),
+            phrases().len()
+        );
+        assert!(everyday.len() < phrases().len() / 2);
     }
 }
