@@ -50,26 +50,38 @@ pub struct ReadOutcome<T> {
     pub warnings: Vec<String>,
 }
 
-/// Appends `record` as one line to `path`, creating the file (mode 0600)
-/// and its directory if needed.
-pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
-    let io = |action: &'static str| {
-        move |source| JsonlError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
+/// Maps an I/O error while `action`-ing `path` to a [`JsonlError`].
+fn io_error<'a>(
+    path: &'a Path,
+    action: &'static str,
+) -> impl FnOnce(std::io::Error) -> JsonlError + 'a {
+    move |source| JsonlError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `record` as one JSON line, with the directory of `path` made ready.
+fn prepare_line<T: Serialize>(path: &Path, record: &T) -> Result<Vec<u8>, JsonlError> {
     let mut line = serde_json::to_vec(record).map_err(|source| JsonlError::Encode {
         path: path.to_path_buf(),
         source,
     })?;
     line.push(b'\n');
     if let Some(dir) = path.parent() {
-        crate::private_files::ensure_dir(dir).map_err(io("creating the directory of"))?;
+        crate::private_files::ensure_dir(dir)
+            .map_err(io_error(path, "creating the directory of"))?;
     }
-    let mut file = open_for_append(path).map_err(io("opening"))?;
-    file.lock_exclusive().map_err(io("locking"))?;
+    Ok(line)
+}
+
+/// Appends `record` as one line to `path`, creating the file (mode 0600)
+/// and its directory if needed.
+pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
+    let line = prepare_line(path, record)?;
+    let mut file = open_for_append(path).map_err(io_error(path, "opening"))?;
+    file.lock_exclusive().map_err(io_error(path, "locking"))?;
     let result = (|| {
         let len = file.seek(SeekFrom::End(0))?;
         let mut buffer = Vec::with_capacity(line.len() + 1);
@@ -85,8 +97,8 @@ pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
         file.write_all(&buffer)
     })();
     let unlocked = FileExt::unlock(&file);
-    result.map_err(io("appending to"))?;
-    unlocked.map_err(io("unlocking"))
+    result.map_err(io_error(path, "appending to"))?;
+    unlocked.map_err(io_error(path, "unlocking"))
 }
 
 /// Creates `path` (which must not exist yet) holding `record` as its one
@@ -94,26 +106,12 @@ pub fn append<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
 /// (a full disk) leaves no empty or half-written file behind. Fails with
 /// `AlreadyExists` when the path is taken.
 pub fn create<T: Serialize>(path: &Path, record: &T) -> Result<(), JsonlError> {
-    let io = |action: &'static str| {
-        move |source| JsonlError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
-    let mut line = serde_json::to_vec(record).map_err(|source| JsonlError::Encode {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    line.push(b'\n');
-    if let Some(dir) = path.parent() {
-        crate::private_files::ensure_dir(dir).map_err(io("creating the directory of"))?;
-    }
-    let mut file = crate::private_files::create_new(path).map_err(io("creating"))?;
+    let line = prepare_line(path, record)?;
+    let mut file = crate::private_files::create_new(path).map_err(io_error(path, "creating"))?;
     if let Err(source) = file.write_all(&line).and_then(|()| file.sync_data()) {
         drop(file);
         let _ = std::fs::remove_file(path);
-        return Err(io("writing")(source));
+        return Err(io_error(path, "writing")(source));
     }
     Ok(())
 }

@@ -35,6 +35,26 @@ fn modes_under(root: &Path) -> Vec<(String, u32, bool)> {
     found
 }
 
+/// The environment `TempHome::confab` gives the binary, for commands
+/// the tests build themselves (under a shell, or spawned at once):
+/// nothing but the home, PATH and, with a server, the OpenAI variables.
+fn clean_env(
+    home: &TempHome,
+    fake: Option<&FakeProvider>,
+) -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = vec![
+        ("CONFAB_HOME", home.path().into()),
+        ("HOME", home.path().into()),
+        ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        ("NO_COLOR", "1".into()),
+    ];
+    if let Some(fake) = fake {
+        env.push(("OPENAI_API_KEY", "test-openai-key".into()));
+        env.push(("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()).into()));
+    }
+    env
+}
+
 /// `confab ARGS` in `home`, run under umask 000 (as a careless service
 /// would start it), against `fake`.
 fn under_umask_000(home: &TempHome, fake: &FakeProvider, args: &[&str]) -> std::process::Output {
@@ -45,12 +65,7 @@ fn under_umask_000(home: &TempHome, fake: &FakeProvider, args: &[&str]) -> std::
         .arg(bin)
         .args(args)
         .env_clear()
-        .env("CONFAB_HOME", home.path())
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("OPENAI_API_KEY", "test-openai-key")
-        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .envs(clean_env(home, Some(fake)))
         .current_dir(home.path())
         .output()
         .expect("running confab")
@@ -525,11 +540,7 @@ fn finding_6_a_first_write_that_fails_leaves_no_empty_conversation_behind() {
         .arg("trap '' XFSZ; ulimit -f 0; exec \"$0\" chat -m gpt-4o-mini hello")
         .arg(bin)
         .env_clear()
-        .env("CONFAB_HOME", home.path())
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OPENAI_API_KEY", "test-openai-key")
-        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .envs(clean_env(&home, Some(&fake)))
         .output()
         .expect("running confab");
     assert_ne!(full.status.code(), Some(0), "{}", stderr_of(&full));
@@ -627,11 +638,7 @@ fn finding_9_concurrent_turns_on_one_conversation_take_turns() {
             command
                 .args(["chat", "--conversation", &id, &format!("message {n}")])
                 .env_clear()
-                .env("CONFAB_HOME", home.path())
-                .env("HOME", home.path())
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("OPENAI_API_KEY", "test-openai-key")
-                .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+                .envs(clean_env(&home, Some(&fake)))
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null());
             command.spawn().expect("spawned")
@@ -675,9 +682,7 @@ fn finding_9_concurrent_index_runs_on_one_index_take_turns() {
             std::process::Command::new(assert_cmd::cargo::cargo_bin("confab"))
                 .args(["rag", "index", "docs", "--name", "shared"])
                 .env_clear()
-                .env("CONFAB_HOME", home.path())
-                .env("HOME", home.path())
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .envs(clean_env(&home, None))
                 .current_dir(home.path())
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())

@@ -433,20 +433,6 @@ pub struct Update<'a> {
 }
 
 impl Update<'_> {
-    /// Takes the index's writer lock, so that two `rag index` runs on one
-    /// index take turns instead of failing on a locked database: calls
-    /// `waiting` once if another process holds it; `Ok(None)` when
-    /// `give_up` says to stop waiting.
-    pub fn writer_lock(
-        &self,
-        waiting: impl FnOnce(),
-        give_up: impl Fn() -> bool,
-    ) -> Result<Option<crate::private_files::FileLock>, StoreError> {
-        let path = self.path.with_file_name("writer.lock");
-        crate::private_files::FileLock::acquire(&path, waiting, give_up)
-            .map_err(|source| StoreError::Io { path, source })
-    }
-
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
