@@ -1,7 +1,9 @@
 //! Token-counting speed: MB/s on a mixed corpus of code and prose with 1
 //! and 2 threads, next to tiktoken-rs (the reference) in the same run; the
-//! cost of creating an encoder; and the whole-process time of counting a
-//! 10-byte string with the release binary.
+//! cost of creating an encoder; the whole-process time of counting a
+//! 10-byte string with the release binary; and text with no spaces (one
+//! pre-tokenizer piece) from 16 KiB to 4 MiB, where linear counting keeps
+//! the same MB/s at every size (tiktoken-rs, quadratic there, at 16 KiB).
 //!
 //! Make the corpus first with `scripts/make-corpus.sh` (>= 50 MB from
 //! files on the machine); without it a generated 8 MB stand-in is used.
@@ -89,5 +91,39 @@ fn whole_process(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, throughput, encoder_creation, whole_process);
+/// Random lowercase letters: minified code and Base64 blobs look like this
+/// to the pre-tokenizer, one piece as long as the text.
+fn unbroken_letters(len: usize) -> String {
+    let mut rng = fastrand::Rng::with_seed(1);
+    (0..len).map(|_| rng.lowercase()).collect()
+}
+
+fn unbroken_piece(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unbroken_piece");
+    group.sample_size(10);
+    for len in [16 << 10, 1 << 20, 4 << 20] {
+        let text = unbroken_letters(len);
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_with_input(BenchmarkId::new("confab", len), &text, |b, text| {
+            b.iter(|| Encoding::O200kBase.count(black_box(text)))
+        });
+    }
+    let text = unbroken_letters(16 << 10);
+    let reference = tiktoken_rs::o200k_base().expect("reference");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::new("tiktoken-rs", text.len()),
+        &text,
+        |b, text| b.iter(|| reference.encode_ordinary(black_box(text)).len()),
+    );
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    throughput,
+    encoder_creation,
+    whole_process,
+    unbroken_piece
+);
 criterion_main!(benches);

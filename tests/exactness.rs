@@ -295,9 +295,17 @@ fn reference_ranks(encoding: Encoding) -> rustc_hash::FxHashMap<Vec<u8>, u32> {
         .collect()
 }
 
+/// `len` characters drawn from `alphabet`.
+fn random_run(rng: &mut Rng, alphabet: &[u8], len: usize) -> String {
+    (0..len)
+        .map(|_| alphabet[rng.below(alphabet.len())] as char)
+        .collect()
+}
+
 /// The inputs that tiktoken-rs cannot encode (its regex engine gives up
 /// with "Max stack size exceeded for backtracking" on long runs): a
-/// megabyte of spaces, of one letter, of newlines. Checked three ways: the
+/// megabyte of spaces, of one letter, of newlines, of random letters (one
+/// piece, as minified code is), of a Base64 blob. Checked three ways: the
 /// pieces against the reference regex on the longest runs it manages; the
 /// merge of long pieces against the reference's merge (quadratic, so on
 /// 20 kB); and the megabyte texts encode to vocabulary tokens that decode
@@ -310,6 +318,12 @@ fn megabyte_runs_are_counted_exactly() {
         format!("x{}y", " ".repeat(1 << 20)),
         "\n".repeat(1 << 20),
         format!("{}\n", " \t".repeat(1 << 19)),
+        random_run(&mut Rng(3), b"abcdefghijklmnopqrstuvwxyz", 1 << 20),
+        random_run(
+            &mut Rng(4),
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            1 << 20,
+        ),
     ];
     for (encoding, reference) in references() {
         let ranks = reference_ranks(encoding);
