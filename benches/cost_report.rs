@@ -69,6 +69,8 @@ fn generate(path: &Path) {
             ttft_ms: Some(rng.u64(50..3_000)),
             retries: u32::from(rng.u8(..20) == 0),
             status: Some(200),
+            response_id: None,
+            finish_reason: None,
             error_kind: None,
             outcome: if rng.u8(..50) == 0 {
                 CallOutcome::Error

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/install-test-servers.sh)"
-export CONFAB_LITELLM
+export CONFAB_LITELLM CONFAB_PHOENIX
 exec cargo test --locked "$@"

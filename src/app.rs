@@ -1,13 +1,16 @@
 //! The context a command runs in, built once: confab's directories, the
 //! loaded config, the process environment, and cancellation by Ctrl-C,
-//! SIGTERM or SIGHUP. Offline commands build it without starting a
-//! runtime or a client; nothing here talks to the network.
+//! SIGTERM or SIGHUP, and the command's telemetry. Offline commands build
+//! it without starting a runtime or a client; nothing here talks to the
+//! network but the telemetry exporter, when one is configured.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::config::{Config, Paths, ProcessEnvironment};
 use crate::exit::{ExitKind, Failure};
+use crate::telemetry::{StartOptions, Telemetry, TelemetryPlan};
+use crate::usage::prices::PriceTable;
 
 /// What every command starts from.
 #[derive(Clone)]
@@ -20,25 +23,67 @@ pub struct Ctx {
     pub env: ProcessEnvironment,
     /// Stops a running call on Ctrl-C, SIGTERM or SIGHUP.
     pub cancel: Cancel,
+    /// OpenTelemetry export of this command (off unless configured).
+    pub telemetry: Telemetry,
 }
 
 impl Ctx {
-    /// Resolves the directories and loads the config; a bad config is a
-    /// usage error that says where to look.
-    pub fn load() -> anyhow::Result<Ctx> {
+    /// Resolves the directories and loads the config (a bad config is a
+    /// usage error that says where to look), and starts telemetry with a
+    /// root span for `command`.
+    pub fn load(command: &str) -> anyhow::Result<Ctx> {
         let paths = Paths::resolve()?;
         let env = ProcessEnvironment;
         let config = Config::load(&paths, &env).map_err(|err| {
             Failure::new(ExitKind::Usage, err.to_string())
                 .hint("fix config.toml; `confab config` shows what confab reads")
         })?;
+        let telemetry = start_telemetry(&paths, &config, &env, command);
         Ok(Ctx {
             paths,
             config,
             env,
             cancel: Cancel::on_signals(),
+            telemetry,
         })
     }
+}
+
+/// Telemetry as the environment and config say; a malformed setting is
+/// one warning, and export is then off.
+pub fn start_telemetry(
+    paths: &Paths,
+    config: &Config,
+    env: &dyn crate::env::Environment,
+    command: &str,
+) -> Telemetry {
+    let plan = match TelemetryPlan::resolve(env, &config.telemetry) {
+        Ok(plan) => plan,
+        Err(err) => {
+            eprintln!("confab: warning: telemetry is off: {err}");
+            None
+        }
+    };
+    if plan.is_none() {
+        return Telemetry::off();
+    }
+    let prices = PriceTable::load(&paths.config_dir)
+        .or_else(|_| PriceTable::builtin())
+        .unwrap_or_default();
+    let free_providers = config
+        .providers
+        .iter()
+        .filter(|(_, p)| p.free)
+        .map(|(name, _)| name.clone())
+        .collect();
+    Telemetry::start(
+        plan,
+        StartOptions {
+            command,
+            prices,
+            free_providers,
+        },
+    )
 }
 
 /// The signal that asked the process to stop.

@@ -107,6 +107,9 @@ pub struct Config {
     /// The semantic response cache.
     #[serde(default)]
     pub cache: crate::cache::CacheSettings,
+    /// OpenTelemetry export (off unless an endpoint is set).
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 /// Errors of loading the configuration.
@@ -272,6 +275,13 @@ impl Config {
             t.output_limit_bytes as f64,
             (1.0, 67_108_864.0, "1 to 67108864 bytes"),
         );
+        if let Some(ms) = self.telemetry.flush_timeout_ms {
+            check(
+                "telemetry.flush_timeout_ms".into(),
+                ms as f64,
+                (50.0, 60_000.0, "50 to 60000 milliseconds"),
+            );
+        }
         for (name, tool) in &self.tools {
             check(
                 format!("tools.{name}.timeout_secs"),

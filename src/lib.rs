@@ -20,6 +20,7 @@ pub mod private_files;
 pub mod rag;
 pub mod safe_text;
 pub mod schema;
+pub mod telemetry;
 pub mod term;
 pub mod tokens;
 pub mod tools;

@@ -5,6 +5,7 @@
 use crate::conversation::{ConversationRecord, Role, RECORD_VERSION};
 use crate::llm::client::{CallEnd, CallOutcome};
 use crate::llm::{ChatRequest, Message};
+use crate::telemetry::{CallContent, Operation, RequestFacts, ToolSpan};
 use crate::usage::recorder::ChatCall;
 use crate::usage::{self, UsageRecord, UsageSource};
 
@@ -129,6 +130,19 @@ impl Engine {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
+                let failed = note
+                    .exit_code
+                    .filter(|code| *code != 0)
+                    .map(|code| format!("exit {code}"));
+                self.telemetry.tool_call(&ToolSpan {
+                    name: &note.tool,
+                    call_id: Some(&note.call_id),
+                    decision: &decision,
+                    started: note.started,
+                    duration: note.duration,
+                    error: failed.as_deref(),
+                    conversation_id: Some(id),
+                });
                 self.info(&format!("tool `{}`: {decision}{ran}", note.tool));
             }
             request.messages.extend(results);
@@ -208,6 +222,22 @@ impl Engine {
         if let Err(err) = self.recorder.write(&record) {
             self.warn(&format!("the usage record was not written: {err}"));
         }
+        let content = CallContent {
+            system: request.system.as_deref(),
+            messages: &request.messages,
+            reply: &outcome.text,
+        };
+        self.telemetry.model_call(
+            Operation::Chat,
+            &record,
+            &RequestFacts {
+                max_tokens: Some(request.max_output_tokens),
+                temperature: request.temperature,
+                stream: request.stream,
+            },
+            &outcome.retry_notes,
+            self.telemetry.captures_content().then_some(content),
+        );
         (outcome, record)
     }
 

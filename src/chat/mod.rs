@@ -264,6 +264,8 @@ pub struct Engine {
     /// Chunks retrieved by the caller (`rag query --answer`) for the next turn.
     retrieved: Option<Vec<QueryHit>>,
     cancel: Cancel,
+    /// Spans and metrics of every call (off unless configured).
+    telemetry: crate::telemetry::Telemetry,
     plan: EnginePlan,
     options: TurnOptions,
     sink: Box<dyn TurnSink>,

@@ -78,6 +78,7 @@ impl Engine {
             config,
             env,
             cancel,
+            telemetry,
         } = ctx;
         let store = ConversationStore::in_data_dir(&paths.data_dir);
         let loaded = load_conversation(&store, &plan, sink.as_mut())?;
@@ -124,6 +125,7 @@ impl Engine {
             overhead_tokens: 0,
             cache,
             cancel,
+            telemetry,
             plan,
             options,
             sink,

@@ -173,6 +173,7 @@ fn engine(server: &Server, home: &std::path::Path) -> (Engine, Recorded) {
         config,
         env: ProcessEnvironment,
         cancel: Cancel::manual(),
+        telemetry: crate::telemetry::Telemetry::off(),
     };
     let plan = EnginePlan {
         command: "chat",

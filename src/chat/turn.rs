@@ -317,8 +317,10 @@ impl Engine {
                 .map(FinishReason::from_wire),
             tool_calls: Vec::new(),
             model_reported: hit.reply.model_reported.clone(),
+            response_id: None,
             usage: Some(hit.reply.usage),
             retries: 0,
+            retry_notes: Vec::new(),
             status: None,
             ttft: None,
             latency: started.elapsed(),
@@ -341,6 +343,13 @@ impl Engine {
         if let Err(err) = self.recorder.write(&record) {
             self.warn(&format!("the usage record was not written: {err}"));
         }
+        self.telemetry.model_call(
+            crate::telemetry::Operation::Chat,
+            &record,
+            &crate::telemetry::RequestFacts::default(),
+            &[],
+            None,
+        );
         Ok(Some(TurnReport {
             conversation_id: id.to_string(),
             provider: self.resolved.provider_name.clone(),

@@ -377,7 +377,7 @@ fn rerun(
     original: &[RenderedTurn],
     prices: &PriceTable,
 ) -> anyhow::Result<ExitCode> {
-    let ctx = Ctx::load()?;
+    let ctx = Ctx::load("replay")?;
     // One signal policy for all the runs: a signal stops them all.
     let _busy = ctx.cancel.busy();
     let runs: Vec<anyhow::Result<ModelRun>> = std::thread::scope(|scope| {

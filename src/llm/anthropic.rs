@@ -216,6 +216,8 @@ struct MessageStartEvent {
 #[derive(Debug, Deserialize)]
 struct MessageStart {
     #[serde(default)]
+    id: String,
+    #[serde(default)]
     model: String,
     #[serde(default)]
     usage: Option<WireUsage>,
@@ -447,6 +449,9 @@ pub fn parse_event(
             if !event.message.model.is_empty() {
                 events.push(ChatEvent::Model(event.message.model));
             }
+            if !event.message.id.is_empty() {
+                events.push(ChatEvent::ResponseId(event.message.id));
+            }
             return Ok(events);
         }
         "content_block_start"
@@ -532,6 +537,8 @@ struct ResponseBody {
     #[serde(default)]
     error: Option<WireError>,
     #[serde(default)]
+    id: String,
+    #[serde(default)]
     model: String,
     #[serde(default)]
     content: Vec<ContentBlock>,
@@ -557,6 +564,9 @@ pub fn parse_response(body: &str) -> Result<Vec<ChatEvent>, StreamError> {
     let mut events = Vec::new();
     if !response.model.is_empty() {
         events.push(ChatEvent::Model(response.model));
+    }
+    if !response.id.is_empty() {
+        events.push(ChatEvent::ResponseId(response.id));
     }
     for (index, block) in (0u32..).zip(response.content) {
         match block {

@@ -242,10 +242,14 @@ pub struct CallOutcome {
     pub tool_calls: Vec<ToolCallRequest>,
     /// The model the API reported.
     pub model_reported: Option<String>,
+    /// The API's id of the reply.
+    pub response_id: Option<String>,
     /// Usage the API reported (the last one sent).
     pub usage: Option<Usage>,
     /// Retries taken.
     pub retries: u32,
+    /// Why each retry was needed.
+    pub retry_notes: Vec<RetryNote>,
     /// The last HTTP status received.
     pub status: Option<u16>,
     /// Time to the first text.
@@ -256,6 +260,19 @@ pub struct CallOutcome {
     pub end: CallEnd,
 }
 
+/// One failed attempt of a call that was tried again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryNote {
+    /// When the attempt failed.
+    pub at: SystemTime,
+    /// Which retry follows (1 for the first).
+    pub retry: u32,
+    /// The wait before it.
+    pub delay: Duration,
+    /// Why the attempt failed.
+    pub reason: String,
+}
+
 /// What has arrived of one reply, across its attempts.
 #[derive(Default)]
 struct Reply {
@@ -264,6 +281,7 @@ struct Reply {
     finish_reason: Option<FinishReason>,
     tool_calls: BTreeMap<u32, ToolCallRequest>,
     model_reported: Option<String>,
+    response_id: Option<String>,
     usage: Option<Usage>,
     status: Option<u16>,
     /// Whether text or a tool call was shown or taken: a failure after
@@ -303,8 +321,10 @@ impl Reply {
                 })
                 .collect(),
             model_reported: self.model_reported,
+            response_id: self.response_id,
             usage: self.usage,
             retries,
+            retry_notes: Vec::new(),
             status: self.status,
             ttft: self.ttft,
             latency,
@@ -420,6 +440,7 @@ impl Client {
         let body = self.wire.chat_body(request);
         let mut reply = Reply::default();
         let mut retries = 0;
+        let mut notes = Vec::new();
         let end = self.runtime.block_on(async {
             let call = async {
                 self.pace(request_tokens(request), Some(&mut *observer))
@@ -435,6 +456,7 @@ impl Client {
                 };
                 let retried = self.with_retries(&mut attempt).await;
                 retries = retried.retries;
+                notes = retried.notes;
                 match retried.result {
                     Ok(()) => CallEnd::Complete,
                     Err(Stop::Broken(failure)) => CallEnd::Broken(failure.message()),
@@ -448,7 +470,9 @@ impl Client {
             }
         });
         let end = end.unwrap_or_else(|| reply.past_deadline(self.timeouts.total));
-        reply.into_outcome(end, retries, started.elapsed())
+        let mut outcome = reply.into_outcome(end, retries, started.elapsed());
+        outcome.retry_notes = notes;
+        outcome
     }
 
     /// Embeds each batch with an OpenAI-compatible `/embeddings` endpoint,
@@ -487,6 +511,7 @@ impl Client {
         EmbedOutcome {
             result: retried.result.map_err(Stop::into_failure),
             retries: retried.retries,
+            retry_notes: retried.notes,
             status: attempt.status,
             latency: started.elapsed(),
         }
@@ -538,12 +563,14 @@ impl Client {
     /// the policy and the server's Retry-After say.
     async fn with_retries<A: Attempt>(&self, attempt: &mut A) -> Retried<A::Output> {
         let mut retries = 0;
+        let mut notes = Vec::new();
         loop {
             let failed = match attempt.run().await {
                 Ok(output) => {
                     return Retried {
                         result: Ok(output),
                         retries,
+                        notes,
                     }
                 }
                 Err(mut failed) => {
@@ -558,6 +585,7 @@ impl Client {
                 return Retried {
                     result: Err(Stop::Broken(failed.call_failure)),
                     retries,
+                    notes,
                 };
             }
             let delay = self.policy.next_delay(
@@ -571,10 +599,18 @@ impl Client {
                 return Retried {
                     result: Err(Stop::Failed(failed.call_failure)),
                     retries,
+                    notes,
                 };
             };
             retries += 1;
-            attempt.retrying(retries, delay, &failed.call_failure.message());
+            let reason = failed.call_failure.message();
+            attempt.retrying(retries, delay, &reason);
+            notes.push(RetryNote {
+                at: SystemTime::now(),
+                retry: retries,
+                delay,
+                reason,
+            });
             tokio::time::sleep(delay).await;
         }
     }
@@ -654,22 +690,36 @@ impl Client {
     }
 }
 
-/// The HTTP client: rustls with the system's roots (none for a plain-HTTP
-/// local server: loading them is most of a start-up, and with no
-/// redirects followed such a client never reaches an HTTPS host), bounded
-/// connect and read times, no redirects followed (following one would send
-/// the key wherever the Location points; see `check_response`), HTTP/1.1.
+/// The HTTP client: rustls (see [`tls_config`]), bounded connect and read
+/// times, no redirects followed (following one would send the key
+/// wherever the Location points; see `check_response`), HTTP/1.1.
 fn http_client(
     base_url: &str,
     connect: Duration,
     read: Duration,
 ) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(base_url)?)
+        .connect_timeout(connect)
+        // Every read of the connection, the answer's head included.
+        .read_timeout(read)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| describe(&err))
+}
+
+/// The TLS set-up of every client confab makes: rustls with ring and the
+/// system's roots, or no roots for a plain-HTTP URL (loading them is most
+/// of a start-up, and with no redirects followed such a client never
+/// reaches an HTTPS host).
+pub(crate) fn tls_config(url: &str) -> Result<rustls::ClientConfig, String> {
     use rustls_platform_verifier::BuilderVerifierExt as _;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|err| err.to_string())?;
-    let tls = if base_url
+    let tls = if url
         .get(..7)
         .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
     {
@@ -678,17 +728,8 @@ fn http_client(
         versions
             .with_platform_verifier()
             .map_err(|err| err.to_string())?
-    }
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .connect_timeout(connect)
-        // Every read of the connection, the answer's head included.
-        .read_timeout(read)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("confab/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|err| describe(&err))
+    };
+    Ok(tls.with_no_client_auth())
 }
 
 /// Rough prompt tokens of a request (bytes / 4 plus the output cap), for
@@ -784,6 +825,8 @@ impl Stop {
 struct Retried<T> {
     result: Result<T, Stop>,
     retries: u32,
+    /// The failed attempts that were tried again.
+    notes: Vec<RetryNote>,
 }
 
 /// One kind of request the retry loop can send again.
@@ -975,6 +1018,7 @@ impl ChatAttempt<'_> {
         let reply = &mut *self.reply;
         match event {
             ChatEvent::Model(model) => reply.model_reported = Some(model),
+            ChatEvent::ResponseId(id) => reply.response_id = Some(id),
             ChatEvent::TextDelta(text) => {
                 reply.output = true;
                 reply.ttft.get_or_insert_with(|| self.started.elapsed());
@@ -1013,6 +1057,8 @@ pub struct EmbedOutcome {
     pub result: Result<openai::EmbeddingResponse, CallFailure>,
     /// Retries taken.
     pub retries: u32,
+    /// Why each retry was needed.
+    pub retry_notes: Vec<RetryNote>,
     /// The last HTTP status.
     pub status: Option<u16>,
     /// Wall time of the call.

@@ -198,6 +198,8 @@ pub struct Usage {
 pub enum ChatEvent {
     /// The model the API reports it used.
     Model(String),
+    /// The API's id of the reply (`chatcmpl-...`, `msg_...`).
+    ResponseId(String),
     /// More reply text.
     TextDelta(String),
     /// A fragment of a tool call, to be accumulated by `index`.

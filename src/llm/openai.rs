@@ -181,6 +181,8 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
 #[derive(Debug, Deserialize)]
 struct Chunk {
     #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
     model: Option<String>,
     #[serde(default)]
     choices: Vec<ChunkChoice>,
@@ -373,6 +375,9 @@ pub fn parse_chunk(data: &str) -> Result<Vec<ChatEvent>, StreamError> {
     let mut events = Vec::new();
     if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
         events.push(ChatEvent::Model(model));
+    }
+    if let Some(id) = chunk.id.filter(|id| !id.is_empty()) {
+        events.push(ChatEvent::ResponseId(id));
     }
     for choice in chunk.choices {
         if let Some(delta) = choice.delta.or(choice.message) {

@@ -18,6 +18,12 @@ pub struct CallNote {
     pub decision: AuditDecision,
     /// The run's exit code, if it ran.
     pub exit_code: Option<i32>,
+    /// The call's id.
+    pub call_id: String,
+    /// When the broker took the call up.
+    pub started: std::time::SystemTime,
+    /// How long deciding and running took.
+    pub duration: std::time::Duration,
 }
 
 /// Answers tool calls for one session.
@@ -88,12 +94,16 @@ impl ToolBroker {
         let mut notes = Vec::with_capacity(calls.len());
         for (n, call) in calls.iter().enumerate() {
             let call_id = call.id.clone().unwrap_or_else(|| format!("call_{n}"));
-            let (result, note) = if limit_reached {
+            let started = std::time::SystemTime::now();
+            let clock = std::time::Instant::now();
+            let (result, mut note) = if limit_reached {
                 let refusal = Refusal::chain_limit(self.registry.settings().max_rounds);
                 self.refuse(conversation_id, &call_id, call, &refusal)
             } else {
                 self.answer_one(conversation_id, &call_id, call)
             };
+            note.started = started;
+            note.duration = clock.elapsed();
             messages.push(Message::tool_result(result));
             notes.push(note);
         }
@@ -120,6 +130,9 @@ impl ToolBroker {
             tool: call.name.clone(),
             decision: record.decision,
             exit_code: None,
+            call_id: call_id.to_string(),
+            started: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
         };
         (refusal.tool_result(call_id), note)
     }
@@ -154,6 +167,9 @@ impl ToolBroker {
                 tool: call.name.clone(),
                 decision: record.decision,
                 exit_code: None,
+                call_id: call_id.to_string(),
+                started: std::time::SystemTime::now(),
+                duration: std::time::Duration::ZERO,
             };
             return (result, note);
         }
@@ -165,6 +181,9 @@ impl ToolBroker {
             tool: call.name.clone(),
             decision: decision.into(),
             exit_code: run.exit_code,
+            call_id: call_id.to_string(),
+            started: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
         };
         (
             ToolResult {

@@ -108,6 +108,39 @@ pub struct UsageRecord {
     /// For a cache hit: `exact`, or the cosine similarity of the paraphrase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_match: Option<String>,
+    /// The API's id of the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+}
+
+impl UsageRecord {
+    /// The record as a report reads it, for pricing one call.
+    pub fn view(&self) -> UsageView<'_> {
+        UsageView {
+            ts: Cow::Borrowed(&self.ts),
+            conversation_id: self.conversation_id.as_deref().map(Cow::Borrowed),
+            command: Cow::Borrowed(&self.command),
+            provider: Cow::Borrowed(&self.provider),
+            model_requested: Cow::Borrowed(&self.model_requested),
+            model_reported: self.model_reported.as_deref().map(Cow::Borrowed),
+            input_tokens: self.input_tokens,
+            cached_input_tokens: self.cached_input_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            output_tokens: self.output_tokens,
+            usage_source: self.usage_source,
+            latency_ms: self.latency_ms,
+            ttft_ms: self.ttft_ms,
+            outcome: self.outcome,
+            tags: self
+                .tags
+                .iter()
+                .map(|t| Cow::Borrowed(t.as_str()))
+                .collect(),
+        }
+    }
 }
 
 /// The parts of a usage record a report needs, borrowed from the log's
@@ -281,6 +314,8 @@ mod tests {
             tags: vec!["ci".into()],
             prompt: None,
             cache_match: None,
+            response_id: Some("chatcmpl-1".into()),
+            finish_reason: Some("stop".into()),
         }
     }
 

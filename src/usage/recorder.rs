@@ -111,6 +111,11 @@ impl CallRecorder {
             latency_ms: outcome.latency.as_millis() as u64,
             retries: outcome.retries,
             status: outcome.status,
+            response_id: outcome.response_id.clone(),
+            finish_reason: outcome
+                .finish_reason
+                .as_ref()
+                .map(|r| r.as_str().to_string()),
             ..self.base(call.ts, call.call_id, call.command, call.model)
         }
     }
@@ -189,6 +194,8 @@ impl CallRecorder {
             tags: self.tags.clone(),
             prompt: None,
             cache_match: None,
+            response_id: None,
+            finish_reason: None,
         }
     }
 }
@@ -211,8 +218,10 @@ mod tests {
             finish_reason: None,
             tool_calls: Vec::new(),
             model_reported: Some("m-2026".into()),
+            response_id: None,
             usage,
             retries: 2,
+            retry_notes: Vec::new(),
             status: Some(200),
             ttft: Some(Duration::from_millis(7)),
             latency: Duration::from_millis(40),
@@ -292,6 +301,7 @@ mod tests {
         let failed = EmbedOutcome {
             result: Err(CallFailure::Transport("refused".into())),
             retries: 1,
+            retry_notes: Vec::new(),
             status: None,
             latency: Duration::from_millis(3),
         };

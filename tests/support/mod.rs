@@ -4,9 +4,20 @@
 #![allow(dead_code)]
 
 pub mod fake_provider;
+pub mod otlp_receiver;
 pub mod real_server;
 
 use std::path::Path;
+
+/// A config with one low-risk tool, `say_hi`, that prints "hi".
+pub const SAY_HI_TOOL: &str = r#"
+[tools.say_hi]
+description = "Say hi"
+command = ["/bin/echo", "hi"]
+risk = "low"
+[tools.say_hi.parameters]
+type = "object"
+"#;
 
 /// A temporary home that every confab directory points into.
 pub struct TempHome {

@@ -29,7 +29,8 @@ impl Drop for RealServer {
 impl RealServer {
     /// Starts `program` in a temporary home holding `files` (name,
     /// contents), with `args` (where `{port}` becomes a free port and
-    /// `{home}` the home) and a clean environment (PATH, HOME and `env`),
+    /// `{home}` the home) and a clean environment (PATH, HOME and `env`,
+    /// where `{port}` is replaced too),
     /// and waits up to `startup` for `GET ready_path` to answer 200.
     pub fn start(
         name: &str,
@@ -64,7 +65,7 @@ impl RealServer {
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
         for (key, value) in env {
-            command.env(OsStr::new(key), value);
+            command.env(OsStr::new(key), value.replace("{port}", &port.to_string()));
         }
         let child = command
             .spawn()
@@ -130,6 +131,44 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer.lines().next().map(str::to_string)
+}
+
+/// The body of a plain GET (de-chunked), if the server answers 200.
+pub fn http_get_body(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    if !head.lines().next()?.contains(" 200 ") {
+        return None;
+    }
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Some(body.to_string());
+    }
+    let mut rest = body;
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).ok()?;
+        if size == 0 {
+            break;
+        }
+        out.push_str(after.get(..size)?);
+        rest = after.get(size + 2..)?;
+    }
+    Some(out)
 }
 
 /// The path in an environment variable the test scripts set, or a panic

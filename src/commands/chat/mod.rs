@@ -151,7 +151,7 @@ impl Args {
 /// Runs `confab chat`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sink = Box::new(TerminalSink::new(!args.json));
-    let mut engine = Engine::open(Ctx::load()?, args.plan(), args.options(), sink)?;
+    let mut engine = Engine::open(Ctx::load("chat")?, args.plan(), args.options(), sink)?;
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let message = args.message.join(" ");
     if args.interactive || (message.is_empty() && stdin_is_terminal) {
