@@ -817,6 +817,7 @@ mod tests {
             events,
             [
                 ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::ResponseId("msg_1".into()),
                 ChatEvent::TextDelta("Hello".into()),
                 ChatEvent::TextDelta(", world".into()),
                 ChatEvent::Finish(FinishReason::Stop),
@@ -930,6 +931,7 @@ mod tests {
             events,
             [
                 ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::ResponseId("msg_1".into()),
                 ChatEvent::TextDelta("Let me check.".into()),
                 fragment(Some("toolu_01"), Some("get_weather"), ""),
                 fragment(None, None, ""),
@@ -980,7 +982,10 @@ mod tests {
         .expect("stream");
         assert_eq!(
             events,
-            [ChatEvent::Model("claude-sonnet-4-5-20250929".into())]
+            [
+                ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::ResponseId("msg_1".into())
+            ]
         );
     }
 
@@ -1067,6 +1072,7 @@ mod tests {
             events,
             [
                 ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
+                ChatEvent::ResponseId("msg_1".into()),
                 ChatEvent::TextDelta("Hello".into()),
                 ChatEvent::TextDelta(" there".into()),
                 ChatEvent::Finish(FinishReason::Stop),
@@ -1093,7 +1099,7 @@ mod tests {
             id,
             name,
             arguments,
-        } = &events[2]
+        } = &events[3]
         else {
             panic!("expected a tool call, got {events:?}");
         };
@@ -1102,8 +1108,9 @@ mod tests {
         assert_eq!(name.as_deref(), Some("get_weather"));
         let input: serde_json::Value = serde_json::from_str(arguments).expect("arguments");
         assert_eq!(input, serde_json::json!({"city": "Paris", "days": 2}));
-        assert_eq!(events[1], ChatEvent::TextDelta("Checking.".into()));
-        assert_eq!(events[3], ChatEvent::Finish(FinishReason::ToolCalls));
+        assert_eq!(events[1], ChatEvent::ResponseId("msg_2".into()));
+        assert_eq!(events[2], ChatEvent::TextDelta("Checking.".into()));
+        assert_eq!(events[4], ChatEvent::Finish(FinishReason::ToolCalls));
         assert_eq!(events.last(), Some(&ChatEvent::Done));
     }
 

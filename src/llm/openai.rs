@@ -552,6 +552,7 @@ mod tests {
             events,
             [
                 ChatEvent::Model("gpt-4o-2024-08-06".into()),
+                ChatEvent::ResponseId("c".into()),
                 ChatEvent::TextDelta("Hel".into())
             ]
         );
