@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them, offline by default')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
@@ -211,6 +212,33 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'confab;usage' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend as spans, with their original times')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;usage;export' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Read these usage logs instead of the data directory''s (repeatable)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only calls before: a date (inclusive), a time, or an age')
+            [CompletionResult]::new('--otlp', '--otlp', [CompletionResultType]::ParameterName, 'Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;usage;help' {
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend as spans, with their original times')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;usage;help;export' {
+            break
+        }
+        'confab;usage;help;help' {
+            break
+        }
         'confab;history' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -343,6 +371,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them, offline by default')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
@@ -389,6 +418,13 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;cost-report' {
+            break
+        }
+        'confab;help;usage' {
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend as spans, with their original times')
+            break
+        }
+        'confab;help;usage;export' {
             break
         }
         'confab;help;history' {

@@ -52,6 +52,9 @@ _confab() {
             confab,replay)
                 cmd="confab__subcmd__replay"
                 ;;
+            confab,usage)
+                cmd="confab__subcmd__usage"
+                ;;
             confab__subcmd__cache,clear)
                 cmd="confab__subcmd__cache__subcmd__clear"
                 ;;
@@ -118,6 +121,9 @@ _confab() {
             confab__subcmd__help,replay)
                 cmd="confab__subcmd__help__subcmd__replay"
                 ;;
+            confab__subcmd__help,usage)
+                cmd="confab__subcmd__help__subcmd__usage"
+                ;;
             confab__subcmd__help__subcmd__cache,clear)
                 cmd="confab__subcmd__help__subcmd__cache__subcmd__clear"
                 ;;
@@ -153,6 +159,9 @@ _confab() {
                 ;;
             confab__subcmd__help__subcmd__rag,stats)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__stats"
+                ;;
+            confab__subcmd__help__subcmd__usage,export)
+                cmd="confab__subcmd__help__subcmd__usage__subcmd__export"
                 ;;
             confab__subcmd__history,delete)
                 cmd="confab__subcmd__history__subcmd__delete"
@@ -220,6 +229,18 @@ _confab() {
             confab__subcmd__rag__subcmd__help,stats)
                 cmd="confab__subcmd__rag__subcmd__help__subcmd__stats"
                 ;;
+            confab__subcmd__usage,export)
+                cmd="confab__subcmd__usage__subcmd__export"
+                ;;
+            confab__subcmd__usage,help)
+                cmd="confab__subcmd__usage__subcmd__help"
+                ;;
+            confab__subcmd__usage__subcmd__help,export)
+                cmd="confab__subcmd__usage__subcmd__help__subcmd__export"
+                ;;
+            confab__subcmd__usage__subcmd__help,help)
+                cmd="confab__subcmd__usage__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -227,7 +248,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report history config guard cache models completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report usage history config guard cache models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,7 +656,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report history config guard cache models completions help"
+            opts="chat count-tokens rag replay cost-report usage history config guard cache models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -973,6 +994,34 @@ _confab() {
         confab__subcmd__help__subcmd__replay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__usage)
+            opts="export"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__usage__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1401,6 +1450,88 @@ _confab() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage)
+            opts="-h --help export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage__subcmd__export)
+            opts="-h --otlp --log --since --until --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage__subcmd__help)
+            opts="export help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand rag 'Index local docs and query them, offline by default'
             cand replay 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
             cand cost-report 'Report what the recorded calls cost, grouped, with budgets for CI'
+            cand usage 'Send recorded calls to an OpenTelemetry backend'
             cand history 'List, show and delete stored conversations'
             cand config 'Show the effective configuration, secrets masked, and where files live'
             cand guard 'Screen text for prompt injection and secrets before it reaches a model'
@@ -188,6 +189,28 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'confab;usage'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;usage;export'= {
+            cand --log 'Read these usage logs instead of the data directory''s (repeatable)'
+            cand --since 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)'
+            cand --until 'Only calls before: a date (inclusive), a time, or an age'
+            cand --otlp 'Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;usage;help'= {
+            cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;usage;help;export'= {
+        }
+        &'confab;usage;help;help'= {
+        }
         &'confab;history'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -296,6 +319,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand rag 'Index local docs and query them, offline by default'
             cand replay 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
             cand cost-report 'Report what the recorded calls cost, grouped, with budgets for CI'
+            cand usage 'Send recorded calls to an OpenTelemetry backend'
             cand history 'List, show and delete stored conversations'
             cand config 'Show the effective configuration, secrets masked, and where files live'
             cand guard 'Screen text for prompt injection and secrets before it reaches a model'
@@ -331,6 +355,11 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;help;replay'= {
         }
         &'confab;help;cost-report'= {
+        }
+        &'confab;help;usage'= {
+            cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+        }
+        &'confab;help;usage;export'= {
         }
         &'confab;help;history'= {
             cand list 'List conversations, newest first'

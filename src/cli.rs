@@ -37,6 +37,9 @@ pub enum Command {
     Replay(commands::replay::Args),
     /// Report what the recorded calls cost, grouped, with budgets for CI
     CostReport(commands::cost_report::Args),
+    /// Send recorded calls to an OpenTelemetry backend
+    #[command(subcommand)]
+    Usage(commands::usage::Command),
     /// List, show and delete stored conversations
     #[command(subcommand)]
     History(commands::history::Args),
@@ -108,6 +111,7 @@ impl Cli {
             Command::Rag(command) => commands::rag::run(command),
             Command::Replay(args) => commands::replay::run(args),
             Command::CostReport(args) => commands::cost_report::run(args),
+            Command::Usage(command) => commands::usage::run(command),
             Command::Guard(command) => commands::guard::run(command),
             Command::Cache(args) => commands::cache::run(args),
             Command::Models(args) => commands::models::run(args),

@@ -308,3 +308,83 @@ fn a_malformed_setting_is_a_warning_and_the_command_runs() {
         "{stderr}"
     );
 }
+
+/// A usage record as `usage.jsonl` holds it, at `ts`.
+fn past_record(ts: &str, model: &str) -> String {
+    serde_json::json!({
+        "v": 1, "ts": ts, "call_id": "c-1", "conversation_id": "conv-1",
+        "command": "chat", "provider": "openai", "host": "api.openai.com",
+        "model_requested": model, "model_reported": format!("{model}-2024-08-06"),
+        "input_tokens": 100, "output_tokens": 20, "usage_source": "api",
+        "latency_ms": 1500, "outcome": "ok", "finish_reason": "stop"
+    })
+    .to_string()
+}
+
+#[test]
+fn usage_export_sends_past_calls_with_their_own_times() {
+    let home = TempHome::new();
+    let log = format!(
+        "{}\n{}\n",
+        past_record("2026-01-05T10:00:00Z", "gpt-4o-mini"),
+        past_record("2026-03-01T09:30:00Z", "gpt-4o")
+    );
+    home.write("ci-usage.jsonl", log);
+    let receiver = OtlpReceiver::start();
+    let output = home
+        .confab()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .args([
+            "usage",
+            "export",
+            "--otlp",
+            "--log",
+            "ci-usage.jsonl",
+            "--since",
+            "2026-02-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("exported 1 calls"));
+    let spans = receiver.spans();
+    let call = span(&spans, "chat gpt-4o");
+    assert!(
+        !spans.iter().any(|s| s.name == "chat gpt-4o-mini"),
+        "--since was ignored"
+    );
+    let start = jiff::Timestamp::from_nanosecond(call.start_time_unix_nano as i128).unwrap();
+    assert_eq!(start.to_string(), "2026-03-01T09:30:00Z");
+    assert_eq!(
+        call.end_time_unix_nano - call.start_time_unix_nano,
+        1_500_000_000
+    );
+    assert_eq!(
+        attr(call, "gen_ai.usage.input_tokens").as_deref(),
+        Some("100")
+    );
+    assert_eq!(attr(call, "session.id").as_deref(), Some("conv-1"));
+    assert!(attr(call, "gen_ai.usage.cost").is_some());
+    // With no endpoint there is nothing to export to: a usage error.
+    let output = home
+        .confab()
+        .args(["usage", "export", "--otlp", "--log", "ci-usage.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_of(&output).contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    // A dead collector fails the export (it is the command's job).
+    let dead = format!("http://127.0.0.1:{}", support::real_server::free_port());
+    let output = home
+        .confab()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", dead)
+        .args(["usage", "export", "--otlp", "--log", "ci-usage.jsonl"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr_of(&output).contains("the export failed"),
+        "{}",
+        stderr_of(&output)
+    );
+}

@@ -139,12 +139,12 @@ impl Args {
             since: self
                 .since
                 .as_deref()
-                .map(|s| time_bound(s, now, false))
+                .map(|s| super::values::time_bound(s, now, false))
                 .transpose()?,
             until: self
                 .until
                 .as_deref()
-                .map(|s| time_bound(s, now, true))
+                .map(|s| super::values::time_bound(s, now, true))
                 .transpose()?,
             model: self.model.clone(),
             provider: self.provider.clone(),
@@ -243,45 +243,6 @@ fn check_budget(
 fn price_failure(err: crate::usage::prices::PriceError) -> Failure {
     Failure::new(ExitKind::Usage, err.to_string())
         .hint("prices are TOML [[price]] entries (see the README) or LiteLLM's JSON")
-}
-
-/// Turns `--since`/`--until` into a UTC `YYYY-MM-DDTHH:MM:SS` bound.
-fn time_bound(value: &str, now: jiff::Timestamp, until: bool) -> anyhow::Result<String> {
-    let bad = || {
-        Failure::new(ExitKind::Usage, format!("cannot read `{value}` as a time"))
-            .hint("use a date (2026-11-01), an RFC 3339 time (2026-11-01T12:00:00Z) or an age (30m, 24h, 7d, 2w)")
-    };
-    let format = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    if let Some((number, unit)) = value
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| value.split_at(i))
-    {
-        if let (Ok(n), Some(seconds)) = (
-            number.parse::<i64>(),
-            match unit {
-                "m" => Some(60),
-                "h" => Some(3600),
-                "d" => Some(86_400),
-                "w" => Some(604_800),
-                _ => None,
-            },
-        ) {
-            let span = jiff::SignedDuration::from_secs(n.saturating_mul(seconds));
-            return now.checked_sub(span).map(format).map_err(|_| bad().into());
-        }
-    }
-    if let Ok(date) = jiff::civil::Date::strptime("%Y-%m-%d", value) {
-        let date = if until {
-            date.tomorrow().map_err(|_| bad())?
-        } else {
-            date
-        };
-        return Ok(format!("{date}T00:00:00"));
-    }
-    value
-        .parse::<jiff::Timestamp>()
-        .map(format)
-        .map_err(|_| bad().into())
 }
 
 /// The cells of one row after the group columns.

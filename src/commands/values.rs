@@ -6,6 +6,8 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
+use crate::exit::{ExitKind, Failure};
+
 /// Parses `text` as a `T` from `low` to `high` (inclusive); the error says
 /// what `what` must be.
 fn in_range<T>(text: &str, low: T, high: T, what: &str) -> Result<T, String>
@@ -61,6 +63,45 @@ pub fn threads(text: &str) -> Result<usize, String> {
 /// A token count given by hand (`--output-tokens`, `--limit`).
 pub fn token_count(text: &str) -> Result<u64, String> {
     in_range(text, 0, 1_000_000_000_000, "a token count")
+}
+
+/// Turns `--since`/`--until` into a UTC `YYYY-MM-DDTHH:MM:SS` bound.
+pub fn time_bound(value: &str, now: jiff::Timestamp, until: bool) -> anyhow::Result<String> {
+    let bad = || {
+        Failure::new(ExitKind::Usage, format!("cannot read `{value}` as a time"))
+            .hint("use a date (2026-11-01), an RFC 3339 time (2026-11-01T12:00:00Z) or an age (30m, 24h, 7d, 2w)")
+    };
+    let format = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    if let Some((number, unit)) = value
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| value.split_at(i))
+    {
+        if let (Ok(n), Some(seconds)) = (
+            number.parse::<i64>(),
+            match unit {
+                "m" => Some(60),
+                "h" => Some(3600),
+                "d" => Some(86_400),
+                "w" => Some(604_800),
+                _ => None,
+            },
+        ) {
+            let span = jiff::SignedDuration::from_secs(n.saturating_mul(seconds));
+            return now.checked_sub(span).map(format).map_err(|_| bad().into());
+        }
+    }
+    if let Ok(date) = jiff::civil::Date::strptime("%Y-%m-%d", value) {
+        let date = if until {
+            date.tomorrow().map_err(|_| bad())?
+        } else {
+            date
+        };
+        return Ok(format!("{date}T00:00:00"));
+    }
+    value
+        .parse::<jiff::Timestamp>()
+        .map(format)
+        .map_err(|_| bad().into())
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 //! so the command can say it once. Shutting down is bounded: both
 //! providers flush at the same time, each within the plan's timeout.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
@@ -18,22 +19,41 @@ use opentelemetry_sdk::Resource;
 
 use crate::telemetry::plan::{Protocol, TelemetryPlan};
 
-/// The first export failure, shared by the exporters.
+/// The first export failure, and how many exports are still running,
+/// shared by the exporters.
 #[derive(Clone, Debug, Default)]
-pub struct FailureNote(Arc<Mutex<Option<String>>>);
+pub struct FailureNote {
+    first: Arc<Mutex<Option<String>>>,
+    in_flight: Arc<AtomicUsize>,
+}
 
 impl FailureNote {
     fn note(&self, what: &str, result: &OTelSdkResult) {
         if let Err(err) = result {
-            if let Ok(mut first) = self.0.lock() {
-                first.get_or_insert_with(|| format!("{what}: {err}"));
-            }
+            self.note_text(format!("{what}: {err}"));
         }
+    }
+
+    fn note_text(&self, text: String) {
+        if let Ok(mut first) = self.first.lock() {
+            first.get_or_insert(text);
+        }
+    }
+
+    /// Runs one export, counted as in flight until it returns.
+    async fn counted<F: std::future::Future<Output = OTelSdkResult>>(
+        &self,
+        export: F,
+    ) -> OTelSdkResult {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let result = export.await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     /// The first failure, if any.
     pub fn first(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|first| first.clone())
+        self.first.lock().ok().and_then(|first| first.clone())
     }
 }
 
@@ -47,7 +67,7 @@ struct NotingSpanExporter {
 
 impl SpanExporter for NotingSpanExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let result = self.inner.export(batch).await;
+        let result = self.note.counted(self.inner.export(batch)).await;
         self.note.note(&format!("spans to {}", self.url), &result);
         result
     }
@@ -70,7 +90,7 @@ struct NotingMetricExporter {
 
 impl PushMetricExporter for NotingMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let result = self.inner.export(metrics).await;
+        let result = self.note.counted(self.inner.export(metrics)).await;
         if !has_no_metrics_route(&result) {
             self.note.note(&format!("metrics to {}", self.url), &result);
         }
@@ -176,23 +196,19 @@ impl Pipeline {
                 .meter_provider
                 .as_ref()
                 .map(|provider| scope.spawn(move || provider.shutdown_with_timeout(timeout)));
-            for (what, handle) in [("spans", traces), ("metrics", metrics)] {
-                if let Some(handle) = handle {
-                    let result = handle
-                        .join()
-                        .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("panicked".into())));
-                    if let Err(OTelSdkError::Timeout(_)) = result {
-                        self.failures.note(
-                            &format!("{what} export"),
-                            &Err(OTelSdkError::InternalFailure(format!(
-                                "gave up after {} ms",
-                                timeout.as_millis()
-                            ))),
-                        );
-                    }
-                }
+            for handle in [traces, metrics].into_iter().flatten() {
+                // Export failures are noted by the exporters themselves.
+                let _ = handle.join();
             }
         });
+        // An export still running was cut off by the timeout: its own
+        // failure, if it fails, would come too late to be noted.
+        if self.failures.in_flight.load(Ordering::SeqCst) > 0 {
+            self.failures.note_text(format!(
+                "the collector did not answer within {} ms",
+                self.timeout.as_millis()
+            ));
+        }
         self.failures.first()
     }
 }

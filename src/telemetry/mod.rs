@@ -92,6 +92,8 @@ struct Active {
     instruments: Option<Instruments>,
     prices: PriceTable,
     free_providers: HashSet<String>,
+    /// Set once the export at exit has run.
+    finished: std::sync::atomic::AtomicBool,
 }
 
 /// The telemetry of one process: cheap to clone, and a no-op when off.
@@ -191,8 +193,37 @@ impl Telemetry {
                 instruments,
                 prices: options.prices,
                 free_providers: options.free_providers,
+                finished: std::sync::atomic::AtomicBool::new(false),
             })),
         }
+    }
+
+    /// Sends the spans queued so far (a long export sends as it goes, so
+    /// that the queue never drops any); failures are noted for [`finish`].
+    ///
+    /// [`finish`]: Telemetry::finish
+    pub fn send_queued(&self) {
+        if let Some(provider) = self
+            .active
+            .as_ref()
+            .and_then(|a| a.pipeline.tracer_provider.as_ref())
+        {
+            let _ = provider.force_flush();
+        }
+    }
+
+    /// Ends the root span and exports everything now, within the flush
+    /// timeout; returns the first failure instead of printing it.
+    pub fn finish(&self) -> Option<String> {
+        self.active.as_ref().and_then(|active| active.finish_once())
+    }
+
+    /// Where spans go, for messages (credentials removed).
+    pub fn traces_url(&self) -> Option<String> {
+        self.active
+            .as_ref()
+            .and_then(|a| a.plan.traces_url.as_deref())
+            .map(crate::safe_text::redact_url)
     }
 
     /// Whether anything is exported.
@@ -434,10 +465,23 @@ impl Active {
     }
 }
 
+impl Active {
+    /// Ends the root span and shuts the pipeline down, the first time only.
+    fn finish_once(&self) -> Option<String> {
+        if self
+            .finished
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return None;
+        }
+        self.root.span().end();
+        self.pipeline.shutdown()
+    }
+}
+
 impl Drop for Active {
     fn drop(&mut self) {
-        self.root.span().end();
-        if let Some(failure) = self.pipeline.shutdown() {
+        if let Some(failure) = self.finish_once() {
             eprintln!(
                 "confab: warning: telemetry was not exported ({failure}); every call is still in \
                  usage.jsonl, and `confab usage export --otlp` can send it later"
