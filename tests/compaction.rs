@@ -208,9 +208,12 @@ fn one_shot_continue_compacts_too() {
     let home = TempHome::new();
     home.write("config.toml", config(1500));
     let fake = FakeProvider::start_with_responder(fake_model);
+    let receiver = support::otlp_receiver::OtlpReceiver::start();
     for turn in 1..=30 {
         let mut cmd = home.confab_openai(&fake.base_url());
-        cmd.arg("chat");
+        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+            .env("OTEL_METRICS_EXPORTER", "none")
+            .arg("chat");
         if turn > 1 {
             cmd.arg("-c");
         }
@@ -227,6 +230,25 @@ fn one_shot_continue_compacts_too() {
     let records = &home.conversations()[0];
     assert_eq!(message_records(records).len(), 60);
     assert!(records.iter().any(|r| r["type"] == "compaction"));
+    // Each summary is a `compaction` span around its model call, in the
+    // turn's trace.
+    let spans = receiver.spans();
+    let compactions: Vec<_> = spans.iter().filter(|s| s.name == "compaction").collect();
+    assert!(!compactions.is_empty(), "no compaction span");
+    for compaction in compactions {
+        let call = spans
+            .iter()
+            .find(|s| s.parent_span_id == compaction.span_id)
+            .expect("the summary call under its compaction span");
+        assert_eq!(call.name, "chat gpt-4o-mini");
+        let command = support::otlp_receiver::attribute(&call.attributes, "confab.command");
+        assert_eq!(command.as_deref(), Some("compaction"));
+        let root = spans
+            .iter()
+            .find(|s| s.span_id == compaction.parent_span_id)
+            .expect("the compaction under the command");
+        assert_eq!(root.name, "confab chat");
+    }
 }
 
 #[test]
