@@ -71,6 +71,7 @@ fn generate(path: &Path) {
             status: Some(200),
             response_id: None,
             finish_reason: None,
+            operation: None,
             error_kind: None,
             outcome: if rng.u8(..50) == 0 {
                 CallOutcome::Error

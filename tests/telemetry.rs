@@ -388,3 +388,47 @@ fn usage_export_sends_past_calls_with_their_own_times() {
         stderr_of(&output)
     );
 }
+
+#[test]
+fn an_embeddings_batch_is_an_embeddings_span() {
+    let home = TempHome::new();
+    home.write("notes/a.md", "# A\n\nalpha text\n");
+    let body = serde_json::json!({
+        "object": "list", "model": "text-embedding-3-small",
+        "data": [{"object": "embedding", "index": 0, "embedding": [1.0, 0.0, 0.0]}],
+        "usage": {"prompt_tokens": 42, "total_tokens": 42}
+    });
+    let fake = FakeProvider::start(vec![Reply::raw(
+        200,
+        &[("content-type", "application/json")],
+        &[&body.to_string()],
+    )]);
+    let receiver = OtlpReceiver::start();
+    home.confab_openai(&fake.base_url())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .args([
+            "rag",
+            "index",
+            "notes",
+            "--embedder",
+            "openai:text-embedding-3-small",
+        ])
+        .assert()
+        .success();
+    let spans = receiver.spans();
+    let call = span(&spans, "embeddings text-embedding-3-small");
+    assert_eq!(call.kind, SpanKind::Client as i32);
+    assert_eq!(
+        attr(call, "gen_ai.operation.name").as_deref(),
+        Some("embeddings")
+    );
+    assert_eq!(
+        attr(call, "gen_ai.usage.input_tokens").as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        attr(call, "openinference.span.kind").as_deref(),
+        Some("EMBEDDING")
+    );
+    assert_eq!(home.usage_records()[0]["operation"], "embeddings");
+}

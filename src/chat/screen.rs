@@ -174,7 +174,10 @@ impl Engine {
                 message,
                 crate::rag::search::Mode::Hybrid,
                 4,
-                "chat",
+                crate::rag::retrieve::Caller {
+                    command: "chat",
+                    telemetry: &self.telemetry,
+                },
             )?),
             None => self.retrieved.take(),
         })

@@ -13,9 +13,10 @@ use crate::exit::{ExitKind, Failure};
 use crate::rag::chunk::{chunk_document, html_to_text, ChunkOptions, DocKind};
 use crate::rag::embed::Embedder;
 use crate::rag::eval::{evaluate, Metrics, Qrel};
-use crate::rag::retrieve::{embedder_for, retrieve, store_failure, QueryHit};
+use crate::rag::retrieve::{embedder_for, retrieve, store_failure, Caller, QueryHit};
 use crate::rag::search::Mode;
 use crate::rag::store::{self, Index, NewChunk};
+use crate::telemetry::Telemetry;
 use crate::walk;
 
 /// The index used without `--name`.
@@ -162,6 +163,16 @@ struct IndexSummary {
     seconds: f64,
 }
 
+/// Telemetry for `rag index` (its embedding calls); off when the config
+/// cannot be read, which the embedder then reports.
+fn index_telemetry(paths: &Paths) -> Telemetry {
+    let env = crate::config::ProcessEnvironment;
+    match crate::config::Config::load(paths, &env) {
+        Ok(config) => crate::app::start_telemetry(paths, &config, &env, "rag index"),
+        Err(_) => Telemetry::off(),
+    }
+}
+
 fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut index = Index::open(&paths.data_dir, &args.name, true).map_err(store_failure)?;
@@ -177,7 +188,12 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
             || false,
         )
         .map_err(store_failure)?;
-    let mut embedder = embedder_for(paths, &args.embedder, "rag index")?;
+    let telemetry = index_telemetry(paths);
+    let caller = Caller {
+        command: "rag index",
+        telemetry: &telemetry,
+    };
+    let mut embedder = embedder_for(paths, &args.embedder, caller)?;
     check_embedder(&index, &args.name, &embedder.id())?;
     let list = walk::list_files(&args.paths, &args.walk.options())
         .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).hint("check the paths"))?;
@@ -463,16 +479,11 @@ fn same_embedder(existing: &str, requested: &str) -> bool {
 fn query(paths: &Paths, args: QueryArgs) -> anyhow::Result<ExitCode> {
     let ctx = crate::app::Ctx::load("rag query")?;
     let question = args.query.join(" ");
-    let started = std::time::SystemTime::now();
-    let clock = std::time::Instant::now();
-    let hits = retrieve(paths, &args.name, &question, args.mode, args.k, "rag query")?;
-    ctx.telemetry.retrieval(&crate::telemetry::RetrievalSpan {
-        index: &args.name,
-        requested: args.k,
-        returned: hits.len(),
-        started,
-        duration: clock.elapsed(),
-    });
+    let caller = Caller {
+        command: "rag query",
+        telemetry: &ctx.telemetry,
+    };
+    let hits = retrieve(paths, &args.name, &question, args.mode, args.k, caller)?;
     if args.answer {
         return answer(ctx, &args, &question, &hits);
     }
@@ -573,7 +584,11 @@ fn eval(paths: &Paths, args: EvalArgs) -> anyhow::Result<ExitCode> {
     for mode in [Mode::Bm25, Mode::Vector, Mode::Hybrid] {
         let mut failure = None;
         let metrics = evaluate(&qrels, |query| {
-            match retrieve(paths, &args.name, query, mode, 10, "rag eval") {
+            let caller = Caller {
+                command: "rag eval",
+                telemetry: &Telemetry::off(),
+            };
+            match retrieve(paths, &args.name, query, mode, 10, caller) {
                 Ok(hits) => hits.into_iter().map(|h| h.path).collect(),
                 Err(err) => {
                     failure.get_or_insert(err);

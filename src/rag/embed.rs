@@ -62,6 +62,8 @@ pub struct ApiEmbedder {
     /// The command recorded (`rag index`, `rag query`).
     pub command: String,
     dim: Option<usize>,
+    /// Where each batch's span goes.
+    telemetry: crate::telemetry::Telemetry,
 }
 
 impl ApiEmbedder {
@@ -82,6 +84,7 @@ impl ApiEmbedder {
             recorder,
             command: command.to_string(),
             dim: None,
+            telemetry: crate::telemetry::Telemetry::off(),
         }
     }
 }
@@ -151,5 +154,18 @@ impl ApiEmbedder {
         if let Err(err) = self.recorder.write(&record) {
             eprintln!("warning: the usage record was not written: {err}");
         }
+        self.telemetry.model_call(
+            crate::telemetry::Operation::Embeddings,
+            &record,
+            &crate::telemetry::RequestFacts::default(),
+            &outcome.retry_notes,
+            None,
+        );
+    }
+
+    /// Sends a span for each batch's call to `telemetry`.
+    pub fn with_telemetry(mut self, telemetry: crate::telemetry::Telemetry) -> ApiEmbedder {
+        self.telemetry = telemetry;
+        self
     }
 }

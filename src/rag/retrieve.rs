@@ -2,6 +2,7 @@
 //! with the embedder the index was built with, searched by mode), and the
 //! prompt that sends them to a model fenced as untrusted reference data.
 
+use crate::telemetry::{RetrievalSpan, Telemetry};
 use serde::Serialize;
 
 use crate::config::{Config, Paths, ProcessEnvironment};
@@ -30,8 +31,22 @@ pub fn store_failure(err: StoreError) -> anyhow::Error {
         .into()
 }
 
+/// Who is retrieving: the command the usage log records, and where its
+/// spans go.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller<'a> {
+    /// The command (`rag query`, `chat`...).
+    pub command: &'a str,
+    /// The command's telemetry.
+    pub telemetry: &'a Telemetry,
+}
+
 /// Builds the embedder an id names: `builtin:...` / `builtin`, or `provider:model`.
-pub fn embedder_for(paths: &Paths, id: &str, command: &str) -> anyhow::Result<Box<dyn Embedder>> {
+pub fn embedder_for(
+    paths: &Paths,
+    id: &str,
+    caller: Caller<'_>,
+) -> anyhow::Result<Box<dyn Embedder>> {
     if id == "builtin" || id.starts_with("builtin:") {
         return Ok(Box::new(BuiltinEmbedder));
     }
@@ -47,13 +62,16 @@ pub fn embedder_for(paths: &Paths, id: &str, command: &str) -> anyhow::Result<Bo
         &ProcessEnvironment,
     )
     .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?;
-    Ok(Box::new(ApiEmbedder::new(
-        client,
-        &resolved.provider_name,
-        &resolved.model,
-        UsageLog::in_data_dir(&paths.data_dir),
-        command,
-    )))
+    Ok(Box::new(
+        ApiEmbedder::new(
+            client,
+            &resolved.provider_name,
+            &resolved.model,
+            UsageLog::in_data_dir(&paths.data_dir),
+            caller.command,
+        )
+        .with_telemetry(caller.telemetry.clone()),
+    ))
 }
 
 /// One ranked result.
@@ -82,7 +100,28 @@ pub fn retrieve(
     question: &str,
     mode: Mode,
     k: usize,
-    command: &str,
+    caller: Caller<'_>,
+) -> anyhow::Result<Vec<QueryHit>> {
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let hits = retrieve_hits(paths, name, question, mode, k, caller)?;
+    caller.telemetry.retrieval(&RetrievalSpan {
+        index: name,
+        requested: k,
+        returned: hits.len(),
+        started,
+        duration: clock.elapsed(),
+    });
+    Ok(hits)
+}
+
+fn retrieve_hits(
+    paths: &Paths,
+    name: &str,
+    question: &str,
+    mode: Mode,
+    k: usize,
+    caller: Caller<'_>,
 ) -> anyhow::Result<Vec<QueryHit>> {
     let index = Index::open(&paths.data_dir, name, false).map_err(store_failure)?;
     let embedder_id = index
@@ -92,7 +131,7 @@ pub fn retrieve(
     let query_vector = if mode == Mode::Bm25 {
         Vec::new()
     } else {
-        let mut embedder = embedder_for(paths, &embedder_id, command)?;
+        let mut embedder = embedder_for(paths, &embedder_id, caller)?;
         embedder
             .embed(&[question.to_string()])
             .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?

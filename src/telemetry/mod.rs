@@ -283,7 +283,10 @@ impl Telemetry {
     pub fn past_call(&self, record: &UsageRecord) {
         let Some(active) = &self.active else { return };
         let Some(tracer) = &active.tracer else { return };
-        let operation = if record.command.contains("index") || record.command == "embed" {
+        // Records from before the field: `rag index` only ever embedded.
+        let embeddings = record.operation.as_deref() == Some("embeddings")
+            || (record.operation.is_none() && record.command == "rag index");
+        let operation = if embeddings {
             Operation::Embeddings
         } else {
             Operation::Chat

@@ -114,6 +114,9 @@ pub struct UsageRecord {
     /// Why the model stopped (`stop`, `length`, `tool_calls`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
+    /// `embeddings` for an embeddings batch; absent for a chat call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 impl UsageRecord {
@@ -316,6 +319,7 @@ mod tests {
             cache_match: None,
             response_id: Some("chatcmpl-1".into()),
             finish_reason: Some("stop".into()),
+            operation: None,
         }
     }
 

@@ -158,6 +158,7 @@ impl CallRecorder {
             latency_ms: outcome.latency.as_millis() as u64,
             retries: outcome.retries,
             status: outcome.status,
+            operation: Some("embeddings".to_string()),
             ..self.base(ts, &usage::new_call_id(), command, model)
         }
     }
@@ -196,6 +197,7 @@ impl CallRecorder {
             cache_match: None,
             response_id: None,
             finish_reason: None,
+            operation: None,
         }
     }
 }
