@@ -315,6 +315,15 @@ impl Config {
                 .as_deref()
                 .map(crate::safe_text::redact_url);
         }
+        // Export headers carry credentials (Langfuse's Basic auth).
+        for value in masked.telemetry.headers.values_mut() {
+            *value = "********".into();
+        }
+        masked.telemetry.endpoint = masked
+            .telemetry
+            .endpoint
+            .as_deref()
+            .map(crate::safe_text::redact_url);
         toml::to_string_pretty(&masked).unwrap_or_else(|err| format!("# cannot show: {err}\n"))
     }
 }
@@ -599,8 +608,15 @@ mod tests {
         let mut provider = ProviderConfig::new(ProviderKind::Openai);
         provider.api_key = Some("sk-very-secret".into());
         config.providers.insert("local".into(), provider);
+        config
+            .telemetry
+            .headers
+            .insert("Authorization".into(), "Basic cGstbGYtMTpzay1sZi0y".into());
+        config.telemetry.endpoint = Some("https://user:pw@collector.example/otel".into());
         let shown = config.to_masked_toml();
         assert!(!shown.contains("sk-very-secret"));
+        assert!(!shown.contains("cGstbGYtMTpzay1sZi0y"), "{shown}");
+        assert!(!shown.contains("user:pw"), "{shown}");
         assert!(shown.contains("********"));
     }
 }
