@@ -432,3 +432,45 @@ fn an_embeddings_batch_is_an_embeddings_span() {
     );
     assert_eq!(home.usage_records()[0]["operation"], "embeddings");
 }
+
+#[test]
+fn a_retried_call_is_one_span_with_the_retry_as_an_event() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::anthropic_error(529, "overloaded_error", "Overloaded")
+            .with_header("retry-after", "0.01"),
+        Reply::anthropic_stream("claude-sonnet-4-5-20250929", &["fine"], (3, 1)),
+    ]);
+    let receiver = OtlpReceiver::start();
+    home.confab_anthropic(&fake.base_url())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .args(["chat", "-m", "claude-sonnet-4-5", "hi"])
+        .assert()
+        .success();
+    let spans = receiver.spans();
+    let calls: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "chat claude-sonnet-4-5")
+        .collect();
+    assert_eq!(
+        calls.len(),
+        1,
+        "one logical span for the call and its retry"
+    );
+    let call = calls[0];
+    assert_eq!(
+        attr(call, "gen_ai.provider.name").as_deref(),
+        Some("anthropic")
+    );
+    assert_eq!(attr(call, "confab.retries").as_deref(), Some("1"));
+    assert_eq!(call.events.len(), 1);
+    let event = &call.events[0];
+    assert_eq!(event.name, "confab.retry");
+    let reason = attribute(&event.attributes, "confab.retry.reason").unwrap_or_default();
+    assert!(
+        reason.contains("529") || reason.contains("verloaded"),
+        "{reason}"
+    );
+    assert!(event.time_unix_nano >= call.start_time_unix_nano);
+    assert!(event.time_unix_nano <= call.end_time_unix_nano);
+}

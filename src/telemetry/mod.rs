@@ -357,13 +357,12 @@ impl Telemetry {
             None,
             active.plan.user_id.as_deref(),
         ));
-        let span = tracer
+        let mut span = tracer
             .span_builder(format!("retrieval {}", retrieval.index))
             .with_kind(SpanKind::Internal)
             .with_start_time(retrieval.started)
             .with_attributes(attributes)
             .start_with_context(tracer, &active.root);
-        let mut span = span;
         span.end_with_timestamp(retrieval.started + retrieval.duration);
     }
 }
