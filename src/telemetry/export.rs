@@ -139,10 +139,22 @@ impl Pipeline {
     pub fn build(plan: &TelemetryPlan) -> Result<Pipeline, String> {
         let failures = FailureNote::default();
         let resource = resource(plan);
+        // One client (and so one runtime thread) for both signals when
+        // they share a scheme, which is what their TLS set-up depends on.
+        let mut clients: Vec<(bool, reqwest::blocking::Client)> = Vec::new();
+        let mut client_for = |url: &str| -> Result<reqwest::blocking::Client, String> {
+            let plain = url.starts_with("http://");
+            if let Some((_, client)) = clients.iter().find(|(p, _)| *p == plain) {
+                return Ok(client.clone());
+            }
+            let client = http_client(plan, url)?;
+            clients.push((plain, client.clone()));
+            Ok(client)
+        };
         let tracer_provider = match &plan.traces_url {
             Some(url) => {
                 let exporter = NotingSpanExporter {
-                    inner: span_exporter(plan, url)?,
+                    inner: span_exporter(plan, url, client_for(url)?)?,
                     note: failures.clone(),
                     url: crate::safe_text::redact_url(url),
                 };
@@ -158,7 +170,7 @@ impl Pipeline {
         let meter_provider = match &plan.metrics_url {
             Some(url) => {
                 let exporter = NotingMetricExporter {
-                    inner: metric_exporter(plan, url)?,
+                    inner: metric_exporter(plan, url, client_for(url)?)?,
                     note: failures.clone(),
                     url: crate::safe_text::redact_url(url),
                 };
@@ -249,10 +261,11 @@ fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
 fn span_exporter(
     plan: &TelemetryPlan,
     url: &str,
+    client: reqwest::blocking::Client,
 ) -> Result<opentelemetry_otlp::SpanExporter, String> {
     opentelemetry_otlp::SpanExporter::builder()
         .with_http()
-        .with_http_client(http_client(plan, url)?)
+        .with_http_client(client)
         .with_endpoint(url)
         .with_protocol(otlp_protocol(plan.protocol))
         .with_timeout(plan.flush_timeout)
@@ -264,10 +277,11 @@ fn span_exporter(
 fn metric_exporter(
     plan: &TelemetryPlan,
     url: &str,
+    client: reqwest::blocking::Client,
 ) -> Result<opentelemetry_otlp::MetricExporter, String> {
     opentelemetry_otlp::MetricExporter::builder()
         .with_http()
-        .with_http_client(http_client(plan, url)?)
+        .with_http_client(client)
         .with_endpoint(url)
         .with_protocol(otlp_protocol(plan.protocol))
         .with_timeout(plan.flush_timeout)
