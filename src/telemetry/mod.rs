@@ -83,6 +83,47 @@ struct Instruments {
     first_chunk: Histogram<f64>,
 }
 
+impl Instruments {
+    /// The histograms, with the spec's names, units and buckets.
+    fn new(meter: &opentelemetry::metrics::Meter) -> Instruments {
+        Instruments {
+            tokens: meter
+                .u64_histogram("gen_ai.client.token.usage")
+                .with_unit("{token}")
+                .with_description("Number of input and output tokens used")
+                .with_boundaries(TOKEN_BUCKETS.to_vec())
+                .build(),
+            duration: meter
+                .f64_histogram("gen_ai.client.operation.duration")
+                .with_unit("s")
+                .with_description("GenAI operation duration")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            first_chunk: meter
+                .f64_histogram("gen_ai.client.operation.time_to_first_chunk")
+                .with_unit("s")
+                .with_description("Time to receive the first chunk of a streamed reply")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+        }
+    }
+}
+
+/// The command's root span (`confab chat`), in a context its children use.
+fn root_span(tracer: &SdkTracer, command: &str, user_id: Option<&str>) -> Context {
+    let mut attributes = vec![
+        KeyValue::new("confab.command", command.to_string()),
+        KeyValue::new("openinference.span.kind", "CHAIN"),
+    ];
+    attributes.extend(attributes::session_attributes(None, user_id));
+    let span = tracer
+        .span_builder(format!("confab {command}"))
+        .with_kind(SpanKind::Internal)
+        .with_attributes(attributes)
+        .start(tracer);
+    Context::new().with_span(span)
+}
+
 /// An export in progress; finished when the last handle is dropped.
 struct Active {
     plan: TelemetryPlan,
@@ -143,45 +184,12 @@ impl Telemetry {
             .tracer_provider
             .as_ref()
             .map(|provider| provider.tracer("confab"));
-        let instruments = pipeline.meter_provider.as_ref().map(|provider| {
-            let meter = provider.meter("confab");
-            Instruments {
-                tokens: meter
-                    .u64_histogram("gen_ai.client.token.usage")
-                    .with_unit("{token}")
-                    .with_description("Number of input and output tokens used")
-                    .with_boundaries(TOKEN_BUCKETS.to_vec())
-                    .build(),
-                duration: meter
-                    .f64_histogram("gen_ai.client.operation.duration")
-                    .with_unit("s")
-                    .with_description("GenAI operation duration")
-                    .with_boundaries(DURATION_BUCKETS.to_vec())
-                    .build(),
-                first_chunk: meter
-                    .f64_histogram("gen_ai.client.operation.time_to_first_chunk")
-                    .with_unit("s")
-                    .with_description("Time to receive the first chunk of a streamed reply")
-                    .with_boundaries(DURATION_BUCKETS.to_vec())
-                    .build(),
-            }
-        });
+        let instruments = pipeline
+            .meter_provider
+            .as_ref()
+            .map(|provider| Instruments::new(&provider.meter("confab")));
         let root = match &tracer {
-            Some(tracer) => {
-                let mut attributes =
-                    vec![KeyValue::new("confab.command", options.command.to_string())];
-                attributes.extend(attributes::session_attributes(
-                    None,
-                    plan.user_id.as_deref(),
-                ));
-                attributes.push(KeyValue::new("openinference.span.kind", "CHAIN"));
-                let span = tracer
-                    .span_builder(format!("confab {}", options.command))
-                    .with_kind(SpanKind::Internal)
-                    .with_attributes(attributes)
-                    .start(tracer);
-                Context::new().with_span(span)
-            }
+            Some(tracer) => root_span(tracer, options.command, plan.user_id.as_deref()),
             None => Context::new(),
         };
         Telemetry {
@@ -224,11 +232,6 @@ impl Telemetry {
             .as_ref()
             .and_then(|a| a.plan.traces_url.as_deref())
             .map(crate::safe_text::redact_url)
-    }
-
-    /// Whether anything is exported.
-    pub fn is_on(&self) -> bool {
-        self.active.is_some()
     }
 
     /// Whether prompts and replies may go on spans (the caller then passes
