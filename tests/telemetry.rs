@@ -474,3 +474,27 @@ fn a_retried_call_is_one_span_with_the_retry_as_an_event() {
     assert!(event.time_unix_nano >= call.start_time_unix_nano);
     assert!(event.time_unix_nano <= call.end_time_unix_nano);
 }
+
+#[test]
+fn a_failed_export_never_shows_the_endpoints_credentials() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["fine"],
+        Some((5, 1)),
+    )]);
+    let port = support::real_server::free_port();
+    let output = home
+        .confab_openai(&fake.base_url())
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://collector-user:hunter2-secret@127.0.0.1:{port}"),
+        )
+        .args(["chat", "hello"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("telemetry was not exported"), "{stderr}");
+    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
+}

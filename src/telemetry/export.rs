@@ -34,9 +34,11 @@ impl FailureNote {
         }
     }
 
+    /// Keeps `text` (credentials in URLs and anything shaped like a key
+    /// removed: the SDK's errors quote the endpoint) if it is the first.
     fn note_text(&self, text: String) {
         if let Ok(mut first) = self.first.lock() {
-            first.get_or_insert(text);
+            first.get_or_insert_with(|| crate::safe_text::without_secrets(&text, None));
         }
     }
 
