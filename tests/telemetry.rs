@@ -498,3 +498,72 @@ fn a_failed_export_never_shows_the_endpoints_credentials() {
     assert!(stderr.contains("telemetry was not exported"), "{stderr}");
     assert!(!stderr.contains("hunter2-secret"), "{stderr}");
 }
+
+#[test]
+fn the_telemetry_table_configures_export_without_variables() {
+    let home = TempHome::new();
+    let receiver = OtlpReceiver::start();
+    home.write(
+        "config.toml",
+        format!(
+            "[telemetry]\nendpoint = \"{}\"\nuser_id = \"ana\"\nservice_name = \"from-config\"\n\
+             headers = {{ x-team = \"search\" }}\n",
+            receiver.endpoint()
+        ),
+    );
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["ok"],
+        Some((5, 1)),
+    )]);
+    home.confab_openai(&fake.base_url())
+        .args(["chat", "hello"])
+        .assert()
+        .success();
+    let spans = receiver.spans();
+    for name in ["confab chat", "chat gpt-4o-mini"] {
+        assert_eq!(
+            attr(span(&spans, name), "user.id").as_deref(),
+            Some("ana"),
+            "{name}"
+        );
+    }
+    let resource = receiver.resource();
+    assert_eq!(
+        attribute(&resource, "service.name").as_deref(),
+        Some("from-config")
+    );
+    let traces = receiver
+        .exports()
+        .into_iter()
+        .find(|e| e.path == "/v1/traces")
+        .unwrap();
+    assert_eq!(
+        traces.headers.get("x-team").map(String::as_str),
+        Some("search")
+    );
+    // `confab config` shows the table with the header value masked.
+    let shown = home.confab().arg("config").output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("[telemetry]") && !shown.contains("search"),
+        "{shown}"
+    );
+    // OTEL_SDK_DISABLED wins over the table.
+    let before = receiver.exports().len();
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &["ok"],
+        Some((5, 1)),
+    )]);
+    home.confab_openai(&fake.base_url())
+        .env("OTEL_SDK_DISABLED", "true")
+        .args(["chat", "hello"])
+        .assert()
+        .success();
+    assert_eq!(
+        receiver.exports().len(),
+        before,
+        "exported although disabled"
+    );
+}
