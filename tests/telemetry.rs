@@ -110,11 +110,7 @@ fn a_chat_is_a_root_span_with_a_genai_client_span_and_metrics() {
         attribute(&resource, "deployment.environment").as_deref(),
         Some("ci")
     );
-    let traces = receiver
-        .exports()
-        .into_iter()
-        .find(|e| e.path == "/v1/traces")
-        .unwrap();
+    let traces = receiver.first_trace_export();
     assert_eq!(
         traces.headers.get("x-team").map(String::as_str),
         Some("search")
@@ -164,11 +160,7 @@ fn content_is_captured_only_when_asked_and_keys_are_redacted() {
         .args(["chat", "summarise this"])
         .assert()
         .success();
-    let traces = receiver
-        .exports()
-        .into_iter()
-        .find(|e| e.path == "/v1/traces")
-        .unwrap();
+    let traces = receiver.first_trace_export();
     assert_eq!(
         traces.headers.get("content-type").map(String::as_str),
         Some("application/json")
@@ -533,11 +525,7 @@ fn the_telemetry_table_configures_export_without_variables() {
         attribute(&resource, "service.name").as_deref(),
         Some("from-config")
     );
-    let traces = receiver
-        .exports()
-        .into_iter()
-        .find(|e| e.path == "/v1/traces")
-        .unwrap();
+    let traces = receiver.first_trace_export();
     assert_eq!(
         traces.headers.get("x-team").map(String::as_str),
         Some("search")

@@ -78,6 +78,14 @@ impl OtlpReceiver {
         self.exports.lock().unwrap().clone()
     }
 
+    /// The first trace export as sent (headers and raw body).
+    pub fn first_trace_export(&self) -> Export {
+        self.exports()
+            .into_iter()
+            .find(|e| e.path == "/v1/traces")
+            .expect("a trace export")
+    }
+
     /// Every trace export, decoded from protobuf.
     fn trace_requests(&self) -> Vec<ExportTraceServiceRequest> {
         self.exports()
