@@ -220,9 +220,9 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;usage;export' {
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Read these usage logs instead of the data directory''s (repeatable)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Read this usage log instead of confab''s own (repeatable)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)')
-            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only calls before: a date (inclusive), a time, or an age')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only calls before: a date (that whole day included), a time, or an age')
             [CompletionResult]::new('--otlp', '--otlp', [CompletionResultType]::ParameterName, 'Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

@@ -196,9 +196,9 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;usage;export'= {
-            cand --log 'Read these usage logs instead of the data directory''s (repeatable)'
+            cand --log 'Read this usage log instead of confab''s own (repeatable)'
             cand --since 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)'
-            cand --until 'Only calls before: a date (inclusive), a time, or an age'
+            cand --until 'Only calls before: a date (that whole day included), a time, or an age'
             cand --otlp 'Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)'
             cand -h 'Print help'
             cand --help 'Print help'

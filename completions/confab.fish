@@ -148,9 +148,9 @@ complete -c confab -n "__fish_confab_using_subcommand cost-report" -s h -l help 
 complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export help" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export help" -f -a "export" -d 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
 complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l log -d 'Read these usage logs instead of the data directory\'s (repeatable)' -r -F
+complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l log -d 'Read this usage log instead of confab\'s own (repeatable)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l since -d 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)' -r
-complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l until -d 'Only calls before: a date (inclusive), a time, or an age' -r
+complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l until -d 'Only calls before: a date (that whole day included), a time, or an age' -r
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l otlp -d 'Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)'
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from help" -f -a "export" -d 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'

@@ -34,17 +34,9 @@ pub enum Format {
   confab cost-report --tag ci --budget 5             exit 3 if CI spent over $5
   confab cost-report --log ci-usage.jsonl --format markdown")]
 pub struct Args {
-    /// Read this usage log instead of confab's own (repeatable)
-    #[arg(long, value_name = "FILE")]
-    pub log: Vec<PathBuf>,
-
-    /// Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
-
-    /// Only calls before: a date (that whole day included), a time, or an age
-    #[arg(long, value_name = "WHEN")]
-    pub until: Option<String>,
+    /// Which logs, and which time window.
+    #[command(flatten)]
+    pub window: super::values::LogWindow,
 
     /// Only calls of this model
     #[arg(long, value_name = "MODEL")]
@@ -97,11 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         table.merge(PriceTable::from_file(path).map_err(price_failure)?);
     }
     let filters = args.filters(jiff::Timestamp::now())?;
-    let logs: Vec<UsageLog> = if args.log.is_empty() {
-        vec![UsageLog::in_data_dir(&paths.data_dir)]
-    } else {
-        args.log.iter().cloned().map(UsageLog::at).collect()
-    };
+    let logs = args.window.logs(&paths.data_dir);
     let pricing = Pricing {
         table: &table,
         free_providers: config
@@ -116,7 +104,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.group_by.clone()
     };
-    let report = build_report(&logs, !args.log.is_empty(), &filters, &group_by, &pricing)?;
+    let report = build_report(
+        &logs,
+        !args.window.log.is_empty(),
+        &filters,
+        &group_by,
+        &pricing,
+    )?;
     print_report(&args, &report)?;
     if report.total.calls == 0 {
         eprintln!("note: no usage records matched");
@@ -135,17 +129,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 impl Args {
     /// The record filters these flags ask for, times relative to `now`.
     fn filters(&self, now: jiff::Timestamp) -> anyhow::Result<Filters> {
+        let (since, until) = self.window.bounds(now)?;
         Ok(Filters {
-            since: self
-                .since
-                .as_deref()
-                .map(|s| super::values::time_bound(s, now, false))
-                .transpose()?,
-            until: self
-                .until
-                .as_deref()
-                .map(|s| super::values::time_bound(s, now, true))
-                .transpose()?,
+            since,
+            until,
             model: self.model.clone(),
             provider: self.provider.clone(),
             tag: self.tag.clone(),

@@ -3,14 +3,12 @@
 //! spans with their original times, so calls made before export was set
 //! up can still be seen there.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args as ClapArgs, Subcommand};
 
 use crate::config::{Config, Paths, ProcessEnvironment};
 use crate::exit::{ExitKind, Failure};
-use crate::usage::UsageLog;
 
 /// `confab usage` subcommands.
 #[derive(Debug, Subcommand)]
@@ -28,15 +26,9 @@ pub struct ExportArgs {
     /// Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)
     #[arg(long, required = true)]
     pub otlp: bool,
-    /// Read these usage logs instead of the data directory's (repeatable)
-    #[arg(long, value_name = "FILE")]
-    pub log: Vec<PathBuf>,
-    /// Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
-    /// Only calls before: a date (inclusive), a time, or an age
-    #[arg(long, value_name = "WHEN")]
-    pub until: Option<String>,
+    /// Which logs, and which time window.
+    #[command(flatten)]
+    pub window: super::values::LogWindow,
 }
 
 /// How many spans are queued before they are sent.
@@ -50,17 +42,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let now = jiff::Timestamp::now();
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| super::values::time_bound(s, now, false))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| super::values::time_bound(s, now, true))
-        .transpose()?;
+    let (since, until) = args.window.bounds(jiff::Timestamp::now())?;
     let paths = Paths::resolve()?;
     let env = ProcessEnvironment;
     let config = Config::load(&paths, &env)
@@ -71,13 +53,8 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             .hint("set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4318) or [telemetry] endpoint")
             .into());
     };
-    let logs: Vec<UsageLog> = if args.log.is_empty() {
-        vec![UsageLog::in_data_dir(&paths.data_dir)]
-    } else {
-        args.log.iter().cloned().map(UsageLog::at).collect()
-    };
     let mut sent = 0;
-    for log in &logs {
+    for log in &args.window.logs(&paths.data_dir) {
         let outcome = log.read().map_err(|err| {
             Failure::new(ExitKind::Usage, err.to_string()).hint("check the --log path")
         })?;

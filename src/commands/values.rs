@@ -65,8 +65,52 @@ pub fn token_count(text: &str) -> Result<u64, String> {
     in_range(text, 0, 1_000_000_000_000, "a token count")
 }
 
+/// The usage logs a command reads and the time window it looks at, as
+/// `cost-report` and `usage export` take them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogWindow {
+    /// Read this usage log instead of confab's own (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub log: Vec<std::path::PathBuf>,
+
+    /// Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Only calls before: a date (that whole day included), a time, or an age
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+}
+
+impl LogWindow {
+    /// The logs to read: the `--log` files, else the data directory's.
+    pub fn logs(&self, data_dir: &std::path::Path) -> Vec<crate::usage::UsageLog> {
+        if self.log.is_empty() {
+            vec![crate::usage::UsageLog::in_data_dir(data_dir)]
+        } else {
+            self.log
+                .iter()
+                .cloned()
+                .map(crate::usage::UsageLog::at)
+                .collect()
+        }
+    }
+
+    /// `--since` and `--until` as UTC `YYYY-MM-DDTHH:MM:SS` bounds,
+    /// ages taken back from `now`.
+    pub fn bounds(&self, now: jiff::Timestamp) -> anyhow::Result<(Option<String>, Option<String>)> {
+        let bound = |value: &Option<String>, until| {
+            value
+                .as_deref()
+                .map(|s| time_bound(s, now, until))
+                .transpose()
+        };
+        Ok((bound(&self.since, false)?, bound(&self.until, true)?))
+    }
+}
+
 /// Turns `--since`/`--until` into a UTC `YYYY-MM-DDTHH:MM:SS` bound.
-pub fn time_bound(value: &str, now: jiff::Timestamp, until: bool) -> anyhow::Result<String> {
+fn time_bound(value: &str, now: jiff::Timestamp, until: bool) -> anyhow::Result<String> {
     let bad = || {
         Failure::new(ExitKind::Usage, format!("cannot read `{value}` as a time"))
             .hint("use a date (2026-11-01), an RFC 3339 time (2026-11-01T12:00:00Z) or an age (30m, 24h, 7d, 2w)")

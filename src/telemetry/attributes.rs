@@ -156,14 +156,12 @@ fn json<T: Serialize>(value: &T) -> String {
 /// The host and port of a record's `host` (`api.openai.com`,
 /// `127.0.0.1:4000`).
 pub fn server(host: &str) -> (String, Option<i64>) {
-    match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(']') || name.starts_with('[') => {
-            match port.parse::<u16>() {
-                Ok(port) => (name.to_string(), Some(i64::from(port))),
-                Err(_) => (host.to_string(), None),
-            }
-        }
-        _ => (host.to_string(), None),
+    match host
+        .rsplit_once(':')
+        .and_then(|(name, port)| Some((name, port.parse::<u16>().ok()?)))
+    {
+        Some((name, port)) => (name.to_string(), Some(i64::from(port))),
+        None => (host.to_string(), None),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -260,18 +260,28 @@ fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
     }
 }
 
-fn span_exporter(
+/// The settings both signals' HTTP exporters share.
+fn configured<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
     plan: &TelemetryPlan,
     url: &str,
     client: reqwest::blocking::Client,
-) -> Result<opentelemetry_otlp::SpanExporter, String> {
-    opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
+) -> B {
+    builder
         .with_http_client(client)
         .with_endpoint(url)
         .with_protocol(otlp_protocol(plan.protocol))
         .with_timeout(plan.flush_timeout)
         .with_headers(plan.headers.clone().into_iter().collect())
+}
+
+fn span_exporter(
+    plan: &TelemetryPlan,
+    url: &str,
+    client: reqwest::blocking::Client,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+    configured(builder, plan, url, client)
         .build()
         .map_err(|err| err.to_string())
 }
@@ -281,13 +291,8 @@ fn metric_exporter(
     url: &str,
     client: reqwest::blocking::Client,
 ) -> Result<opentelemetry_otlp::MetricExporter, String> {
-    opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_endpoint(url)
-        .with_protocol(otlp_protocol(plan.protocol))
-        .with_timeout(plan.flush_timeout)
-        .with_headers(plan.headers.clone().into_iter().collect())
+    let builder = opentelemetry_otlp::MetricExporter::builder().with_http();
+    configured(builder, plan, url, client)
         .build()
         .map_err(|err| err.to_string())
 }

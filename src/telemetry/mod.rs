@@ -261,7 +261,8 @@ impl Telemetry {
                 .span()
                 .set_attribute(KeyValue::new("session.id", conversation.clone()));
         }
-        let compaction = (record.command == "compaction").then(|| {
+        let in_compaction = record.command == "compaction";
+        if in_compaction {
             let span = tracer
                 .span_builder("compaction")
                 .with_kind(SpanKind::Internal)
@@ -272,11 +273,11 @@ impl Telemetry {
                 ))
                 .start_with_context(tracer, &parent);
             parent = parent.with_span(span);
-        });
+        }
         active.call_span(
             tracer, &parent, operation, record, request, retries, content,
         );
-        if compaction.is_some() {
+        if in_compaction {
             parent.span().end_with_timestamp(end);
         }
     }

@@ -26,6 +26,25 @@ pub struct CallNote {
     pub duration: std::time::Duration,
 }
 
+impl CallNote {
+    /// A note of `call`; [`ToolBroker::answer`] times it.
+    fn untimed(
+        call: &ToolCallRequest,
+        call_id: &str,
+        decision: AuditDecision,
+        exit_code: Option<i32>,
+    ) -> CallNote {
+        CallNote {
+            tool: call.name.clone(),
+            decision,
+            exit_code,
+            call_id: call_id.to_string(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            duration: std::time::Duration::ZERO,
+        }
+    }
+}
+
 /// Answers tool calls for one session.
 pub struct ToolBroker {
     registry: ToolRegistry,
@@ -126,14 +145,7 @@ impl ToolBroker {
         )
         .with_reason(&refusal.reason);
         self.write_audit(&record);
-        let note = CallNote {
-            tool: call.name.clone(),
-            decision: record.decision,
-            exit_code: None,
-            call_id: call_id.to_string(),
-            started: std::time::SystemTime::now(),
-            duration: std::time::Duration::ZERO,
-        };
+        let note = CallNote::untimed(call, call_id, record.decision, None);
         (refusal.tool_result(call_id), note)
     }
 
@@ -163,28 +175,14 @@ impl ToolBroker {
         if let Some(result) = decision.refusal_result(&checked) {
             let record = record.with_reason(&result.content);
             self.write_audit(&record);
-            let note = CallNote {
-                tool: call.name.clone(),
-                decision: record.decision,
-                exit_code: None,
-                call_id: call_id.to_string(),
-                started: std::time::SystemTime::now(),
-                duration: std::time::Duration::ZERO,
-            };
+            let note = CallNote::untimed(&call, call_id, record.decision, None);
             return (result, note);
         }
         let run = self.registry.run(&checked);
         let (content, is_error) = run.result_content();
         let (content, is_error) = self.screen_output(&call.name, content, is_error);
         self.write_audit(&record.with_run(&run, &content));
-        let note = CallNote {
-            tool: call.name.clone(),
-            decision: decision.into(),
-            exit_code: run.exit_code,
-            call_id: call_id.to_string(),
-            started: std::time::SystemTime::now(),
-            duration: std::time::Duration::ZERO,
-        };
+        let note = CallNote::untimed(&call, call_id, decision.into(), run.exit_code);
         (
             ToolResult {
                 call_id: call_id.to_string(),
