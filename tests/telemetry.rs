@@ -555,3 +555,48 @@ fn the_telemetry_table_configures_export_without_variables() {
         "exported although disabled"
     );
 }
+
+#[test]
+fn usage_export_is_bounded_on_outside_input() {
+    let home = TempHome::new();
+    // A latency no call can have is cut to the longest one can (a day).
+    let record = past_record("2026-03-01T09:30:00Z", "gpt-4o").replace(
+        "\"latency_ms\":1500",
+        &format!("\"latency_ms\":{}", u64::MAX),
+    );
+    assert!(record.contains(&u64::MAX.to_string()));
+    home.write("odd.jsonl", format!("{record}\n"));
+    let receiver = OtlpReceiver::start();
+    let output = home
+        .confab()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
+        .args(["usage", "export", "--otlp", "--log", "odd.jsonl"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let spans = receiver.spans();
+    let call = span(&spans, "chat gpt-4o");
+    assert_eq!(
+        call.end_time_unix_nano - call.start_time_unix_nano,
+        86_400 * 1_000_000_000
+    );
+    // A dead collector stops a long export at the first batch.
+    let line = past_record("2026-03-01T09:30:00Z", "gpt-4o");
+    home.write("long.jsonl", format!("{line}\n").repeat(2500));
+    let dead = format!("http://127.0.0.1:{}", support::real_server::free_port());
+    let output = home
+        .confab()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", dead)
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .args(["usage", "export", "--otlp", "--log", "long.jsonl"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("after 1000 calls"), "{stderr}");
+    assert_eq!(
+        stderr.matches("telemetry was not exported").count(),
+        0,
+        "{stderr}"
+    );
+}

@@ -54,7 +54,8 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             .into());
     };
     let mut sent = 0;
-    for log in &args.window.logs(&paths.data_dir) {
+    let mut failure = None;
+    'logs: for log in &args.window.logs(&paths.data_dir) {
         let outcome = log.read().map_err(|err| {
             Failure::new(ExitKind::Usage, err.to_string()).hint("check the --log path")
         })?;
@@ -69,13 +70,22 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         for record in wanted {
             telemetry.past_call(record);
             sent += 1;
+            // A collector that refuses the first batch refuses the rest:
+            // stop rather than wait out every batch's retries.
             if sent % SEND_EVERY == 0 {
-                telemetry.send_queued();
+                failure = telemetry.send_queued();
+                if failure.is_some() {
+                    break 'logs;
+                }
             }
         }
     }
-    if let Some(failure) = telemetry.finish() {
-        return Err(Failure::new(ExitKind::Provider, format!("the export failed: {failure}"))
+    let finished = telemetry.finish();
+    if let Some(failure) = failure.or(finished) {
+        return Err(Failure::new(
+            ExitKind::Provider,
+            format!("the export failed after {sent} calls were queued: {failure}"),
+        )
             .hint("check that the collector is running and the endpoint is right; nothing in the usage log changed")
             .into());
     }

@@ -207,17 +207,14 @@ impl Telemetry {
     }
 
     /// Sends the spans queued so far (a long export sends as it goes, so
-    /// that the queue never drops any); failures are noted for [`finish`].
-    ///
-    /// [`finish`]: Telemetry::finish
-    pub fn send_queued(&self) {
-        if let Some(provider) = self
-            .active
-            .as_ref()
-            .and_then(|a| a.pipeline.tracer_provider.as_ref())
-        {
+    /// that the queue never drops any) and returns the first export
+    /// failure so far, if any.
+    pub fn send_queued(&self) -> Option<String> {
+        let active = self.active.as_ref()?;
+        if let Some(provider) = &active.pipeline.tracer_provider {
             let _ = provider.force_flush();
         }
+        active.pipeline.failures.first()
     }
 
     /// Ends the root span and exports everything now, within the flush
@@ -496,13 +493,18 @@ impl Drop for Active {
     }
 }
 
+/// The longest a call can take: the largest `total_timeout_secs`.
+const LONGEST_CALL_MS: u64 = 86_400_000;
+
 /// A record's start (its `ts`) and end (start plus latency); now, for a
-/// record whose time cannot be read.
+/// record whose time cannot be read. A log is outside input: a latency
+/// past the longest a call can take is cut to that.
 fn record_times(record: &UsageRecord) -> (SystemTime, SystemTime) {
     let start = record
         .ts
         .parse::<jiff::Timestamp>()
         .map(SystemTime::from)
         .unwrap_or_else(|_| SystemTime::now());
-    (start, start + Duration::from_millis(record.latency_ms))
+    let latency = Duration::from_millis(record.latency_ms.min(LONGEST_CALL_MS));
+    (start, start.checked_add(latency).unwrap_or(start))
 }
