@@ -118,23 +118,8 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The status line of a plain GET, if the server answers.
-pub fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.lines().next().map(str::to_string)
-}
-
-/// The body of a plain GET (de-chunked), if the server answers 200.
-pub fn http_get_body(port: u16, path: &str) -> Option<String> {
+/// The whole answer to a plain GET, if the server answers.
+fn get(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
@@ -147,7 +132,17 @@ pub fn http_get_body(port: u16, path: &str) -> Option<String> {
     .ok()?;
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
-    let answer = String::from_utf8_lossy(&answer).into_owned();
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// The status line of a plain GET, if the server answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    get(port, path)?.lines().next().map(str::to_string)
+}
+
+/// The body of a plain GET (de-chunked), if the server answers 200.
+pub fn http_get_body(port: u16, path: &str) -> Option<String> {
+    let answer = get(port, path)?;
     let (head, body) = answer.split_once("\r\n\r\n")?;
     if !head.lines().next()?.contains(" 200 ") {
         return None;
