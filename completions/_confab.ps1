@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show models'' limits (context window, output cap) and where each came from')
+            [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'List the tools the model is offered (declared and MCP servers''), or run one by hand')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -360,6 +361,42 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'confab;tools' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the declared tools and every MCP server''s tools, marking which the model is offered')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Run one tool call by hand, checked, approved and audited as in a chat (for debugging a server)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;tools;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;tools;call' {
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'The arguments, a JSON object')
+            [CompletionResult]::new('--approve', '--approve', [CompletionResultType]::ParameterName, 'Run a high-risk tool without asking')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;tools;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the declared tools and every MCP server''s tools, marking which the model is offered')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Run one tool call by hand, checked, approved and audited as in a chat (for debugging a server)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;tools;help;list' {
+            break
+        }
+        'confab;tools;help;call' {
+            break
+        }
+        'confab;tools;help;help' {
+            break
+        }
         'confab;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -377,6 +414,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Screen text for prompt injection and secrets before it reaches a model')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show models'' limits (context window, output cap) and where each came from')
+            [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'List the tools the model is offered (declared and MCP servers''), or run one by hand')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -464,6 +502,17 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;models' {
+            break
+        }
+        'confab;help;tools' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the declared tools and every MCP server''s tools, marking which the model is offered')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Run one tool call by hand, checked, approved and audited as in a chat (for debugging a server)')
+            break
+        }
+        'confab;help;tools;list' {
+            break
+        }
+        'confab;help;tools;call' {
             break
         }
         'confab;help;completions' {

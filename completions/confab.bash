@@ -52,6 +52,9 @@ _confab() {
             confab,replay)
                 cmd="confab__subcmd__replay"
                 ;;
+            confab,tools)
+                cmd="confab__subcmd__tools"
+                ;;
             confab,usage)
                 cmd="confab__subcmd__usage"
                 ;;
@@ -121,6 +124,9 @@ _confab() {
             confab__subcmd__help,replay)
                 cmd="confab__subcmd__help__subcmd__replay"
                 ;;
+            confab__subcmd__help,tools)
+                cmd="confab__subcmd__help__subcmd__tools"
+                ;;
             confab__subcmd__help,usage)
                 cmd="confab__subcmd__help__subcmd__usage"
                 ;;
@@ -159,6 +165,12 @@ _confab() {
                 ;;
             confab__subcmd__help__subcmd__rag,stats)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__stats"
+                ;;
+            confab__subcmd__help__subcmd__tools,call)
+                cmd="confab__subcmd__help__subcmd__tools__subcmd__call"
+                ;;
+            confab__subcmd__help__subcmd__tools,list)
+                cmd="confab__subcmd__help__subcmd__tools__subcmd__list"
                 ;;
             confab__subcmd__help__subcmd__usage,export)
                 cmd="confab__subcmd__help__subcmd__usage__subcmd__export"
@@ -229,6 +241,24 @@ _confab() {
             confab__subcmd__rag__subcmd__help,stats)
                 cmd="confab__subcmd__rag__subcmd__help__subcmd__stats"
                 ;;
+            confab__subcmd__tools,call)
+                cmd="confab__subcmd__tools__subcmd__call"
+                ;;
+            confab__subcmd__tools,help)
+                cmd="confab__subcmd__tools__subcmd__help"
+                ;;
+            confab__subcmd__tools,list)
+                cmd="confab__subcmd__tools__subcmd__list"
+                ;;
+            confab__subcmd__tools__subcmd__help,call)
+                cmd="confab__subcmd__tools__subcmd__help__subcmd__call"
+                ;;
+            confab__subcmd__tools__subcmd__help,help)
+                cmd="confab__subcmd__tools__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__tools__subcmd__help,list)
+                cmd="confab__subcmd__tools__subcmd__help__subcmd__list"
+                ;;
             confab__subcmd__usage,export)
                 cmd="confab__subcmd__usage__subcmd__export"
                 ;;
@@ -248,7 +278,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report usage history config guard cache models completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report usage history config guard cache models tools completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,7 +686,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report usage history config guard cache models completions help"
+            opts="chat count-tokens rag replay cost-report usage history config guard cache models tools completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -994,6 +1024,48 @@ _confab() {
         confab__subcmd__help__subcmd__replay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__tools)
+            opts="list call"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__tools__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__tools__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1450,6 +1522,108 @@ _confab() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools)
+            opts="-h --help list call help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools__subcmd__call)
+            opts="-h --args --approve --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools__subcmd__help)
+            opts="list call help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools__subcmd__help__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__tools__subcmd__list)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

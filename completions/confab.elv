@@ -33,6 +33,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand guard 'Screen text for prompt injection and secrets before it reaches a model'
             cand cache 'Show what the response cache holds, or empty it'
             cand models 'Show models'' limits (context window, output cap) and where each came from'
+            cand tools 'List the tools the model is offered (declared and MCP servers''), or run one by hand'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -309,6 +310,35 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'confab;tools'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'Show the declared tools and every MCP server''s tools, marking which the model is offered'
+            cand call 'Run one tool call by hand, checked, approved and audited as in a chat (for debugging a server)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;tools;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;tools;call'= {
+            cand --args 'The arguments, a JSON object'
+            cand --approve 'Run a high-risk tool without asking'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;tools;help'= {
+            cand list 'Show the declared tools and every MCP server''s tools, marking which the model is offered'
+            cand call 'Run one tool call by hand, checked, approved and audited as in a chat (for debugging a server)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;tools;help;list'= {
+        }
+        &'confab;tools;help;call'= {
+        }
+        &'confab;tools;help;help'= {
+        }
         &'confab;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -325,6 +355,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand guard 'Screen text for prompt injection and secrets before it reaches a model'
             cand cache 'Show what the response cache holds, or empty it'
             cand models 'Show models'' limits (context window, output cap) and where each came from'
+            cand tools 'List the tools the model is offered (declared and MCP servers''), or run one by hand'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -388,6 +419,14 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;help;cache;clear'= {
         }
         &'confab;help;models'= {
+        }
+        &'confab;help;tools'= {
+            cand list 'Show the declared tools and every MCP server''s tools, marking which the model is offered'
+            cand call 'Run one tool call by hand, checked, approved and audited as in a chat (for debugging a server)'
+        }
+        &'confab;help;tools;list'= {
+        }
+        &'confab;help;tools;call'= {
         }
         &'confab;help;completions'= {
         }

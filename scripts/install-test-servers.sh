@@ -3,6 +3,9 @@
 # $CONFAB_TEST_CACHE (default ~/.cache/confab-test), reusing what is there:
 #   - LiteLLM's proxy (PyPI), in a venv: scripts/litellm-requirements.txt.
 #   - Arize Phoenix (PyPI), in a venv: scripts/phoenix-requirements.txt.
+#   - The official MCP servers (npm), server-filesystem and
+#     server-everything: scripts/mcp-servers/package-lock.json (Node from
+#     Debian's packages when the machine has none).
 # Prints the variables the tests read, as `export NAME=VALUE` lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +38,39 @@ phoenix="$(install_venv phoenix scripts/phoenix-requirements.txt)"
   echo "the Phoenix venv at $phoenix is broken; remove it and run again" >&2
   exit 1
 }
+# Installs the MCP servers of scripts/mcp-servers/package-lock.json into
+# a directory named after its hash, once, and prints the directory.
+install_mcp_servers() {
+  local stamp dir
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "installing Node.js and npm from Debian's packages" >&2
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq >&2 && apt-get install -y -qq nodejs npm >&2
+    else
+      sudo apt-get update -qq >&2 && sudo apt-get install -y -qq nodejs npm >&2
+    fi
+  fi
+  stamp="$(cat scripts/mcp-servers/package.json scripts/mcp-servers/package-lock.json | sha256sum | cut -c1-16)"
+  dir="$cache/mcp-servers-$stamp"
+  if [ ! -f "$dir/.complete" ]; then
+    echo "installing the MCP servers into $dir" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp scripts/mcp-servers/package.json scripts/mcp-servers/package-lock.json "$dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    touch "$dir/.complete"
+  fi
+  echo "$dir"
+}
+
+mcp="$(install_mcp_servers)"
+for server in server-filesystem server-everything; do
+  [ -f "$mcp/node_modules/@modelcontextprotocol/$server/dist/index.js" ] || {
+    echo "the MCP servers at $mcp are broken; remove the directory and run again" >&2
+    exit 1
+  }
+done
 echo "export CONFAB_LITELLM=$litellm/bin/litellm"
+echo "export CONFAB_MCP_SERVERS=$mcp/node_modules/@modelcontextprotocol"
+echo "export CONFAB_NODE=$(command -v node)"
 echo "export CONFAB_PHOENIX=$phoenix/bin/phoenix"

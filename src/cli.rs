@@ -53,6 +53,9 @@ pub enum Command {
     Cache(commands::cache::Args),
     /// Show models' limits (context window, output cap) and where each came from
     Models(commands::models::Args),
+    /// List the tools the model is offered (declared and MCP servers'), or run one by hand
+    #[command(subcommand)]
+    Tools(commands::tools::Command),
     /// Print a shell completion script
     Completions(commands::completions::Args),
 }
@@ -115,6 +118,7 @@ impl Cli {
             Command::Guard(command) => commands::guard::run(command),
             Command::Cache(args) => commands::cache::run(args),
             Command::Models(args) => commands::models::run(args),
+            Command::Tools(command) => commands::tools::run(command),
         }
     }
 }

@@ -98,6 +98,10 @@ pub struct Config {
     /// Tools the model may call (`[tools.NAME]`); no others exist.
     #[serde(default)]
     pub tools: BTreeMap<String, crate::tools::ToolConfig>,
+    /// MCP servers whose allowed tools the model may call
+    /// (`[mcp_servers.NAME]`); started on first use.
+    #[serde(default)]
+    pub mcp_servers: BTreeMap<String, crate::tools::mcp::McpServerConfig>,
     /// Limits of tool calling: rounds per turn, output size.
     #[serde(default)]
     pub tool_settings: crate::tools::ToolSettings,
@@ -134,6 +138,14 @@ pub enum ConfigError {
         value: String,
         /// What is allowed.
         allowed: &'static str,
+    },
+    /// A table makes no sense (an MCP server with both `command` and `url`...).
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
     },
     /// The file is not valid TOML for confab.
     #[error("{path} is not a valid confab config: {message}")]
@@ -289,6 +301,19 @@ impl Config {
                 SECONDS,
             );
         }
+        for (name, server) in &self.mcp_servers {
+            if let Some(message) = server.problem(name) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message,
+                });
+            }
+            check(
+                format!("mcp_servers.{name}.timeout_secs"),
+                server.timeout_secs as f64,
+                SECONDS,
+            );
+        }
         match checks
             .into_iter()
             .find(|(_, value, low, high, _)| !(value.is_finite() && (*low..=*high).contains(value)))
@@ -314,6 +339,15 @@ impl Config {
                 .base_url
                 .as_deref()
                 .map(crate::safe_text::redact_url);
+        }
+        // MCP headers carry tokens, unless they name a variable.
+        for server in masked.mcp_servers.values_mut() {
+            for value in server.headers.values_mut() {
+                if !value.contains("${") {
+                    *value = "********".into();
+                }
+            }
+            server.url = server.url.as_deref().map(crate::safe_text::redact_url);
         }
         // Export headers carry credentials (Langfuse's Basic auth).
         for value in masked.telemetry.headers.values_mut() {

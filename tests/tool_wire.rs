@@ -88,8 +88,8 @@ fn round_trip(kind: ProviderKind, first: Reply, second: Reply) -> (Value, Value)
 
     let checked = registry.check(call).expect("valid call");
     assert!(registry.decide(&checked, &[], None).may_run());
-    let run = registry.run(&checked);
-    let (content, is_error) = run.result_content();
+    let output = registry.run(&checked);
+    let (content, is_error) = (output.content, output.is_error);
     assert!(!is_error, "{content}");
     request.messages.push(Message::assistant_tool_calls(
         outcome.text.clone(),
@@ -97,11 +97,11 @@ fn round_trip(kind: ProviderKind, first: Reply, second: Reply) -> (Value, Value)
     ));
     request
         .messages
-        .push(Message::tool_result(confab::llm::ToolResult {
-            call_id: checked.call_id.clone(),
+        .push(Message::tool_result(confab::llm::ToolResult::text(
+            &checked.call_id,
             content,
             is_error,
-        }));
+        )));
     let outcome = client.chat(&request, &cancel, &mut Quiet);
     assert_eq!(outcome.end, CallEnd::Complete);
     assert_eq!(outcome.text, "Sunny.");

@@ -18,7 +18,7 @@ use crate::llm::keys::KeyError;
 use crate::llm::models::ModelInfo;
 use crate::llm::wire::WireFormat;
 use crate::tools::broker::ToolBroker;
-use crate::tools::{AuditLog, CompiledSchema, TerminalPrompt, ToolRegistry};
+use crate::tools::{CompiledSchema, TerminalPrompt};
 use crate::usage::recorder::CallRecorder;
 use crate::usage::{self, UsageLog};
 
@@ -253,53 +253,28 @@ fn load_conversation(
     })
 }
 
-/// The tool broker, when config declares tools.
+/// The tool broker, when config declares tools or MCP servers (which
+/// start on the first turn).
 fn open_tools(
     config: &Config,
     paths: &Paths,
     plan: &EnginePlan,
 ) -> anyhow::Result<Option<ToolBroker>> {
-    if config.tools.is_empty() {
+    if config.tools.is_empty() && config.mcp_servers.is_empty() {
         if let Some(name) = plan.approve_tools.first() {
             return Err(Failure::new(
                 ExitKind::Usage,
                 format!("--approve-tools names `{name}`, but no tools are configured"),
             )
-            .hint("declare tools as [tools.NAME] in config.toml")
+            .hint("declare tools as [tools.NAME] or [mcp_servers.NAME] in config.toml")
             .into());
         }
         return Ok(None);
     }
-    let registry = ToolRegistry::from_config(&config.tools)
-        .map_err(|err| {
-            Failure::new(ExitKind::Usage, format!("config.toml: {err}"))
-                .hint("fix the [tools.NAME] table; `confab config` shows the file's path")
-        })?
-        .with_settings(config.tool_settings);
-    if let Some(unknown) = plan
-        .approve_tools
-        .iter()
-        .find(|name| !registry.names().contains(&name.as_str()))
-    {
-        return Err(Failure::new(
-            ExitKind::Usage,
-            format!("--approve-tools names `{unknown}`, which is not a configured tool"),
-        )
-        .hint(format!("the tools are: {}", registry.names().join(", ")))
-        .into());
-    }
     // Ask only where a person can answer: a terminal on stdin or stderr.
     let attended = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
     let prompt = attended.then(TerminalPrompt::open).flatten();
-    Ok(Some(
-        ToolBroker::new(
-            registry,
-            plan.approve_tools.clone(),
-            prompt,
-            AuditLog::in_data_dir(&paths.data_dir),
-        )
-        .with_guard(config.guard),
-    ))
+    crate::tools::broker::open(config, &paths.data_dir, &plan.approve_tools, prompt).map(Some)
 }
 
 /// The response cache, when `--cache`, `--cacheable` or `[cache] enabled`

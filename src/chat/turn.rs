@@ -36,6 +36,11 @@ impl Engine {
         let skip = self.make_room(&input.sent, cap)?;
         if let Some(broker) = &mut self.tools {
             broker.start_turn();
+            broker.start_for_chat().map_err(|err| {
+                Failure::new(ExitKind::Other, err.to_string()).hint(
+                    "check its [mcp_servers.NAME] table; `confab tools list` starts every server and shows what went wrong",
+                )
+            })?;
         }
         // Built before the message joins the history, which the request
         // carries as sent (fenced, with retrieved chunks).

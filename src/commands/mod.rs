@@ -12,6 +12,7 @@ pub mod models;
 pub mod rag;
 pub mod replay;
 pub mod show_config;
+pub mod tools;
 pub mod usage;
 pub mod values;
 

@@ -42,8 +42,9 @@ pub fn word_runs(text: &str) -> impl Iterator<Item = Run> + '_ {
     word.find_iter(text).filter_map(|m| {
         let at = m.start() + if m.as_str().starts_with("0x") { 2 } else { 0 };
         let body = &text[at..m.end()];
-        let is_hex =
-            body.len() >= 24 && body.len() % 2 == 0 && body.bytes().all(|b| b.is_ascii_hexdigit());
+        let is_hex = body.len() >= 24
+            && body.len().is_multiple_of(2)
+            && body.bytes().all(|b| b.is_ascii_hexdigit());
         if is_hex {
             return run(at..m.end(), decode_hex(body.as_bytes()), Hidden::Hex);
         }
@@ -75,7 +76,7 @@ fn run(range: Range<usize>, bytes: Option<Vec<u8>>, via: Hidden) -> Option<Run> 
 
 /// Pairs of hex digits as bytes.
 pub fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let value = |d: u8| (d as char).to_digit(16);

@@ -56,9 +56,52 @@ enum WireBlock<'a> {
     },
     ToolResult {
         tool_use_id: &'a str,
-        content: &'a str,
+        content: WireResultContent<'a>,
         is_error: bool,
     },
+}
+
+/// A tool result's content: its text, or text and image blocks when the
+/// tool returned images.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum WireResultContent<'a> {
+    Text(&'a str),
+    Blocks(Vec<WireResultBlock<'a>>),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireResultBlock<'a> {
+    Text { text: &'a str },
+    Image { source: WireImageSource<'a> },
+}
+
+#[derive(Debug, Serialize)]
+struct WireImageSource<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    media_type: &'a str,
+    data: &'a str,
+}
+
+/// The content of a `tool_result` block: plain text, or (with images) a
+/// text block, left out when empty, then one image block per image.
+fn result_content(result: &crate::llm::ToolResult) -> WireResultContent<'_> {
+    if result.images.is_empty() {
+        return WireResultContent::Text(&result.content);
+    }
+    let text = (!result.content.is_empty()).then_some(WireResultBlock::Text {
+        text: &result.content,
+    });
+    let images = result.images.iter().map(|image| WireResultBlock::Image {
+        source: WireImageSource {
+            kind: "base64",
+            media_type: &image.media_type,
+            data: &image.data,
+        },
+    });
+    WireResultContent::Blocks(text.into_iter().chain(images).collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -94,7 +137,7 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
         if let Some(result) = &message.tool_result {
             let block = WireBlock::ToolResult {
                 tool_use_id: &result.call_id,
-                content: &result.content,
+                content: result_content(result),
                 is_error: result.is_error,
             };
             // Results of one round of calls go back together.
@@ -691,6 +734,7 @@ mod tests {
                 call_id: id.into(),
                 content: content.into(),
                 is_error,
+                images: Vec::new(),
             })
         };
         let request = ChatRequest {

@@ -124,6 +124,31 @@ pub struct ToolResult {
     /// True when the call was refused or failed.
     #[serde(default)]
     pub is_error: bool,
+    /// Images the tool returned (MCP servers can), for wire formats that
+    /// carry images in tool results; the others get a note instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ToolImage>,
+}
+
+impl ToolResult {
+    /// A text-only result answering `call_id`.
+    pub fn text(call_id: &str, content: impl Into<String>, is_error: bool) -> ToolResult {
+        ToolResult {
+            call_id: call_id.to_string(),
+            content: content.into(),
+            is_error,
+            images: Vec::new(),
+        }
+    }
+}
+
+/// An image in a tool result: its media type and the base64 data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolImage {
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    pub media_type: String,
+    /// The image, standard base64.
+    pub data: String,
 }
 
 /// A tool the model may call, as declared to the API.
@@ -359,6 +384,7 @@ mod tests {
                 call_id: "call_1".into(),
                 content: "out".into(),
                 is_error: true,
+                images: Vec::new(),
             }),
         ] {
             let text = serde_json::to_string(&message).expect("json");

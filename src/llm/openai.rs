@@ -5,6 +5,7 @@
 //! (`shared/reference/llm-apis.md` §1 and §8).
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::llm::{ApiError, ChatEvent, ChatRequest, FinishReason, StreamError, Usage};
 
@@ -34,7 +35,7 @@ pub struct RequestBody<'a> {
 #[derive(Debug, Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
-    content: Option<&'a str>,
+    content: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<WireToolCall<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,7 +46,7 @@ impl<'a> WireMessage<'a> {
     fn text(role: &'static str, content: &'a str) -> WireMessage<'a> {
         WireMessage {
             role,
-            content: Some(content),
+            content: Some(Cow::Borrowed(content)),
             tool_calls: Vec::new(),
             tool_call_id: None,
         }
@@ -102,6 +103,26 @@ struct StreamOptions {
 /// Builds the request body; `legacy_max_tokens` also sends `max_tokens`
 /// for servers that only know that field. Tool results become `tool`
 /// messages; an assistant message's tool calls go in its `tool_calls`.
+/// A tool message's text: the result, and a note for each image, which
+/// Chat Completions tool messages cannot carry.
+fn result_text(result: &crate::llm::ToolResult) -> Cow<'_, str> {
+    if result.images.is_empty() {
+        return Cow::Borrowed(&result.content);
+    }
+    let mut text = result.content.clone();
+    for image in &result.images {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "[the tool returned an image ({}, {} base64 bytes); this API takes only text in tool results]",
+            image.media_type,
+            image.data.len()
+        ));
+    }
+    Cow::Owned(text)
+}
+
 pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBody<'_> {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if let Some(system) = &request.system {
@@ -111,7 +132,7 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
         if let Some(result) = &message.tool_result {
             messages.push(WireMessage {
                 role: "tool",
-                content: Some(&result.content),
+                content: Some(result_text(result)),
                 tool_calls: Vec::new(),
                 tool_call_id: Some(&result.call_id),
             });
@@ -131,7 +152,7 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
             })
             .collect();
         let content = if tool_calls.is_empty() || !message.content.is_empty() {
-            Some(message.content.as_str())
+            Some(Cow::Borrowed(message.content.as_str()))
         } else {
             None
         };
@@ -495,11 +516,13 @@ mod tests {
                     call_id: "call_1".into(),
                     content: "alpha".into(),
                     is_error: false,
+                    images: Vec::new(),
                 }),
                 Message::tool_result(ToolResult {
                     call_id: "call_2".into(),
                     content: "refused: outside /srv".into(),
                     is_error: true,
+                    images: Vec::new(),
                 }),
             ],
             max_output_tokens: 100,

@@ -10,8 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::guard::secrets::redact;
 use crate::jsonl::{self, JsonlError, ReadOutcome};
-use crate::tools::run::ToolRun;
-use crate::tools::{Decision, RefusalKind};
+use crate::tools::{Decision, RefusalKind, ToolOutput};
 
 /// The current record format version.
 pub const AUDIT_VERSION: u32 = 1;
@@ -38,6 +37,23 @@ pub enum AuditDecision {
     RefusedConstraint,
     /// The model asked for more rounds of tool calls than allowed.
     RefusedChainLimit,
+}
+
+impl AuditDecision {
+    /// The decision's name as the log spells it (`approved_by_flag`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditDecision::Allowed => "allowed",
+            AuditDecision::ApprovedByPerson => "approved_by_person",
+            AuditDecision::ApprovedByFlag => "approved_by_flag",
+            AuditDecision::DeniedByPerson => "denied_by_person",
+            AuditDecision::RefusedNoTerminal => "refused_no_terminal",
+            AuditDecision::RefusedUnknownTool => "refused_unknown_tool",
+            AuditDecision::RefusedInvalidArguments => "refused_invalid_arguments",
+            AuditDecision::RefusedConstraint => "refused_constraint",
+            AuditDecision::RefusedChainLimit => "refused_chain_limit",
+        }
+    }
 }
 
 impl From<Decision> for AuditDecision {
@@ -79,6 +95,9 @@ pub struct AuditRecord {
     pub call_id: String,
     /// The tool the model asked for.
     pub tool: String,
+    /// The MCP server it belongs to, for a server's tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     /// The arguments as the model wrote them, secrets redacted.
     pub arguments: String,
     /// What became of the call.
@@ -120,6 +139,7 @@ impl AuditRecord {
             conversation_id: conversation_id.map(str::to_string),
             call_id: call_id.to_string(),
             tool: tool.to_string(),
+            server: None,
             arguments: redact(arguments).0,
             decision,
             reason: None,
@@ -140,15 +160,21 @@ impl AuditRecord {
 
     /// Adds how the run went and the hash and size of `result`, the
     /// content sent back to the model.
-    pub fn with_run(mut self, run: &ToolRun, result: &str) -> AuditRecord {
-        self.exit_code = run.exit_code;
-        self.timed_out = run.timed_out;
-        self.duration_ms = Some(u64::try_from(run.duration.as_millis()).unwrap_or(u64::MAX));
+    pub fn with_output(mut self, output: &ToolOutput, result: &str) -> AuditRecord {
+        self.exit_code = output.exit_code;
+        self.timed_out = output.timed_out;
+        self.duration_ms = Some(u64::try_from(output.duration.as_millis()).unwrap_or(u64::MAX));
         self.result_sha256 = Some(sha256_hex(result.as_bytes()));
         self.result_bytes = Some(result.len() as u64);
-        if let (None, Some(err)) = (&self.reason, &run.spawn_error) {
+        if let (None, Some(err)) = (&self.reason, &output.failure) {
             self.reason = Some(redact(err).0);
         }
+        self
+    }
+
+    /// Adds the MCP server the tool belongs to.
+    pub fn with_server(mut self, server: Option<&str>) -> AuditRecord {
+        self.server = server.map(str::to_string);
         self
     }
 }
@@ -222,6 +248,7 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::run::ToolRun;
     use std::time::Duration;
 
     #[test]
@@ -246,7 +273,7 @@ mod tests {
             &arguments,
             Decision::ApprovedByPerson.into(),
         )
-        .with_run(&run, "result");
+        .with_output(&run.output(), "result");
         log.append(&record).expect("append");
         let refused = AuditRecord::new(
             None,

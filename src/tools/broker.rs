@@ -5,8 +5,10 @@
 use crate::guard::{fence, judge, Action, GuardConfig, Origin};
 use crate::llm::{Message, ToolCallRequest, ToolDeclaration, ToolResult};
 
+use super::mcp::{McpError, McpHub};
 use super::{
-    ApprovalPrompt, AuditDecision, AuditLog, AuditRecord, Refusal, TerminalPrompt, ToolRegistry,
+    ApprovalPrompt, AuditDecision, AuditLog, AuditRecord, ListedTool, Refusal, TerminalPrompt,
+    ToolOutput, ToolRegistry, ToolSource,
 };
 
 /// What happened to one call, for the terminal.
@@ -53,6 +55,19 @@ pub struct ToolBroker {
     audit: AuditLog,
     guard: GuardConfig,
     rounds: u32,
+    mcp: Option<McpHub>,
+}
+
+/// What starting one MCP server gave: its tools, each marked offered or
+/// not, or why it could not start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerReport {
+    /// The server.
+    pub server: String,
+    /// Its tools, or the error.
+    pub tools: Result<Vec<ListedTool>, McpError>,
+    /// Names in its `allow` that it does not list.
+    pub unknown_allowed: Vec<String>,
 }
 
 impl ToolBroker {
@@ -72,7 +87,77 @@ impl ToolBroker {
             audit,
             guard: GuardConfig::default(),
             rounds: 0,
+            mcp: None,
         }
+    }
+
+    /// Adds the declared MCP servers; they start on [`ToolBroker::start_servers`].
+    pub fn with_mcp(mut self, hub: McpHub) -> ToolBroker {
+        self.mcp = Some(hub);
+        self
+    }
+
+    /// Starts the MCP servers (all at once; only the first call does
+    /// anything) and adds their allowed tools to the registry.
+    pub fn start_servers(&mut self) -> Vec<ServerReport> {
+        let Some(hub) = self.mcp.as_mut() else {
+            return Vec::new();
+        };
+        let listings = hub.start();
+        let mut reports = Vec::with_capacity(listings.len());
+        for listing in listings {
+            let Some(config) = hub.config(&listing.server) else {
+                continue;
+            };
+            let (tools, unknown_allowed) = match listing.tools {
+                Ok(tools) => {
+                    let unknown = config
+                        .allow
+                        .iter()
+                        .filter(|name| !tools.iter().any(|t| &t.name == *name))
+                        .cloned()
+                        .collect();
+                    let listed = self.registry.add_mcp_tools(&listing.server, config, &tools);
+                    (Ok(listed), unknown)
+                }
+                Err(err) => (Err(err), Vec::new()),
+            };
+            reports.push(ServerReport {
+                server: listing.server,
+                tools,
+                unknown_allowed,
+            });
+        }
+        reports
+    }
+
+    /// Starts the MCP servers for a chat: the first server that could not
+    /// start is the error; names in `allow` that a server does not list
+    /// are warned about.
+    pub fn start_for_chat(&mut self) -> Result<(), McpError> {
+        for report in self.start_servers() {
+            for name in &report.unknown_allowed {
+                eprintln!(
+                    "warning: mcp_servers.{}.allow names `{name}`, which the server does not list (`confab tools list` shows what it has)",
+                    report.server
+                );
+            }
+            report.tools?;
+        }
+        Ok(())
+    }
+
+    /// The declared MCP servers' names.
+    pub fn server_names(&self) -> Vec<&str> {
+        self.mcp
+            .as_ref()
+            .map(McpHub::server_names)
+            .unwrap_or_default()
+    }
+
+    /// The registry (to list what is offered).
+    pub fn registry(&self) -> &ToolRegistry {
+        &self.registry
     }
 
     /// Screens tool output with these policies before it goes back to the
@@ -178,19 +263,49 @@ impl ToolBroker {
             let note = CallNote::untimed(&call, call_id, record.decision, None);
             return (result, note);
         }
-        let run = self.registry.run(&checked);
-        let (content, is_error) = run.result_content();
-        let (content, is_error) = self.screen_output(&call.name, content, is_error);
-        self.write_audit(&record.with_run(&run, &content));
-        let note = CallNote::untimed(&call, call_id, decision.into(), run.exit_code);
+        let (output, server) = self.run(&checked);
+        let (content, is_error) =
+            self.screen_output(&call.name, output.content.clone(), output.is_error);
+        self.write_audit(
+            &record
+                .with_output(&output, &content)
+                .with_server(server.as_deref()),
+        );
+        let note = CallNote::untimed(&call, call_id, decision.into(), output.exit_code);
         (
             ToolResult {
                 call_id: call_id.to_string(),
                 content,
                 is_error,
+                images: output.images,
             },
             note,
         )
+    }
+
+    /// Runs an approved call where its tool lives: a command, or a call to
+    /// its MCP server (a server that stopped or timed out is said on the
+    /// terminal and told to the model as an error). Also gives the server.
+    fn run(&self, checked: &super::CheckedCall) -> (ToolOutput, Option<String>) {
+        let Some(ToolSource::Mcp { server, tool }) = self.registry.source(&checked.name) else {
+            return (self.registry.run(checked), None);
+        };
+        let arguments = checked.arguments.as_object().cloned().unwrap_or_default();
+        let limit = self.registry.settings().output_limit_bytes;
+        let started = std::time::Instant::now();
+        let called = match &self.mcp {
+            Some(hub) => hub.call(server, tool, arguments),
+            None => Err(McpError::Unknown(server.clone())),
+        };
+        let output = match called {
+            Ok((result, duration)) => super::mcp::content::output_of(&result, limit, duration),
+            Err(err) => {
+                eprintln!("confab: {err}");
+                let timed_out = matches!(err, McpError::Timeout { .. });
+                ToolOutput::failed(err.to_string(), timed_out, started.elapsed())
+            }
+        };
+        (output, Some(server.clone()))
     }
 
     /// What of a tool's output may go back to the model: credentials are
@@ -262,4 +377,59 @@ impl ToolBroker {
             eprintln!("warning: the audit record was not written: {err}");
         }
     }
+}
+
+/// The broker for `config`'s tools and MCP servers (not started yet),
+/// writing to the audit log in `data_dir`; `approved` are the
+/// `--approve-tools` names, each a declared tool or `SERVER__TOOL` of a
+/// declared server; `prompt` asks a person about high-risk calls.
+pub fn open(
+    config: &crate::config::Config,
+    data_dir: &std::path::Path,
+    approved: &[String],
+    prompt: Option<TerminalPrompt>,
+) -> anyhow::Result<ToolBroker> {
+    use crate::exit::{ExitKind, Failure};
+    let registry = ToolRegistry::from_config(&config.tools)
+        .map_err(|err| {
+            Failure::new(ExitKind::Usage, format!("config.toml: {err}"))
+                .hint("fix the [tools.NAME] table; `confab config` shows the file's path")
+        })?
+        .with_settings(config.tool_settings);
+    let known = |name: &str| {
+        registry.names().contains(&name)
+            || config.mcp_servers.keys().any(|server| {
+                name.strip_prefix(server.as_str())
+                    .and_then(|rest| rest.strip_prefix("__"))
+                    .is_some_and(|tool| !tool.is_empty())
+            })
+    };
+    if let Some(unknown) = approved.iter().find(|name| !known(name)) {
+        let mut names: Vec<String> = registry.names().iter().map(|n| n.to_string()).collect();
+        names.extend(
+            config
+                .mcp_servers
+                .keys()
+                .map(|server| format!("{server}__TOOL")),
+        );
+        return Err(Failure::new(
+            ExitKind::Usage,
+            format!("--approve-tools names `{unknown}`, which is not a configured tool"),
+        )
+        .hint(format!("the tools are: {}", names.join(", ")))
+        .into());
+    }
+    let mut broker = ToolBroker::new(
+        registry,
+        approved.to_vec(),
+        prompt,
+        AuditLog::in_data_dir(data_dir),
+    )
+    .with_guard(config.guard);
+    if !config.mcp_servers.is_empty() {
+        let hub = McpHub::new(config.mcp_servers.clone())
+            .map_err(|err| anyhow::anyhow!("starting the MCP runtime: {err}"))?;
+        broker = broker.with_mcp(hub);
+    }
+    Ok(broker)
 }

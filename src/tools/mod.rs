@@ -12,6 +12,7 @@ pub mod approval;
 pub mod audit;
 pub mod broker;
 pub mod constraint;
+pub mod mcp;
 pub mod run;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::llm::{ToolCallRequest, ToolDeclaration, ToolResult};
+pub use crate::llm::{ToolCallRequest, ToolDeclaration, ToolImage, ToolResult};
 pub use crate::schema::{CompiledSchema, SchemaError};
 pub use approval::{ApprovalPrompt, TerminalPrompt};
 pub use audit::{AuditDecision, AuditLog, AuditRecord};
@@ -173,11 +174,7 @@ impl Refusal {
 
     /// The error tool result answering `call_id`.
     pub fn tool_result(&self, call_id: &str) -> ToolResult {
-        ToolResult {
-            call_id: call_id.to_string(),
-            content: self.reason.clone(),
-            is_error: true,
-        }
+        ToolResult::text(call_id, self.reason.clone(), true)
     }
 }
 
@@ -235,19 +232,75 @@ impl Decision {
             ),
             _ => return None,
         };
-        Some(ToolResult {
-            call_id: call.call_id.clone(),
-            content,
-            is_error: true,
-        })
+        Some(ToolResult::text(&call.call_id, content, true))
     }
+}
+
+/// What running a tool gave, whatever kind of tool it is: the result for
+/// the model and the facts for the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolOutput {
+    /// The text for the model (capped at the output limit).
+    pub content: String,
+    /// Images, for wire formats that carry them.
+    pub images: Vec<ToolImage>,
+    /// Whether the tool failed or could not run.
+    pub is_error: bool,
+    /// A command tool's exit code.
+    pub exit_code: Option<i32>,
+    /// Whether it ran out of time.
+    pub timed_out: bool,
+    /// How long it ran.
+    pub duration: Duration,
+    /// Why it could not run at all (not started, server gone), if so.
+    pub failure: Option<String>,
+}
+
+impl ToolOutput {
+    /// The output of a call that could not be made, `why` in words.
+    pub fn failed(why: String, timed_out: bool, duration: Duration) -> ToolOutput {
+        ToolOutput {
+            content: why.clone(),
+            images: Vec::new(),
+            is_error: true,
+            exit_code: None,
+            timed_out,
+            duration,
+            failure: Some(why),
+        }
+    }
+}
+
+/// Where a tool's calls go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ToolSource {
+    /// A command run for each call (`[tools.NAME]`).
+    Command {
+        /// The argv.
+        command: Vec<String>,
+        /// Variables passed on beyond the base set.
+        env: Vec<String>,
+        /// How long it may run.
+        timeout: Duration,
+    },
+    /// A tool of an MCP server (`[mcp_servers.SERVER]`).
+    Mcp {
+        /// The server's name.
+        server: String,
+        /// The tool's name on that server.
+        tool: String,
+    },
 }
 
 /// A configured tool, its schema compiled.
 #[derive(Debug)]
 struct Tool {
-    config: ToolConfig,
+    description: String,
+    parameters: Value,
+    risk: Risk,
+    constraints: Vec<Constraint>,
     schema: CompiledSchema,
+    source: ToolSource,
 }
 
 /// The configured tools.
@@ -256,6 +309,32 @@ pub struct ToolRegistry {
     tools: BTreeMap<String, Tool>,
     settings: ToolSettings,
 }
+
+/// A tool an MCP server listed, and whether it is offered to the model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ListedTool {
+    /// The server.
+    pub server: String,
+    /// The server's name for the tool.
+    pub name: String,
+    /// The name the model sees: `SERVER__TOOL`.
+    pub qualified_name: String,
+    /// Its description, as the server gave it.
+    pub description: String,
+    /// Whether the server hints it only reads (untrusted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only_hint: Option<bool>,
+    /// Whether the model is offered it.
+    pub offered: bool,
+    /// Why not, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_offered_because: Option<String>,
+}
+
+/// The longest tool description taken from a server.
+const MAX_DESCRIPTION_BYTES: usize = 4096;
+/// The largest input schema taken from a server.
+const MAX_SCHEMA_BYTES: usize = 64 * 1024;
 
 /// Whether `name` matches `^[a-zA-Z0-9_-]{1,64}$`.
 pub fn is_valid_tool_name(name: &str) -> bool {
@@ -305,8 +384,16 @@ impl ToolRegistry {
             compiled.insert(
                 name.clone(),
                 Tool {
-                    config: config.clone(),
+                    description: config.description.clone(),
+                    parameters: config.parameters.clone(),
+                    risk: config.risk,
+                    constraints: config.constraints.clone(),
                     schema,
+                    source: ToolSource::Command {
+                        command: config.command.clone(),
+                        env: config.env.clone(),
+                        timeout: Duration::from_secs(config.timeout_secs),
+                    },
                 },
             );
         }
@@ -343,8 +430,8 @@ impl ToolRegistry {
             .iter()
             .map(|(name, tool)| ToolDeclaration {
                 name: name.clone(),
-                description: tool.config.description.clone(),
-                parameters: tool.config.parameters.clone(),
+                description: tool.description.clone(),
+                parameters: tool.parameters.clone(),
             })
             .collect()
     }
@@ -383,7 +470,7 @@ impl ToolRegistry {
         tool.schema
             .validate(&arguments)
             .map_err(|errors| invalid(errors.join("; ")))?;
-        for constraint in &tool.config.constraints {
+        for constraint in &tool.constraints {
             constraint.check(&arguments).map_err(|why| Refusal {
                 kind: RefusalKind::Constraint,
                 reason: format!("tool call refused: {why}"),
@@ -392,10 +479,10 @@ impl ToolRegistry {
         Ok(CheckedCall {
             call_id: call.id.clone().unwrap_or_default(),
             name: call.name.clone(),
-            description: tool.config.description.clone(),
+            description: tool.description.clone(),
             arguments_json: arguments.to_string(),
             arguments,
-            risk: tool.config.risk,
+            risk: tool.risk,
         })
     }
 
@@ -424,27 +511,130 @@ impl ToolRegistry {
         }
     }
 
-    /// Runs a checked (and approved) call: its argv without a shell, the
-    /// arguments JSON on stdin, its timeout, the output limit.
-    pub fn run(&self, checked: &CheckedCall) -> ToolRun {
-        match self.tools.get(&checked.name) {
-            Some(tool) => run::run_command(
-                &tool.config.command,
-                &tool.config.env,
+    /// Where calls of tool `name` go.
+    pub fn source(&self, name: &str) -> Option<&ToolSource> {
+        self.tools.get(name).map(|tool| &tool.source)
+    }
+
+    /// Runs a checked (and approved) call of a command tool: its argv
+    /// without a shell, the arguments JSON on stdin, its timeout, the
+    /// output limit. (MCP tools are called through their server.)
+    pub fn run(&self, checked: &CheckedCall) -> ToolOutput {
+        match self.source(&checked.name) {
+            Some(ToolSource::Command {
+                command,
+                env,
+                timeout,
+            }) => run::run_command(
+                command,
+                env,
                 &checked.arguments_json,
-                Duration::from_secs(tool.config.timeout_secs),
+                *timeout,
                 self.settings.output_limit_bytes,
+            )
+            .output(),
+            _ => ToolOutput::failed(
+                format!("no command tool named `{}`", checked.name),
+                false,
+                Duration::ZERO,
             ),
-            None => ToolRun {
-                exit_code: None,
-                stdout: String::new(),
-                truncated: false,
-                stderr_tail: String::new(),
-                duration: Duration::ZERO,
-                timed_out: false,
-                spawn_error: Some(format!("no tool named `{}`", checked.name)),
-            },
         }
+    }
+
+    /// Adds the tools `listed` by MCP server `server` that its `allow`
+    /// names, under `SERVER__TOOL`, with the server's risk and
+    /// constraints; says of every listed tool whether it is offered and
+    /// why not. A tool is not offered when its name cannot be sent, its
+    /// schema is not an object schema that compiles, or its description
+    /// reads like instructions to the model.
+    pub fn add_mcp_tools(
+        &mut self,
+        server: &str,
+        config: &mcp::McpServerConfig,
+        listed: &[mcp::McpTool],
+    ) -> Vec<ListedTool> {
+        listed
+            .iter()
+            .map(|tool| {
+                let qualified_name = mcp::qualified_name(server, &tool.name);
+                let refusal = if !config.allow.contains(&tool.name) {
+                    Some("not in `allow`".to_string())
+                } else {
+                    self.offer_mcp_tool(server, config, tool, &qualified_name)
+                        .err()
+                };
+                ListedTool {
+                    server: server.to_string(),
+                    name: tool.name.clone(),
+                    qualified_name,
+                    description: tool.description.clone(),
+                    read_only_hint: tool.read_only_hint,
+                    offered: refusal.is_none(),
+                    not_offered_because: refusal,
+                }
+            })
+            .collect()
+    }
+
+    /// Adds one allowed MCP tool, or says why it cannot be offered.
+    fn offer_mcp_tool(
+        &mut self,
+        server: &str,
+        config: &mcp::McpServerConfig,
+        tool: &mcp::McpTool,
+        qualified_name: &str,
+    ) -> Result<(), String> {
+        if !is_valid_tool_name(qualified_name) {
+            return Err(format!(
+                "`{}` cannot be a tool name for the model: use 1 to 64 letters, digits, `_` or `-`",
+                approval::printable(qualified_name)
+            ));
+        }
+        if self.tools.contains_key(qualified_name) {
+            return Err(format!("`{qualified_name}` is already a tool"));
+        }
+        if tool.description.len() > MAX_DESCRIPTION_BYTES {
+            return Err(format!(
+                "its description is over {MAX_DESCRIPTION_BYTES} bytes"
+            ));
+        }
+        let findings = crate::guard::injection::screen(&tool.description);
+        if let Some(finding) = findings.first() {
+            return Err(format!(
+                "its description reads like instructions to the model ({})",
+                finding.rule
+            ));
+        }
+        let schema_bytes = tool.input_schema.to_string().len();
+        if schema_bytes > MAX_SCHEMA_BYTES {
+            return Err(format!(
+                "its input schema is {schema_bytes} bytes, over the {MAX_SCHEMA_BYTES}-byte limit"
+            ));
+        }
+        if tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Err("its input schema is not an object schema".into());
+        }
+        let schema = CompiledSchema::compile(&tool.input_schema)
+            .map_err(|err| format!("its input schema does not compile: {err}"))?;
+        self.tools.insert(
+            qualified_name.to_string(),
+            Tool {
+                description: tool.description.clone(),
+                parameters: tool.input_schema.clone(),
+                risk: config.risk,
+                constraints: config
+                    .constraints
+                    .get(&tool.name)
+                    .cloned()
+                    .unwrap_or_default(),
+                schema,
+                source: ToolSource::Mcp {
+                    server: server.to_string(),
+                    tool: tool.name.clone(),
+                },
+            },
+        );
+        Ok(())
     }
 }
 
@@ -733,8 +923,8 @@ mod tests {
         let checked = registry
             .check(&call("read_doc", r#"{ "path" : "/a; rm -rf /" }"#))
             .expect("ok");
-        let run = registry.run(&checked);
-        assert_eq!(run.exit_code, Some(0));
-        assert_eq!(run.stdout, "{\"path\":\"/a; rm -rf /\"}\n");
+        let output = registry.run(&checked);
+        assert_eq!(output.exit_code, Some(0));
+        assert_eq!(output.content, "{\"path\":\"/a; rm -rf /\"}\n");
     }
 }

@@ -43,6 +43,20 @@ impl ToolRun {
         self.exit_code == Some(0) && !self.timed_out
     }
 
+    /// The run as a [`ToolOutput`](super::ToolOutput).
+    pub fn output(&self) -> super::ToolOutput {
+        let (content, is_error) = self.result_content();
+        super::ToolOutput {
+            content,
+            images: Vec::new(),
+            is_error,
+            exit_code: self.exit_code,
+            timed_out: self.timed_out,
+            duration: self.duration,
+            failure: self.spawn_error.clone(),
+        }
+    }
+
     /// The tool result to send back to the model, and whether it is an
     /// error: stdout on success; otherwise what went wrong, stdout and the
     /// end of stderr.

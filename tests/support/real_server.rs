@@ -41,6 +41,21 @@ impl RealServer {
         ready_path: &str,
         startup: Duration,
     ) -> RealServer {
+        let ready = |port: u16| http_get(port, ready_path).is_some_and(|s| s.contains(" 200"));
+        RealServer::start_until(name, program, args, files, env, &ready, startup)
+    }
+
+    /// [`RealServer::start`], ready when `ready(port)` says so (for a
+    /// server with no route that answers 200 to a plain GET).
+    pub fn start_until(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        files: &[(&str, &str)],
+        env: &[(&str, &str)],
+        ready: &dyn Fn(u16) -> bool,
+        startup: Duration,
+    ) -> RealServer {
         let home = tempfile::tempdir().expect("temp dir");
         for (file, contents) in files {
             std::fs::write(home.path().join(file), contents).expect("writing a server file");
@@ -76,7 +91,7 @@ impl RealServer {
             home,
             name: name.to_string(),
         };
-        server.wait_until_ready(ready_path, startup);
+        server.wait_until_ready(ready, startup);
         server
     }
 
@@ -85,13 +100,13 @@ impl RealServer {
         self.home.path()
     }
 
-    fn wait_until_ready(&mut self, path: &str, startup: Duration) {
+    fn wait_until_ready(&mut self, ready: &dyn Fn(u16) -> bool, startup: Duration) {
         let deadline = Instant::now() + startup;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("{} exited ({status}): {}", self.name, self.log());
             }
-            if http_get(self.port, path).is_some_and(|s| s.contains(" 200")) {
+            if ready(self.port) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(250));
