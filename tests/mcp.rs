@@ -564,3 +564,69 @@ fn tools_list_marks_what_is_offered_and_tools_call_runs_one_through_the_checks()
     let decisions: Vec<Value> = audit(&home).iter().map(|r| r["decision"].clone()).collect();
     assert_eq!(decisions, ["allowed", "refused_constraint"]);
 }
+
+/// The processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
+        .filter(|line| line.contains(needle))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn servers_are_shut_down_when_confab_exits() {
+    let home = TempHome::new();
+    let docs = docs(&home);
+    home.write("config.toml", filesystem_server(&docs));
+    let fake = FakeProvider::start(vec![Reply::openai_stream("gpt-4o-mini", &["hi"], None)]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "hello"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    assert_eq!(
+        declared_names(&fake.requests()[0].json()).len(),
+        2,
+        "it ran"
+    );
+    assert_eq!(processes_mentioning(&docs), Vec::<String>::new());
+}
+
+#[test]
+fn a_bad_server_table_is_a_usage_error_naming_the_key_and_headers_are_masked() {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        "[mcp_servers.fs]\ncommand = [\"x\"]\nurl = \"http://127.0.0.1:1/mcp\"\nallow = [\"a\"]\n",
+    );
+    home.confab()
+        .args(["chat", "hello"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "mcp_servers.fs: set `command` (stdio) or `url` (HTTP), not both",
+        ));
+    home.write(
+        "config.toml",
+        "[mcp_servers.remote]\nurl = \"http://127.0.0.1:1/mcp\"\nallow = [\"a\"]\nheaders = { Authorization = \"Bearer literal-token-123\", X-Other = \"${FROM_ENV}\" }\n",
+    );
+    let output = home
+        .confab()
+        .arg("config")
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(!shown.contains("literal-token-123"), "{shown}");
+    assert!(
+        shown.contains("${FROM_ENV}"),
+        "a variable's name is no secret: {shown}"
+    );
+}
