@@ -160,15 +160,21 @@ fn render_list(
         if let Some(error) = &server.error {
             writeln!(out, "  error: {error}")?;
         }
+        let width = server
+            .tools
+            .iter()
+            .map(|t| t.qualified_name.len())
+            .max()
+            .unwrap_or(0);
         for tool in &server.tools {
+            let name = &tool.qualified_name;
             match &tool.not_offered_because {
                 None => writeln!(
                     out,
-                    "  {:<28} offered      {}",
-                    tool.qualified_name,
+                    "  {name:<width$}  offered      {}",
                     first_line(&tool.description)
                 )?,
-                Some(why) => writeln!(out, "  {:<28} not offered: {why}", tool.qualified_name)?,
+                Some(why) => writeln!(out, "  {name:<width$}  not offered: {why}")?,
             }
         }
         for name in &server.allowed_but_not_listed {

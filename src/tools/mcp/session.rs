@@ -139,34 +139,14 @@ impl McpHub {
         let answer = self.runtime.block_on(async {
             tokio::time::timeout(timeout, session.service.call_tool(params)).await
         });
-        let result = match answer {
+        match answer {
             Err(_) => Err(McpError::Timeout {
                 server: server.to_string(),
                 seconds: timeout.as_secs(),
                 what: format!("the call of `{tool}`"),
             }),
             Ok(Ok(result)) => Ok((result, started.elapsed())),
-            Ok(Err(err)) => Err(self.service_error(server, session, &err)),
-        };
-        result
-    }
-
-    /// The error for a failed request: a protocol error as the server sent
-    /// it, anything else as the server having stopped (with its stderr).
-    fn service_error(&self, server: &str, session: &Session, err: &ServiceError) -> McpError {
-        match err {
-            ServiceError::McpError(data) => McpError::Protocol {
-                server: server.to_string(),
-                reason: data.message.to_string(),
-            },
-            other => {
-                // Give the stderr reader a moment to catch the last words.
-                std::thread::sleep(Duration::from_millis(50));
-                McpError::Stopped {
-                    server: server.to_string(),
-                    reason: with_stderr(other.to_string(), session.stderr.as_ref()),
-                }
-            }
+            Ok(Err(err)) => Err(service_error(server, session, &err)),
         }
     }
 
@@ -184,6 +164,25 @@ impl McpHub {
             });
             futures_util::future::join_all(stops).await;
         });
+    }
+}
+
+/// The error for a failed request: a protocol error as the server sent
+/// it, anything else as the server having stopped (with its stderr).
+fn service_error(server: &str, session: &Session, err: &ServiceError) -> McpError {
+    match err {
+        ServiceError::McpError(data) => McpError::Protocol {
+            server: server.to_string(),
+            reason: data.message.to_string(),
+        },
+        other => {
+            // Give the stderr reader a moment to catch the last words.
+            std::thread::sleep(Duration::from_millis(50));
+            McpError::Stopped {
+                server: server.to_string(),
+                reason: with_stderr(other.to_string(), session.stderr.as_ref()),
+            }
+        }
     }
 }
 
