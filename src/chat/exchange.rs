@@ -4,8 +4,9 @@
 
 use crate::conversation::{ConversationRecord, Role, RECORD_VERSION};
 use crate::llm::client::{CallEnd, CallOutcome};
-use crate::llm::{ChatRequest, Message};
+use crate::llm::{ChatRequest, Message, ToolCallRequest};
 use crate::telemetry::{CallContent, Operation, RequestFacts, ToolSpan};
+use crate::tools::broker::CallNote;
 use crate::usage::recorder::ChatCall;
 use crate::usage::{self, UsageRecord, UsageSource};
 
@@ -83,7 +84,11 @@ impl Engine {
         let mut texts: Vec<String> = Vec::new();
         let mut total: Option<Exchange> = None;
         let mut refused_rounds = 0;
+        // Whether the last call's text is already in a tool-calls record.
+        let mut last_recorded;
+        let mut rounds = 0;
         let (outcome, call_id) = loop {
+            last_recorded = false;
             let logged = if total.is_none() { message } else { "" };
             let (outcome, record) = self.call(request, self.plan.command, id, logged, echo);
             let this = Exchange::of(&outcome, &record);
@@ -96,7 +101,7 @@ impl Engine {
             }
             let answerable =
                 !outcome.tool_calls.is_empty() && matches!(outcome.end, CallEnd::Complete);
-            let Some(broker) = self.tools.as_mut().filter(|_| answerable) else {
+            let Some(broker) = self.tools.as_ref().filter(|_| answerable) else {
                 if self.tools.is_none() {
                     for call in &outcome.tool_calls {
                         self.info(&format!(
@@ -116,11 +121,14 @@ impl Engine {
                     break (outcome, record.call_id);
                 }
             }
-            request.messages.push(Message::assistant_tool_calls(
-                outcome.text.clone(),
-                outcome.tool_calls.clone(),
-            ));
-            let (results, notes) = broker.answer(Some(id), &outcome.tool_calls);
+            let calls =
+                Message::assistant_tool_calls(outcome.text.clone(), outcome.tool_calls.clone());
+            let model = outcome.model_reported.clone();
+            self.record_tool_calls(&calls, model, &record.call_id)?;
+            request.messages.push(calls);
+            let (results, notes) = self.answer_tools(id, &outcome.tool_calls)?;
+            last_recorded = true;
+            rounds += 1;
             for note in notes {
                 let ran = note
                     .exit_code
@@ -162,14 +170,75 @@ impl Engine {
         // A failure after earlier rounds wrote text leaves a partial reply.
         let interrupted = matches!(outcome.end, CallEnd::Cancelled | CallEnd::Broken(_))
             || (matches!(outcome.end, CallEnd::Failed(_)) && !text.is_empty());
-        if !text.is_empty() {
+        // The earlier rounds' texts are in their tool-calls records: the
+        // reply record holds what the last call wrote. After tool rounds it
+        // is written even when empty, for its call id and interrupted mark.
+        let after_rounds = rounds > 0 && (interrupted || matches!(outcome.end, CallEnd::Complete));
+        if !last_recorded && (!outcome.text.is_empty() || after_rounds) {
             let model = outcome.model_reported.clone();
-            self.record_reply(&text, model, call_id, interrupted)?;
+            self.record_reply(&outcome.text, model, call_id, interrupted)?;
         }
         let mut total = total.expect("at least one call");
         total.outcome = outcome;
         total.outcome.text = text;
         Ok(total)
+    }
+
+    /// Appends a round of tool calls to the conversation file and history,
+    /// before they are answered.
+    fn record_tool_calls(
+        &mut self,
+        calls: &Message,
+        model_reported: Option<String>,
+        call_id: &str,
+    ) -> anyhow::Result<()> {
+        self.append(&ConversationRecord::ToolCalls {
+            v: RECORD_VERSION,
+            ts: usage::now_rfc3339(),
+            content: calls.content.clone(),
+            calls: calls.tool_calls.clone(),
+            model: model_reported.or_else(|| Some(self.resolved.model.clone())),
+            call_id: Some(call_id.to_string()),
+        })?;
+        self.history.push(calls.clone());
+        Ok(())
+    }
+
+    /// Answers a round of tool calls, appending each result to the
+    /// conversation file as soon as it is known, and all of them to the
+    /// history. Returns the result messages and the broker's notes.
+    fn answer_tools(
+        &mut self,
+        id: &str,
+        calls: &[ToolCallRequest],
+    ) -> anyhow::Result<(Vec<Message>, Vec<CallNote>)> {
+        let Some(broker) = self.tools.as_mut() else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let conversation = self.conversation.clone();
+        let mut failed = None;
+        let (results, notes) = broker.answer_each(Some(id), calls, |call, result| {
+            let record = ConversationRecord::ToolResult {
+                v: RECORD_VERSION,
+                ts: usage::now_rfc3339(),
+                tool: call.name.clone(),
+                result: result.clone(),
+            };
+            let written = match &conversation {
+                Some(conversation) => conversation.append(&record).map_err(anyhow::Error::from),
+                None => Err(anyhow::anyhow!(
+                    "internal error: no conversation is open to record into"
+                )),
+            };
+            if let Err(err) = written {
+                failed.get_or_insert(err);
+            }
+        });
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        self.history.extend(results.iter().cloned());
+        Ok((results, notes))
     }
 
     /// Appends the assistant's reply to the conversation file and history.
@@ -190,7 +259,11 @@ impl Engine {
             interrupted,
             fenced: false,
         })?;
-        self.history.push(Message::new(Role::Assistant, text));
+        // An empty reply after tool rounds is kept in the file but never
+        // resent (see `Conversation::messages`).
+        if !text.is_empty() {
+            self.history.push(Message::new(Role::Assistant, text));
+        }
         Ok(())
     }
 

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use crate::config::Paths;
 use crate::conversation::{ConversationRecord, ConversationStore};
 use crate::exit::{ExitKind, Failure};
+use crate::llm::{ToolCallRequest, ToolResult};
+use crate::safe_text::printable;
 
 /// `confab history` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -103,6 +105,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         let mark = if *interrupted { " [interrupted]" } else { "" };
                         writeln!(out, "\n{role:?}{mark}:\n{content}")?;
                     }
+                    ConversationRecord::ToolCalls { content, calls, .. } => {
+                        writeln!(out, "\nAssistant (tool calls):")?;
+                        if !content.is_empty() {
+                            writeln!(out, "{content}")?;
+                        }
+                        for call in calls {
+                            writeln!(out, "{}", tool_call_line(call))?;
+                        }
+                    }
+                    ConversationRecord::ToolResult { tool, result, .. } => {
+                        writeln!(out, "{}", tool_result_text(tool, result))?;
+                    }
                     ConversationRecord::Settings { compact_at, .. } => {
                         if let Some(at) = compact_at {
                             writeln!(out, "\n--- from here on, compact at {at} of the window ---")?;
@@ -125,4 +139,80 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How much of a tool result is shown: at most this many characters...
+const RESULT_CHARS: usize = 400;
+/// ...and this many lines.
+const RESULT_LINES: usize = 8;
+
+/// A tool call as `history show` and `replay` show it: name, arguments
+/// and call id.
+pub(crate) fn tool_call_line(call: &ToolCallRequest) -> String {
+    format!(
+        "tool call {}({}) [{}]",
+        printable(&call.name),
+        printable(&call.arguments),
+        call.id.as_deref().unwrap_or("?")
+    )
+}
+
+/// A tool result as `history show` and `replay` show it: the tool, the
+/// call id, an `[error]` mark when it failed or was refused, and the
+/// content cut to a few lines.
+pub(crate) fn tool_result_text(tool: &str, result: &ToolResult) -> String {
+    let mark = if result.is_error { " [error]" } else { "" };
+    format!(
+        "tool result {} [{}]{mark}:\n{}",
+        printable(tool),
+        printable(&result.call_id),
+        truncated(&printable(&result.content))
+    )
+}
+
+/// `text` cut to [`RESULT_LINES`] lines and [`RESULT_CHARS`] characters,
+/// saying how much was left out.
+fn truncated(text: &str) -> String {
+    let text = text.trim_end();
+    let kept: String = text
+        .lines()
+        .take(RESULT_LINES)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .chars()
+        .take(RESULT_CHARS)
+        .collect();
+    let left = text.chars().count().saturating_sub(kept.chars().count());
+    if left > 0 && kept.len() < text.len() {
+        format!("{kept}\n[... {left} more characters]")
+    } else {
+        kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_results_are_cut_and_errors_marked() {
+        let result = ToolResult {
+            call_id: "call_1".into(),
+            content: "line\n".repeat(20),
+            is_error: true,
+        };
+        let shown = tool_result_text("say_hi", &result);
+        assert!(shown.starts_with("tool result say_hi [call_1] [error]:\nline\n"));
+        assert_eq!(shown.matches("line").count(), RESULT_LINES);
+        assert!(shown.ends_with("more characters]"), "{shown}");
+        let short = ToolResult {
+            content: "hi\n".into(),
+            is_error: false,
+            ..result
+        };
+        assert_eq!(
+            tool_result_text("say_hi", &short),
+            "tool result say_hi [call_1]:\nhi"
+        );
+    }
 }

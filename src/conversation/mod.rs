@@ -68,6 +68,37 @@ pub enum ConversationRecord {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         fenced: bool,
     },
+    /// A round of tool calls the model asked for, written before they are
+    /// answered. Its results follow as [`ConversationRecord::ToolResult`]s.
+    ToolCalls {
+        /// Format version.
+        v: u32,
+        /// When it was written, RFC 3339.
+        ts: String,
+        /// The text the model wrote before the calls (often empty).
+        #[serde(default)]
+        content: String,
+        /// The calls, as the model asked for them.
+        calls: Vec<crate::llm::ToolCallRequest>,
+        /// The model that asked for them.
+        #[serde(default)]
+        model: Option<String>,
+        /// The usage-log call id of the call that asked for them.
+        #[serde(default)]
+        call_id: Option<String>,
+    },
+    /// The result of one tool call, written once it was answered (run or
+    /// refused).
+    ToolResult {
+        /// Format version.
+        v: u32,
+        /// When it was written, RFC 3339.
+        ts: String,
+        /// The name of the tool that was called.
+        tool: String,
+        /// The result as the model was told it.
+        result: crate::llm::ToolResult,
+    },
     /// Settings changed for the rest of the conversation.
     Settings {
         /// Format version.
@@ -433,11 +464,14 @@ impl ConversationStore {
     }
 }
 
-/// One exchange: a user message and the reply to it, if one was recorded.
+/// One exchange: a user message, the tool rounds of the reply, and the
+/// reply, if one was recorded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Turn {
     /// What the user sent.
     pub user: String,
+    /// The rounds of tool calls the model made before its reply, in order.
+    pub tool_rounds: Vec<ToolRound>,
     /// The reply, if any.
     pub reply: Option<Reply>,
 }
@@ -445,8 +479,12 @@ pub struct Turn {
 /// An assistant reply as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reply {
-    /// The text.
+    /// The whole text: what the model wrote in every tool round and in the
+    /// last call, joined by blank lines.
     pub content: String,
+    /// The text of the last call alone (the rounds' texts are in
+    /// [`Turn::tool_rounds`]).
+    pub last_content: String,
     /// The model that wrote it.
     pub model: Option<String>,
     /// The usage-log call that produced it.
@@ -455,41 +493,243 @@ pub struct Reply {
     pub interrupted: bool,
 }
 
+/// One round of tool calls within a turn, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ToolRound {
+    /// The text the model wrote before the calls.
+    pub content: String,
+    /// The calls, each with its result when one was recorded.
+    pub calls: Vec<AnsweredCall>,
+    /// The model that asked for them.
+    pub model: Option<String>,
+    /// The usage-log call that asked for them.
+    pub call_id: Option<String>,
+}
+
+/// A tool call and the result it got, if one was recorded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnsweredCall {
+    /// The call as the model asked for it.
+    pub call: crate::llm::ToolCallRequest,
+    /// Its result; `None` when the process stopped before one was written.
+    pub result: Option<crate::llm::ToolResult>,
+}
+
+impl Turn {
+    /// The usage-log calls of the turn, oldest first: each tool round's,
+    /// then the reply's.
+    pub fn call_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        let rounds = self.tool_rounds.iter().map(|r| r.call_id.as_deref());
+        for id in rounds
+            .chain(std::iter::once(
+                self.reply.as_ref().and_then(|r| r.call_id.as_deref()),
+            ))
+            .flatten()
+        {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The whole reply text once the turn's records are read: the rounds'
+    /// texts and the last call's, joined. A turn whose rounds wrote text
+    /// but that has no final message (the tool calls were stopped) gets a
+    /// reply of that text.
+    fn finish(mut self) -> Turn {
+        let last = self.reply.as_ref().map(|r| r.last_content.as_str());
+        let texts: Vec<&str> = self
+            .tool_rounds
+            .iter()
+            .map(|r| r.content.as_str())
+            .chain(last)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let content = texts.join("\n\n");
+        match &mut self.reply {
+            Some(reply) => reply.content = content,
+            None if !content.is_empty() => {
+                let round = self.tool_rounds.last();
+                self.reply = Some(Reply {
+                    content,
+                    last_content: String::new(),
+                    model: round.and_then(|r| r.model.clone()),
+                    call_id: round.and_then(|r| r.call_id.clone()),
+                    interrupted: false,
+                });
+            }
+            None => {}
+        }
+        self
+    }
+
+    /// Files `result` under the call it answers, if this turn has that call
+    /// waiting for one.
+    fn answer(&mut self, result: &crate::llm::ToolResult) {
+        let waiting = self
+            .tool_rounds
+            .iter_mut()
+            .rev()
+            .flat_map(|r| r.calls.iter_mut())
+            .find(|c| c.result.is_none() && c.call.id.as_deref() == Some(&result.call_id));
+        if let Some(call) = waiting {
+            call.result = Some(result.clone());
+        }
+    }
+}
+
+/// The ids the calls of a round are answered under: the model's, else
+/// `call_N` by position (as the tool broker names them).
+fn answer_ids(calls: &[crate::llm::ToolCallRequest]) -> Vec<String> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(n, call)| call.id.clone().unwrap_or_else(|| format!("call_{n}")))
+        .collect()
+}
+
+/// What a call whose result was never written is answered with when the
+/// conversation is resent.
+pub const MISSING_RESULT: &str = "no result was recorded for this call";
+
+/// Builds the messages to resend from the records, so that every tool call
+/// is answered right after it: results are matched to the calls waiting
+/// for them, a result with no waiting call is dropped, and calls still
+/// waiting when anything else comes get an error result.
+#[derive(Default)]
+struct Resend {
+    messages: Vec<crate::llm::Message>,
+    /// Ids of the last round's calls that have no result yet.
+    waiting: Vec<String>,
+}
+
+impl Resend {
+    fn calls(&mut self, content: &str, calls: &[crate::llm::ToolCallRequest]) {
+        self.close();
+        if calls.is_empty() {
+            self.text(Role::Assistant, content.to_string());
+            return;
+        }
+        let mut calls = calls.to_vec();
+        let ids = answer_ids(&calls);
+        for (call, id) in calls.iter_mut().zip(&ids) {
+            call.id = Some(id.clone());
+        }
+        self.messages
+            .push(crate::llm::Message::assistant_tool_calls(content, calls));
+        self.waiting = ids;
+    }
+
+    fn result(&mut self, result: &crate::llm::ToolResult) {
+        if let Some(at) = self.waiting.iter().position(|id| *id == result.call_id) {
+            self.waiting.remove(at);
+            self.messages
+                .push(crate::llm::Message::tool_result(result.clone()));
+        }
+    }
+
+    /// A text message; an empty assistant message (the last call of a turn
+    /// with tool rounds wrote nothing) is not sent.
+    fn text(&mut self, role: Role, content: String) {
+        self.close();
+        if role == Role::Assistant && content.is_empty() {
+            return;
+        }
+        self.messages.push(crate::llm::Message::new(role, content));
+    }
+
+    /// Answers the calls still waiting with an error.
+    fn close(&mut self) {
+        for call_id in std::mem::take(&mut self.waiting) {
+            self.messages
+                .push(crate::llm::Message::tool_result(crate::llm::ToolResult {
+                    call_id,
+                    content: MISSING_RESULT.to_string(),
+                    is_error: true,
+                }));
+        }
+    }
+
+    fn finish(mut self) -> Vec<crate::llm::Message> {
+        self.close();
+        self.messages
+    }
+}
+
 impl Conversation {
-    /// The conversation as turns: each user message with the assistant
-    /// message that follows it (none when the call failed).
+    /// The conversation as turns: each user message with the tool rounds
+    /// and the assistant message that follow it (no reply when the call
+    /// failed).
     pub fn turns(&self) -> Vec<Turn> {
         let mut turns: Vec<Turn> = Vec::new();
         for record in &self.records {
-            if let ConversationRecord::Message {
-                role,
-                content,
-                model,
-                call_id,
-                interrupted,
-                ..
-            } = record
-            {
-                match role {
-                    Role::User => turns.push(Turn {
-                        user: content.clone(),
-                        reply: None,
-                    }),
-                    Role::Assistant => {
-                        if let Some(turn) = turns.last_mut().filter(|t| t.reply.is_none()) {
-                            turn.reply = Some(Reply {
-                                content: content.clone(),
-                                model: model.clone(),
-                                call_id: call_id.clone(),
-                                interrupted: *interrupted,
-                            });
-                        }
+            let open = turns.last_mut().filter(|t| t.reply.is_none());
+            match record {
+                ConversationRecord::Message {
+                    role: Role::User,
+                    content,
+                    ..
+                } => turns.push(Turn {
+                    user: content.clone(),
+                    tool_rounds: Vec::new(),
+                    reply: None,
+                }),
+                ConversationRecord::Message {
+                    role: Role::Assistant,
+                    content,
+                    model,
+                    call_id,
+                    interrupted,
+                    ..
+                } => {
+                    if let Some(turn) = open {
+                        turn.reply = Some(Reply {
+                            content: content.clone(),
+                            last_content: content.clone(),
+                            model: model.clone(),
+                            call_id: call_id.clone(),
+                            interrupted: *interrupted,
+                        });
                     }
-                    Role::System => {}
                 }
+                ConversationRecord::ToolCalls {
+                    content,
+                    calls,
+                    model,
+                    call_id,
+                    ..
+                } => {
+                    if let Some(turn) = open {
+                        let ids = answer_ids(calls);
+                        turn.tool_rounds.push(ToolRound {
+                            content: content.clone(),
+                            calls: calls
+                                .iter()
+                                .zip(ids)
+                                .map(|(call, id)| AnsweredCall {
+                                    call: crate::llm::ToolCallRequest {
+                                        id: Some(id),
+                                        ..call.clone()
+                                    },
+                                    result: None,
+                                })
+                                .collect(),
+                            model: model.clone(),
+                            call_id: call_id.clone(),
+                        });
+                    }
+                }
+                ConversationRecord::ToolResult { result, .. } => {
+                    if let Some(turn) = open {
+                        turn.answer(result);
+                    }
+                }
+                _ => {}
             }
         }
-        turns
+        turns.into_iter().map(Turn::finish).collect()
     }
 
     /// The header's title, creation time and the conversation it replays.
@@ -515,27 +755,34 @@ impl Conversation {
         }
     }
 
-    /// The messages to resend to a model, oldest first.
+    /// The messages to resend to a model, oldest first: the text messages
+    /// (flagged user messages fenced) and the tool rounds, every call
+    /// followed by its results (see [`MISSING_RESULT`]).
     pub fn messages(&self) -> Vec<crate::llm::Message> {
-        self.records
-            .iter()
-            .filter_map(|record| match record {
+        let mut resend = Resend::default();
+        for record in &self.records {
+            match record {
                 ConversationRecord::Message {
                     role,
                     content,
                     fenced,
                     ..
-                } => Some(crate::llm::Message::new(
+                } => resend.text(
                     *role,
                     if *fenced {
                         crate::guard::fence(content, "user input")
                     } else {
                         content.clone()
                     },
-                )),
-                _ => None,
-            })
-            .collect()
+                ),
+                ConversationRecord::ToolCalls { content, calls, .. } => {
+                    resend.calls(content, calls)
+                }
+                ConversationRecord::ToolResult { result, .. } => resend.result(result),
+                _ => {}
+            }
+        }
+        resend.finish()
     }
 
     /// The newest summary, if the conversation was compacted.
@@ -625,5 +872,256 @@ mod tests {
             store.read("../etc/passwd"),
             Err(ConversationError::BadId(_))
         ));
+    }
+
+    fn conversation_of(lines: &str) -> Conversation {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ConversationStore::in_data_dir(dir.path());
+        std::fs::create_dir_all(dir.path().join("conversations")).expect("dir");
+        std::fs::write(dir.path().join("conversations/c1.jsonl"), lines).expect("write");
+        store.read("c1").expect("read")
+    }
+
+    const HEADER: &str = r#"{"type":"header","v":1,"id":"c1","created":"2026-11-27T10:00:00Z","title":"t","model":"openai:gpt-4o","system":null}"#;
+
+    fn text(role: Role, content: &str) -> crate::llm::Message {
+        crate::llm::Message::new(role, content)
+    }
+
+    fn call(id: &str) -> crate::llm::ToolCallRequest {
+        crate::llm::ToolCallRequest {
+            id: Some(id.into()),
+            name: "say_hi".into(),
+            arguments: r#"{"to":"you"}"#.into(),
+        }
+    }
+
+    fn result(id: &str, content: &str, is_error: bool) -> crate::llm::ToolResult {
+        crate::llm::ToolResult {
+            call_id: id.into(),
+            content: content.into(),
+            is_error,
+        }
+    }
+
+    #[test]
+    fn a_file_of_the_first_format_reads_as_before() {
+        // Written before tool rounds were kept: header, messages, a fenced
+        // user message, a compaction record.
+        let old = format!(
+            "{HEADER}\n{}\n{}\n{}\n{}\n",
+            r#"{"type":"message","v":1,"ts":"2026-11-27T10:00:01Z","role":"user","content":"hi","model":null,"call_id":null,"interrupted":false}"#,
+            r#"{"type":"message","v":1,"ts":"2026-11-27T10:00:02Z","role":"assistant","content":"hello","model":"gpt-4o","call_id":"c-1","interrupted":false}"#,
+            r#"{"type":"message","v":1,"ts":"2026-11-27T10:00:03Z","role":"user","content":"odd","model":null,"call_id":null,"interrupted":false,"fenced":true}"#,
+            r#"{"type":"compaction","v":1,"ts":"2026-11-27T10:00:04Z","covers":2,"summary":"greetings","model":"gpt-4o","call_id":"c-2"}"#,
+        );
+        let conversation = conversation_of(&old);
+        assert!(
+            conversation.warnings.is_empty(),
+            "{:?}",
+            conversation.warnings
+        );
+        assert_eq!(
+            conversation.messages(),
+            [
+                text(Role::User, "hi"),
+                text(Role::Assistant, "hello"),
+                text(Role::User, &crate::guard::fence("odd", "user input")),
+            ]
+        );
+        let turns = conversation.turns();
+        assert_eq!(turns.len(), 2);
+        assert!(turns[0].tool_rounds.is_empty());
+        let reply = turns[0].reply.as_ref().expect("a reply");
+        assert_eq!(
+            (reply.content.as_str(), reply.last_content.as_str()),
+            ("hello", "hello")
+        );
+        assert_eq!(reply.call_id.as_deref(), Some("c-1"));
+        assert_eq!(turns[0].call_ids(), ["c-1"]);
+        assert_eq!(turns[1].reply, None);
+        assert_eq!(conversation.latest_summary().map(|s| s.covers), Some(2));
+    }
+
+    /// The records of one turn with two tool rounds, as the engine writes
+    /// them, and what follows.
+    fn tool_turn() -> Vec<ConversationRecord> {
+        let message = |role, content: &str, call_id: Option<&str>| ConversationRecord::Message {
+            v: RECORD_VERSION,
+            ts: "2026-11-27T10:00:01Z".into(),
+            role,
+            content: content.into(),
+            model: None,
+            call_id: call_id.map(str::to_string),
+            interrupted: false,
+            fenced: false,
+        };
+        let calls = |content: &str, ids: &[&str], call_id: &str| ConversationRecord::ToolCalls {
+            v: RECORD_VERSION,
+            ts: "2026-11-27T10:00:02Z".into(),
+            content: content.into(),
+            calls: ids.iter().map(|id| call(id)).collect(),
+            model: Some("gpt-4o".into()),
+            call_id: Some(call_id.into()),
+        };
+        let answer = |id: &str, content: &str| ConversationRecord::ToolResult {
+            v: RECORD_VERSION,
+            ts: "2026-11-27T10:00:03Z".into(),
+            tool: "say_hi".into(),
+            result: result(id, content, false),
+        };
+        vec![
+            message(Role::User, "greet twice", None),
+            calls("Greeting.", &["a", "b"], "c-1"),
+            answer("b", "hi b"),
+            answer("a", "hi a"),
+            calls("", &["c"], "c-2"),
+            answer("c", "hi c"),
+            message(Role::Assistant, "Done.", Some("c-3")),
+            message(Role::User, "next", None),
+        ]
+    }
+
+    #[test]
+    fn tool_rounds_are_resent_in_order_and_the_reply_joins_their_text() {
+        let mut records = vec![ConversationRecord::Header {
+            v: RECORD_VERSION,
+            id: "c1".into(),
+            created: String::new(),
+            title: String::new(),
+            model: String::new(),
+            system: None,
+            replay_of: None,
+            compact_at: None,
+        }];
+        records.extend(tool_turn());
+        let conversation = Conversation {
+            records,
+            warnings: Vec::new(),
+        };
+        let tool_result =
+            |id: &str, content: &str| crate::llm::Message::tool_result(result(id, content, false));
+        assert_eq!(
+            conversation.messages(),
+            [
+                text(Role::User, "greet twice"),
+                crate::llm::Message::assistant_tool_calls("Greeting.", vec![call("a"), call("b")]),
+                tool_result("b", "hi b"),
+                tool_result("a", "hi a"),
+                crate::llm::Message::assistant_tool_calls("", vec![call("c")]),
+                tool_result("c", "hi c"),
+                // What the last call wrote, once: the rounds' text is above.
+                text(Role::Assistant, "Done."),
+                text(Role::User, "next"),
+            ]
+        );
+        let turns = conversation.turns();
+        assert_eq!(turns.len(), 2);
+        let reply = turns[0].reply.as_ref().expect("a reply");
+        assert_eq!(reply.content, "Greeting.\n\nDone.");
+        assert_eq!(reply.last_content, "Done.");
+        assert_eq!(reply.call_id.as_deref(), Some("c-3"));
+        assert_eq!(turns[0].call_ids(), ["c-1", "c-2", "c-3"]);
+        let rounds = &turns[0].tool_rounds;
+        assert_eq!(rounds.len(), 2);
+        assert_eq!(rounds[0].content, "Greeting.");
+        let answered: Vec<(&str, Option<&str>)> = rounds
+            .iter()
+            .flat_map(|r| &r.calls)
+            .map(|c| {
+                (
+                    c.call.id.as_deref().unwrap_or(""),
+                    c.result.as_ref().map(|r| r.content.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            answered,
+            [
+                ("a", Some("hi a")),
+                ("b", Some("hi b")),
+                ("c", Some("hi c"))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_call_without_a_result_gets_an_error_and_a_stray_result_is_dropped() {
+        let mut records = vec![conversation_of(&format!("{HEADER}\n")).records[0].clone()];
+        let mut turn = tool_turn();
+        // The process died after the first round's first result: no "a",
+        // no second round's result, no reply. A stray result, too.
+        turn.remove(3);
+        turn.remove(4);
+        turn.remove(4);
+        turn.insert(
+            1,
+            ConversationRecord::ToolResult {
+                v: RECORD_VERSION,
+                ts: String::new(),
+                tool: "say_hi".into(),
+                result: result("zz", "from nowhere", false),
+            },
+        );
+        records.extend(turn);
+        let conversation = Conversation {
+            records,
+            warnings: Vec::new(),
+        };
+        let missing = |id: &str| crate::llm::Message::tool_result(result(id, MISSING_RESULT, true));
+        assert_eq!(
+            conversation.messages(),
+            [
+                text(Role::User, "greet twice"),
+                crate::llm::Message::assistant_tool_calls("Greeting.", vec![call("a"), call("b")]),
+                crate::llm::Message::tool_result(result("b", "hi b", false)),
+                missing("a"),
+                crate::llm::Message::assistant_tool_calls("", vec![call("c")]),
+                missing("c"),
+                text(Role::User, "next"),
+            ]
+        );
+        let turns = conversation.turns();
+        assert_eq!(
+            turns[0].reply.as_ref().map(|r| r.content.as_str()),
+            Some("Greeting.")
+        );
+        assert_eq!(turns[0].tool_rounds[1].calls[0].result, None);
+    }
+
+    #[test]
+    fn an_empty_reply_after_tool_rounds_is_kept_but_not_resent() {
+        let mut turn = tool_turn();
+        turn.truncate(7);
+        if let ConversationRecord::Message { content, .. } = &mut turn[6] {
+            content.clear();
+        }
+        let conversation = Conversation {
+            records: turn,
+            warnings: Vec::new(),
+        };
+        let messages = conversation.messages();
+        assert_eq!(messages.len(), 6);
+        assert!(messages[5].tool_result.is_some());
+        let turns = conversation.turns();
+        let reply = turns[0].reply.as_ref().expect("a reply");
+        assert_eq!(reply.content, "Greeting.");
+        assert_eq!(reply.call_id.as_deref(), Some("c-3"));
+    }
+
+    #[test]
+    fn tool_records_round_trip_and_read_results_with_fields_added_later() {
+        for record in tool_turn() {
+            let line = serde_json::to_string(&record).expect("json");
+            assert_eq!(
+                serde_json::from_str::<ConversationRecord>(&line).expect("back"),
+                record
+            );
+        }
+        let later = r#"{"type":"tool_result","v":1,"ts":"t","tool":"shot","result":{"call_id":"a","content":"ok","is_error":false,"images":[{"media_type":"image/png","data":"AA=="}]}}"#;
+        let read: ConversationRecord = serde_json::from_str(later).expect("a later result");
+        assert!(
+            matches!(read, ConversationRecord::ToolResult { result, .. } if result.content == "ok")
+        );
     }
 }

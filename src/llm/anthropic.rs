@@ -126,7 +126,7 @@ fn tool_input(arguments: &str) -> serde_json::Value {
 /// top-level `system` (empty ones are left out); the other messages keep
 /// their order. An assistant message's tool calls become `tool_use` blocks
 /// after its text; consecutive tool results become `tool_result` blocks of
-/// one user message.
+/// one user message, and a user message after them a text block of it.
 pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
     let mut system_parts: Vec<&str> = Vec::new();
     if let Some(system) = &request.system {
@@ -168,6 +168,23 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
             Role::User => "user",
             Role::Assistant => "assistant",
         };
+        // Text after tool results joins their user message: the API wants
+        // the results in the message right after the calls, and roles to
+        // alternate.
+        if role == "user" {
+            if let Some(WireMessage {
+                role: "user",
+                content: WireContent::Blocks(blocks),
+            }) = messages.last_mut()
+            {
+                if !message.content.is_empty() {
+                    blocks.push(WireBlock::Text {
+                        text: &message.content,
+                    });
+                }
+                continue;
+            }
+        }
         let content = if message.tool_calls.is_empty() {
             WireContent::Text(&message.content)
         } else {
@@ -753,6 +770,7 @@ mod tests {
                 message(Role::Assistant, "done"),
                 Message::assistant_tool_calls("", vec![call("toolu_3", "")]),
                 result("toolu_3", "beta", false),
+                message(Role::User, "and now?"),
             ],
             max_output_tokens: 100,
             tools: vec![ToolDeclaration {
@@ -790,7 +808,8 @@ mod tests {
                     {"type": "tool_use", "id": "toolu_3", "name": "read_file", "input": {}}
                 ]},
                 {"role": "user", "content": [
-                    {"type": "tool_result", "tool_use_id": "toolu_3", "content": "beta", "is_error": false}
+                    {"type": "tool_result", "tool_use_id": "toolu_3", "content": "beta", "is_error": false},
+                    {"type": "text", "text": "and now?"}
                 ]}
             ])
         );

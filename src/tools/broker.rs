@@ -192,6 +192,18 @@ impl ToolBroker {
         conversation_id: Option<&str>,
         calls: &[ToolCallRequest],
     ) -> (Vec<Message>, Vec<CallNote>) {
+        self.answer_each(conversation_id, calls, |_, _| {})
+    }
+
+    /// [`ToolBroker::answer`], telling `each` every call and its result as
+    /// soon as it is known (so the caller can record it before the next
+    /// call runs).
+    pub fn answer_each(
+        &mut self,
+        conversation_id: Option<&str>,
+        calls: &[ToolCallRequest],
+        mut each: impl FnMut(&ToolCallRequest, &ToolResult),
+    ) -> (Vec<Message>, Vec<CallNote>) {
         let limit_reached = self.exhausted();
         self.rounds += 1;
         let mut messages = Vec::with_capacity(calls.len());
@@ -208,6 +220,7 @@ impl ToolBroker {
             };
             note.started = started;
             note.duration = clock.elapsed();
+            each(call, &result);
             messages.push(Message::tool_result(result));
             notes.push(note);
         }
