@@ -212,7 +212,8 @@ impl Engine {
             skip += 1;
         }
         // What is sent must start with the user (strict role alternation).
-        while skip > 0 && skip < verbatim && self.verbatim()[skip].role != Role::User {
+        // (A tool result is not the user's: it must follow its call.)
+        while skip > 0 && skip < verbatim && !compaction::starts_a_turn(&self.verbatim()[skip]) {
             skip += 1;
         }
         let prompt_tokens = self.context_tokens(Some(sent), skip);

@@ -42,10 +42,17 @@ impl Engine {
         let mut start = from;
         while start < end {
             let previous = self.summary.as_ref().map(|s| s.text.clone());
-            let mut stop = start + 1;
-            let mut batch = vec![self.clip(&self.history[start], budget)];
+            // Whole units (a tool call with its results), so that no
+            // summary ends between a call and its results.
+            let mut stop = compaction::unit_end(&self.history, start).min(end);
+            let share = budget / (stop - start) as u64;
+            let mut batch: Vec<Message> = self.history[start..stop]
+                .iter()
+                .map(|m| self.clip(m, share))
+                .collect();
             while stop < end {
-                batch.push(self.history[stop].clone());
+                let next = compaction::unit_end(&self.history, stop).min(end);
+                batch.extend_from_slice(&self.history[stop..next]);
                 let request = compaction::summary_request(
                     &self.resolved.model,
                     previous.as_deref(),
@@ -53,10 +60,10 @@ impl Engine {
                     summary_cap as u32,
                 );
                 if self.count_request(request.system.as_deref(), &request.messages) > budget {
-                    batch.pop();
+                    batch.truncate(batch.len() - (next - stop));
                     break;
                 }
-                stop += 1;
+                stop = next;
             }
             let request = compaction::summary_request(
                 &self.resolved.model,
@@ -80,20 +87,29 @@ impl Engine {
     }
 
     /// A message cut to fit `budget` tokens (a single message bigger than a
-    /// summary call can take is summarised from its beginning and end).
+    /// summary call can take is summarised from its beginning and end; for
+    /// a tool result, its content is cut).
     pub(super) fn clip(&self, message: &Message, budget: u64) -> Message {
-        let tokens = self.info.tokenizer.encoding.count(&message.content) as u64;
-        if tokens <= budget / 2 {
-            return message.clone();
+        let mut clipped = message.clone();
+        match &mut clipped.tool_result {
+            Some(result) => result.content = self.clip_text(&result.content, budget),
+            None => clipped.content = self.clip_text(&message.content, budget),
         }
-        let keep_chars = (message.content.chars().count() as u64 * budget / 2 / tokens) as usize;
-        let head: String = message.content.chars().take(keep_chars / 2).collect();
-        let tail: Vec<char> = message.content.chars().rev().take(keep_chars / 2).collect();
+        clipped
+    }
+
+    /// `text` cut to its beginning and end if it is over half of `budget`
+    /// tokens.
+    fn clip_text(&self, text: &str, budget: u64) -> String {
+        let tokens = self.info.tokenizer.encoding.count(text) as u64;
+        if tokens <= budget / 2 {
+            return text.to_string();
+        }
+        let keep_chars = (text.chars().count() as u64 * budget / 2 / tokens) as usize;
+        let head: String = text.chars().take(keep_chars / 2).collect();
+        let tail: Vec<char> = text.chars().rev().take(keep_chars / 2).collect();
         let tail: String = tail.into_iter().rev().collect();
-        Message::new(
-            message.role,
-            format!("{head}\n[... cut by confab to fit the summary call ...]\n{tail}"),
-        )
+        format!("{head}\n[... cut by confab to fit the summary call ...]\n{tail}")
     }
 
     /// Makes one summary call, recorded in the usage log as `compaction`.

@@ -71,16 +71,69 @@ pub fn threshold_tokens(context_window: u64, output_cap: u64, fraction: f32) -> 
     (context_window.saturating_sub(output_cap) as f64 * fraction) as u64
 }
 
+/// Whether a request may start at `message`: a user message of the
+/// person's, not a tool result (which has the user role in confab's model
+/// but must follow the call it answers).
+pub fn starts_a_turn(message: &Message) -> bool {
+    message.role == Role::User && message.tool_result.is_none()
+}
+
 /// Where the verbatim part should start when the messages from `from` on are
 /// compacted and at least the last `keep_last` stay: the index of a user
-/// message (so the verbatim part starts with the user, as providers with
-/// strict role alternation want). `None` when there is nothing to summarise.
+/// message that is not a tool result (so the verbatim part starts with the
+/// user, as providers with strict role alternation want, and never between
+/// a tool call and its results). `None` when there is nothing to summarise.
 pub fn split_point(messages: &[Message], from: usize, keep_last: usize) -> Option<usize> {
     let mut end = messages.len().saturating_sub(keep_last);
-    while end > from && messages.get(end).is_some_and(|m| m.role != Role::User) {
+    while end > from && messages.get(end).is_some_and(|m| !starts_a_turn(m)) {
         end -= 1;
     }
     (end > from).then_some(end)
+}
+
+/// The end of the unit that starts at `start`: a message, or an assistant
+/// message with tool calls together with the results that follow it, which
+/// are summarised together so that no summary ends between them.
+pub fn unit_end(messages: &[Message], start: usize) -> usize {
+    let mut end = start + 1;
+    if messages
+        .get(start)
+        .is_some_and(|m| !m.tool_calls.is_empty())
+    {
+        while messages.get(end).is_some_and(|m| m.tool_result.is_some()) {
+            end += 1;
+        }
+    }
+    end
+}
+
+/// One message as the summary prompt shows it: its role, its text, its
+/// tool calls (name, arguments) and its tool result.
+pub fn render_for_summary(message: &Message) -> String {
+    let mut text = match &message.tool_result {
+        Some(result) => {
+            let mark = if result.is_error { ", an error" } else { "" };
+            format!(
+                "[tool result for {}{mark}]\n{}",
+                result.call_id,
+                result.content.trim_end()
+            )
+        }
+        None => format!(
+            "[{}]\n{}",
+            message.role.as_str(),
+            message.content.trim_end()
+        ),
+    };
+    for call in &message.tool_calls {
+        text.push_str(&format!(
+            "\n[tool call {} to {}] {}",
+            call.id.as_deref().unwrap_or("?"),
+            call.name,
+            call.arguments
+        ));
+    }
+    text
 }
 
 /// The system prompt of a summary call.
@@ -109,11 +162,8 @@ pub fn summary_request(
     }
     prompt.push_str("<new_messages>\n");
     for message in messages {
-        prompt.push_str(&format!(
-            "[{}]\n{}\n\n",
-            message.role.as_str(),
-            message.content.trim_end()
-        ));
+        prompt.push_str(&render_for_summary(message));
+        prompt.push_str("\n\n");
     }
     prompt.push_str("</new_messages>\n\n");
     prompt.push_str(SUMMARY_TASK);
@@ -146,7 +196,7 @@ pub fn with_summary(summary: Option<&Summary>, verbatim: &[Message]) -> Vec<Mess
         summary.text.trim()
     );
     match messages.first_mut() {
-        Some(first) if first.role == Role::User => {
+        Some(first) if starts_a_turn(first) => {
             first.content = format!("{block}\n\n{}", first.content);
         }
         _ => messages.insert(0, Message::new(Role::User, block)),
@@ -240,6 +290,102 @@ mod tests {
             message(Role::User, "c"),
         ];
         assert_eq!(split_point(&replies_first, 0, 2), None);
+    }
+
+    /// user, assistant calling two tools, two results, assistant, repeated.
+    fn with_tool_rounds(turns: usize) -> Vec<Message> {
+        use crate::llm::{ToolCallRequest, ToolResult};
+        let call = |id: String| ToolCallRequest {
+            id: Some(id),
+            name: "say_hi".into(),
+            arguments: r#"{"to":"you"}"#.into(),
+        };
+        let result = |id: String| {
+            Message::tool_result(ToolResult {
+                call_id: id,
+                content: "hi".into(),
+                is_error: false,
+            })
+        };
+        (0..turns)
+            .flat_map(|t| {
+                [
+                    message(Role::User, &format!("u{t}")),
+                    Message::assistant_tool_calls(
+                        "",
+                        vec![call(format!("a{t}")), call(format!("b{t}"))],
+                    ),
+                    result(format!("a{t}")),
+                    result(format!("b{t}")),
+                    message(Role::Assistant, &format!("r{t}")),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_split_never_starts_at_a_tool_result_or_between_a_call_and_its_results() {
+        let messages = with_tool_rounds(3);
+        // 15 messages; keeping 2, 3 or 4 would start at a reply or a
+        // result; every split falls back to the user message that opens
+        // the last turn (10), keeping its call and results together.
+        for keep in 1..=5 {
+            assert_eq!(split_point(&messages, 0, keep), Some(10), "keep {keep}");
+        }
+        // Keeping 6..10 starts in the second turn: its user message.
+        for keep in 6..=10 {
+            assert_eq!(split_point(&messages, 0, keep), Some(5), "keep {keep}");
+        }
+        assert_eq!(split_point(&messages, 5, 8), None);
+        for end in (1..=5).filter_map(|keep| split_point(&messages, 0, keep)) {
+            assert!(messages[end].tool_result.is_none());
+            assert!(messages[end - 1].tool_calls.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_call_and_its_results_are_one_unit() {
+        let messages = with_tool_rounds(1);
+        assert_eq!(unit_end(&messages, 0), 1);
+        assert_eq!(unit_end(&messages, 1), 4, "the call and both results");
+        assert_eq!(unit_end(&messages, 4), 5);
+    }
+
+    #[test]
+    fn the_summary_prompt_shows_tool_calls_and_results() {
+        let mut messages = with_tool_rounds(1);
+        if let Some(result) = &mut messages[3].tool_result {
+            result.is_error = true;
+            result.content = "refused".into();
+        }
+        let request = summary_request("m", None, &messages, 300);
+        let prompt = &request.messages[0].content;
+        assert!(
+            prompt.contains("[assistant]\n\n[tool call a0 to say_hi] {\"to\":\"you\"}"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("[tool result for a0]\nhi"), "{prompt}");
+        assert!(
+            prompt.contains("[tool result for b0, an error]\nrefused"),
+            "{prompt}"
+        );
+        assert!(
+            !prompt.contains("[user]\n\n"),
+            "no empty user messages: {prompt}"
+        );
+    }
+
+    #[test]
+    fn the_summary_never_goes_into_a_tool_result() {
+        let summary = Summary {
+            text: "facts".into(),
+            covers: 2,
+        };
+        let verbatim = with_tool_rounds(1)[2..].to_vec();
+        let sent = with_summary(Some(&summary), &verbatim);
+        assert_eq!(sent.len(), verbatim.len() + 1);
+        assert!(sent[0].content.contains("facts"));
+        assert_eq!(sent[1..], verbatim[..]);
     }
 
     #[test]
