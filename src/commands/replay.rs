@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::app::Ctx;
 use crate::chat::{Engine, EnginePlan, TurnOptions};
+use crate::commands::history::{tool_call_line, tool_result_text};
 use crate::config::Paths;
-use crate::conversation::{Conversation, ConversationStore, Turn};
+use crate::conversation::{Conversation, ConversationStore, ToolRound, Turn};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::CallEnd;
 use crate::llm::models::tokenizer_for_model;
@@ -58,7 +59,14 @@ pub struct Args {
 struct RenderedTurn {
     turn: usize,
     user: String,
+    /// The tool rounds before the reply, with their calls and results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_rounds: Vec<ToolRound>,
+    /// The whole reply text (every round's and the last call's).
     assistant: Option<String>,
+    /// The last call's text alone, shown after the tool rounds.
+    #[serde(skip)]
+    last_text: Option<String>,
     interrupted: bool,
     model: Option<String>,
     input_tokens: Option<u64>,
@@ -155,32 +163,81 @@ fn render_turns(
         .enumerate()
         .map(|(n, turn)| {
             let reply = turn.reply.as_ref();
-            let call = reply
-                .and_then(|r| r.call_id.as_ref())
-                .and_then(|id| calls.get(id));
+            // Every call of the turn: its tool rounds' and the reply's.
+            let recorded: Vec<&UsageRecord> = turn
+                .call_ids()
+                .into_iter()
+                .filter_map(|id| calls.get(id))
+                .collect();
+            let found = !recorded.is_empty();
+            let sum = |of: fn(&UsageRecord) -> u64| {
+                found.then(|| recorded.iter().map(|c| of(c)).sum::<u64>())
+            };
+            let costs: Vec<Option<f64>> = recorded.iter().map(|c| call_cost(prices, c)).collect();
             RenderedTurn {
                 turn: n + 1,
                 user: turn.user.clone(),
+                tool_rounds: turn.tool_rounds.clone(),
                 assistant: reply.map(|r| r.content.clone()),
+                last_text: reply.map(|r| r.last_content.clone()),
                 interrupted: reply.is_some_and(|r| r.interrupted),
                 model: reply.and_then(|r| r.model.clone()),
-                input_tokens: call.map(|c| c.input_tokens),
-                output_tokens: call.map(|c| c.output_tokens),
-                latency_ms: call.map(|c| c.latency_ms),
-                cost_usd: call.and_then(|c| {
-                    let model = c.model_reported.as_deref().unwrap_or(&c.model_requested);
-                    cost_of(
-                        prices,
-                        model,
-                        c.ts.get(..10).unwrap_or(&c.ts),
-                        c.input_tokens,
-                        c.cached_input_tokens,
-                        c.output_tokens,
-                    )
-                }),
+                input_tokens: sum(|c| c.input_tokens),
+                output_tokens: sum(|c| c.output_tokens),
+                latency_ms: sum(|c| c.latency_ms),
+                cost_usd: (found && costs.iter().all(Option::is_some))
+                    .then(|| costs.iter().flatten().sum()),
             }
         })
         .collect()
+}
+
+/// What one recorded call cost, if its model is priced.
+fn call_cost(prices: &PriceTable, call: &UsageRecord) -> Option<f64> {
+    let model = call
+        .model_reported
+        .as_deref()
+        .unwrap_or(&call.model_requested);
+    cost_of(
+        prices,
+        model,
+        call.ts.get(..10).unwrap_or(&call.ts),
+        call.input_tokens,
+        call.cached_input_tokens,
+        call.output_tokens,
+    )
+}
+
+/// Writes a turn's tool rounds, in place before its reply: each round's
+/// text, its calls and their results.
+fn write_tool_rounds(out: &mut impl Write, rounds: &[ToolRound], md: bool) -> std::io::Result<()> {
+    let fence = if md { "```\n" } else { "" };
+    for round in rounds {
+        if !round.content.is_empty() {
+            let label = if md {
+                "**assistant**\n\n"
+            } else {
+                "assistant: "
+            };
+            writeln!(out, "{label}{}", round.content)?;
+            if md {
+                writeln!(out)?;
+            }
+        }
+        for answered in &round.calls {
+            write!(out, "{fence}")?;
+            writeln!(out, "{}", tool_call_line(&answered.call))?;
+            let tool = &answered.call.name;
+            match &answered.result {
+                Some(result) => writeln!(out, "{}", tool_result_text(tool, result))?,
+                None => writeln!(out, "(no result was recorded for this call)")?,
+            }
+            if md {
+                writeln!(out, "```\n")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn usd(value: Option<f64>) -> String {
@@ -238,7 +295,8 @@ fn show(
         } else {
             writeln!(out, "\n--- turn {} ---\nuser: {}", turn.turn, turn.user)?;
         }
-        match &turn.assistant {
+        write_tool_rounds(&mut out, &turn.tool_rounds, md)?;
+        match &turn.last_text {
             Some(text) => {
                 let mark = if turn.interrupted {
                     " [interrupted]"
