@@ -430,6 +430,86 @@ impl Reply {
         Reply::sse(events).with_anthropic_request_id()
     }
 
+    /// An OpenAI streamed reply that writes `text` and then calls
+    /// `tool_name` with `arguments` under the id `call_id`: a role delta, a
+    /// content delta, the call's first fragment (id, name), one with its
+    /// arguments, `finish_reason: "tool_calls"`, then `data: [DONE]`.
+    pub fn openai_text_then_tool_call_stream(
+        model: &str,
+        text: &str,
+        call_id: &str,
+        tool_name: &str,
+        arguments: &str,
+    ) -> Reply {
+        let chunks = OpenAiChunks::new(model, false);
+        let events = vec![
+            chunks.delta(json!({"role": "assistant", "content": ""}), None),
+            chunks.delta(json!({"content": text}), None),
+            chunks.delta(
+                json!({"tool_calls": [{
+                    "index": 0,
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": tool_name, "arguments": ""},
+                }]}),
+                None,
+            ),
+            chunks.delta(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}),
+                None,
+            ),
+            chunks.delta(json!({}), Some("tool_calls")),
+            sse_data("[DONE]"),
+        ];
+        Reply::sse(events).with_openai_request_id()
+    }
+
+    /// An Anthropic streamed message with a text block (`text`) and then a
+    /// `tool_use` block (`tool_id`, `tool_name`, the input as one
+    /// `input_json_delta`), `stop_reason` `tool_use`.
+    pub fn anthropic_text_then_tool_use_stream(
+        model: &str,
+        text: &str,
+        tool_id: &str,
+        tool_name: &str,
+        input_json: &str,
+    ) -> Reply {
+        let mut events = vec![
+            anthropic_message_start(model, 10),
+            sse_event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0,
+                       "content_block": {"type": "text", "text": ""}}),
+            ),
+            sse_event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0,
+                       "delta": {"type": "text_delta", "text": text}}),
+            ),
+            sse_event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 0}),
+            ),
+            sse_event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 1,
+                       "content_block": {"type": "tool_use", "id": tool_id,
+                                         "name": tool_name, "input": {}}}),
+            ),
+            sse_event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 1,
+                       "delta": {"type": "input_json_delta", "partial_json": input_json}}),
+            ),
+            sse_event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 1}),
+            ),
+        ];
+        events.extend(anthropic_message_end("tool_use", 5));
+        Reply::sse(events).with_anthropic_request_id()
+    }
+
     /// An Anthropic stream that starts a text block, sends the `text_before`
     /// deltas, then an `error` event
     /// (`{"type":"error","error":{"type":error_type,"message":message}}`),
