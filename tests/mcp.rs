@@ -211,14 +211,14 @@ fn allowed_filesystem_tools_run_and_everything_else_is_refused_before_the_server
     assert!(trail.iter().all(|r| r["conversation_id"] == conversation));
 }
 
-#[test]
-fn images_reach_anthropic_as_image_blocks_and_openai_as_a_note() {
-    let home = TempHome::new();
-    home.write(
-        "config.toml",
-        everything_server(&["get-tiny-image"], "risk = \"low\""),
-    );
-    let fake = FakeProvider::start(vec![
+/// The reference server with only its image tool allowed, low risk.
+fn image_server() -> String {
+    everything_server(&["get-tiny-image"], "risk = \"low\"")
+}
+
+/// An Anthropic turn that calls the image tool, then answers "a logo".
+fn anthropic_image_turn() -> Vec<Reply> {
+    vec![
         Reply::anthropic_tool_use_stream(
             "claude-sonnet-4-5",
             "every__get-tiny-image",
@@ -226,9 +226,19 @@ fn images_reach_anthropic_as_image_blocks_and_openai_as_a_note() {
             (30, 8),
         ),
         Reply::anthropic_stream("claude-sonnet-4-5", &["a logo"], (60, 4)),
+    ]
+}
+
+#[test]
+fn images_reach_anthropic_as_image_blocks_and_openai_as_a_note() {
+    let home = TempHome::new();
+    home.write("config.toml", image_server());
+    let mut replies = anthropic_image_turn();
+    replies.extend([
         Reply::openai_tool_call_stream("gpt-4o-mini", "every__get-tiny-image", &["{}"]),
         Reply::openai_stream("gpt-4o-mini", &["a logo"], Some((40, 5))),
     ]);
+    let fake = FakeProvider::start(replies);
     let output = home
         .confab_anthropic(&fake.base_url())
         .args(["chat", "-m", "claude-sonnet-4-5", "show me the logo"])
@@ -267,6 +277,60 @@ fn images_reach_anthropic_as_image_blocks_and_openai_as_a_note() {
         "{}",
         results[0]
     );
+}
+
+/// `chat -c` after an MCP tool round resends the call and its result
+/// (the conversation keeps a note in place of the image, not megabytes of
+/// base64), with the server's tools still offered.
+#[test]
+fn continuing_after_an_mcp_round_resends_it_with_the_image_as_a_note() {
+    let home = TempHome::new();
+    home.write("config.toml", image_server());
+    let mut replies = anthropic_image_turn();
+    replies.push(Reply::anthropic_stream(
+        "claude-sonnet-4-5",
+        &["still a logo"],
+        (80, 4),
+    ));
+    let fake = FakeProvider::start(replies);
+    for args in [
+        ["chat", "-m", "claude-sonnet-4-5", "show me the logo"].as_slice(),
+        ["chat", "-c", "what was it?"].as_slice(),
+    ] {
+        let output = home
+            .confab_anthropic(&fake.base_url())
+            .args(args)
+            .output()
+            .expect("running confab");
+        support::assert_success(&output);
+    }
+    let records = &home.conversations()[0];
+    let kept = records
+        .iter()
+        .find(|r| r["type"] == "tool_result")
+        .expect("a tool_result record");
+    assert_eq!(kept["tool"], "every__get-tiny-image");
+    assert!(kept["result"].get("images").is_none(), "{kept}");
+    assert!(kept["result"]["content"]
+        .as_str()
+        .is_some_and(|c| c.contains("returned an image (image/png)")));
+
+    let third = fake.requests()[2].json();
+    assert_eq!(declared_names(&third), ["every__get-tiny-image"]);
+    let messages = third["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 5, "{third}");
+    assert_eq!(messages[1]["content"][0]["type"], "tool_use");
+    assert_eq!(messages[1]["content"][0]["name"], "every__get-tiny-image");
+    let call_id = &messages[1]["content"][0]["id"];
+    let result = &messages[2]["content"][0];
+    assert_eq!(result["type"], "tool_result");
+    assert_eq!(&result["tool_use_id"], call_id);
+    assert!(
+        !third.to_string().contains("\"type\":\"image\""),
+        "the image went once: {third}"
+    );
+    assert_eq!(messages[3]["content"], "a logo");
+    assert_eq!(messages[4]["content"], "what was it?");
 }
 
 #[test]

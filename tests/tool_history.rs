@@ -14,7 +14,8 @@ const HEADER: &str = r#"{"type":"header","v":1,"id":"20261127-101500-00000000000
 const ID: &str = "20261127-101500-00000000000000aa";
 
 /// A chat turn that calls `say_hi` once (with text before the call), then
-/// `chat -c next`; returns the fake with its three requests.
+/// `chat -c next`; returns the fake with its three requests (and one more
+/// reply scripted).
 fn openai_turn_then_continue(home: &TempHome) -> FakeProvider {
     home.write("config.toml", SAY_HI_TOOL);
     let fake = FakeProvider::start(vec![
@@ -27,6 +28,8 @@ fn openai_turn_then_continue(home: &TempHome) -> FakeProvider {
         ),
         Reply::openai_stream("gpt-4o-mini", &["Said hi."], Some((30, 3))),
         Reply::openai_stream("gpt-4o-mini", &["Next answer."], Some((40, 3))),
+        // For a test that continues once more.
+        Reply::openai_stream("gpt-4o-mini", &["Third answer."], Some((50, 3))),
     ]);
     let first = home
         .confab_openai(&fake.base_url())
@@ -320,8 +323,14 @@ fn replay_on_another_model_resends_only_the_user_messages() {
 }
 
 /// A conversation whose process died after the model asked for a tool:
-/// a calls record and no result, no reply.
+/// a calls record and no result, no reply. The tool is still configured.
 fn died_mid_round(home: &TempHome, model: &str, call_id: &str) {
+    home.write("config.toml", SAY_HI_TOOL);
+    died_mid_round_file(home, model, call_id);
+}
+
+/// The conversation file of [`died_mid_round`], without writing a config.
+fn died_mid_round_file(home: &TempHome, model: &str, call_id: &str) {
     let header = HEADER.replace("openai:gpt-4o-mini", model);
     let user = r#"{"type":"message","v":1,"ts":"2026-11-27T10:15:01Z","role":"user","content":"greet me","model":null,"call_id":null,"interrupted":false}"#;
     let calls = json!({
@@ -334,6 +343,22 @@ fn died_mid_round(home: &TempHome, model: &str, call_id: &str) {
         &format!("data/conversations/{ID}.jsonl"),
         format!("{header}\n{user}\n{calls}\n"),
     );
+}
+
+/// `chat -c next` on Anthropic; returns the fake with its one request.
+fn anthropic_continue(home: &TempHome) -> FakeProvider {
+    let fake = FakeProvider::start(vec![Reply::anthropic_stream(
+        "claude-sonnet-4-5",
+        &["Carrying on."],
+        (9, 2),
+    )]);
+    let output = home
+        .confab_anthropic(&fake.base_url())
+        .args(["chat", "-c", "next"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&output);
+    fake
 }
 
 #[test]
@@ -370,17 +395,7 @@ fn openai_a_call_without_a_recorded_result_is_answered_with_an_error() {
 fn anthropic_a_call_without_a_recorded_result_is_answered_in_the_next_user_message() {
     let home = TempHome::new();
     died_mid_round(&home, "anthropic:claude-sonnet-4-5", "toolu_lost");
-    let fake = FakeProvider::start(vec![Reply::anthropic_stream(
-        "claude-sonnet-4-5",
-        &["Carrying on."],
-        (9, 2),
-    )]);
-    let output = home
-        .confab_anthropic(&fake.base_url())
-        .args(["chat", "-c", "next"])
-        .output()
-        .expect("running confab");
-    support::assert_success(&output);
+    let fake = anthropic_continue(&home);
     // One user message: the result first, then the new text.
     assert_eq!(
         fake.requests()[0].json()["messages"],
@@ -551,4 +566,59 @@ fn compaction_keeps_a_tool_round_whole_and_summarises_calls_readably() {
     assert_eq!(messages[1]["tool_calls"][0]["id"], "call_2");
     assert_eq!(messages[2]["tool_call_id"], "call_2");
     assert_eq!(messages[6]["content"], "u4");
+}
+
+/// Continuing without tools: Anthropic answers 400 to tool_use and
+/// tool_result blocks in a request that declares no tools, so the rounds go
+/// as text the model can still read.
+#[test]
+fn anthropic_continue_without_tools_sends_the_round_as_text() {
+    let home = TempHome::new();
+    died_mid_round_file(&home, "anthropic:claude-sonnet-4-5", "toolu_lost");
+    let fake = anthropic_continue(&home);
+    let body = fake.requests()[0].json();
+    assert!(body.get("tools").is_none(), "{body}");
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": "greet me"},
+            {"role": "assistant", "content": "[called tool say_hi with {}]"},
+            {"role": "user", "content":
+                "[result of say_hi (an error)]\nno result was recorded for this call\n\nnext"}
+        ])
+    );
+}
+
+#[test]
+fn openai_continue_without_tools_sends_the_round_as_text() {
+    let home = TempHome::new();
+    let fake = openai_turn_then_continue(&home);
+    // The tool table is gone: the next turn offers no tools.
+    home.write("config.toml", "");
+    let third = home
+        .confab_openai(&fake.base_url())
+        .args(["chat", "-c", "and then?"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&third);
+    let body = fake.requests()[3].json();
+    assert!(body.get("tools").is_none(), "{body}");
+    let messages = body["messages"].as_array().expect("messages");
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.get("tool_calls").is_none() && m["role"] != "tool"),
+        "{body}"
+    );
+    let called = messages
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .expect("an assistant message");
+    assert_eq!(
+        called["content"],
+        "Let me greet.\n[called tool say_hi with {\"to\":\"you\"}]"
+    );
+    assert!(messages[2]["content"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("[result of say_hi]\nhi")));
 }

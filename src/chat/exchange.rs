@@ -222,7 +222,7 @@ impl Engine {
                 v: RECORD_VERSION,
                 ts: usage::now_rfc3339(),
                 tool: call.name.clone(),
-                result: result.clone(),
+                result: result.for_history(),
             };
             let written = match &conversation {
                 Some(conversation) => conversation.append(&record).map_err(anyhow::Error::from),
@@ -237,7 +237,13 @@ impl Engine {
         if let Some(err) = failed {
             return Err(err);
         }
-        self.history.extend(results.iter().cloned());
+        // The history keeps what the file keeps: images are shown to the
+        // model in this exchange only.
+        let kept = results.iter().map(|message| match &message.tool_result {
+            Some(result) if !result.images.is_empty() => Message::tool_result(result.for_history()),
+            _ => message.clone(),
+        });
+        self.history.extend(kept);
         Ok((results, notes))
     }
 

@@ -196,11 +196,7 @@ mod tests {
 
     #[test]
     fn long_results_are_cut_and_errors_marked() {
-        let result = ToolResult {
-            call_id: "call_1".into(),
-            content: "line\n".repeat(20),
-            is_error: true,
-        };
+        let result = ToolResult::text("call_1", "line\n".repeat(20), true);
         let shown = tool_result_text("say_hi", &result);
         assert!(shown.starts_with("tool result say_hi [call_1] [error]:\nline\n"));
         assert_eq!(shown.matches("line").count(), RESULT_LINES);

@@ -300,13 +300,7 @@ mod tests {
             name: "say_hi".into(),
             arguments: r#"{"to":"you"}"#.into(),
         };
-        let result = |id: String| {
-            Message::tool_result(ToolResult {
-                call_id: id,
-                content: "hi".into(),
-                is_error: false,
-            })
-        };
+        let result = |id: String| Message::tool_result(ToolResult::text(&id, "hi", false));
         (0..turns)
             .flat_map(|t| {
                 [

@@ -643,12 +643,9 @@ impl Resend {
     /// Answers the calls still waiting with an error.
     fn close(&mut self) {
         for call_id in std::mem::take(&mut self.waiting) {
-            self.messages
-                .push(crate::llm::Message::tool_result(crate::llm::ToolResult {
-                    call_id,
-                    content: MISSING_RESULT.to_string(),
-                    is_error: true,
-                }));
+            self.messages.push(crate::llm::Message::tool_result(
+                crate::llm::ToolResult::text(&call_id, MISSING_RESULT, true),
+            ));
         }
     }
 
@@ -897,11 +894,7 @@ mod tests {
     }
 
     fn result(id: &str, content: &str, is_error: bool) -> crate::llm::ToolResult {
-        crate::llm::ToolResult {
-            call_id: id.into(),
-            content: content.into(),
-            is_error,
-        }
+        crate::llm::ToolResult::text(id, content, is_error)
     }
 
     #[test]

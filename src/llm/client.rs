@@ -437,6 +437,16 @@ impl Client {
         observer: &mut dyn CallObserver,
     ) -> CallOutcome {
         let started = Instant::now();
+        let flat = request
+            .tools
+            .is_empty()
+            .then(|| super::flatten::tool_rounds_as_text(&request.messages))
+            .flatten()
+            .map(|messages| ChatRequest {
+                messages,
+                ..request.clone()
+            });
+        let request = flat.as_ref().unwrap_or(request);
         let body = self.wire.chat_body(request);
         let mut reply = Reply::default();
         let mut retries = 0;

@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod client;
 pub mod discovery;
+pub mod flatten;
 pub mod keys;
 pub mod limiter;
 pub mod models;
@@ -139,6 +140,23 @@ impl ToolResult {
             is_error,
             images: Vec::new(),
         }
+    }
+
+    /// The result as a conversation keeps it: images (up to megabytes of
+    /// base64 each) become a line of text naming them, so conversation
+    /// files stay small and a later turn does not resend them.
+    pub fn for_history(&self) -> ToolResult {
+        let mut content = self.content.clone();
+        for image in &self.images {
+            if !content.is_empty() {
+                content.push('\n');
+            }
+            content.push_str(&format!(
+                "[the tool returned an image ({}); it was shown once and is not kept]",
+                image.media_type
+            ));
+        }
+        ToolResult::text(&self.call_id, content, self.is_error)
     }
 }
 
