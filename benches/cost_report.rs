@@ -72,6 +72,7 @@ fn generate(path: &Path) {
             response_id: None,
             finish_reason: None,
             operation: None,
+            preset: None,
             error_kind: None,
             outcome: if rng.u8(..50) == 0 {
                 CallOutcome::Error

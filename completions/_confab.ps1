@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show models'' limits (context window, output cap) and where each came from')
             [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'List the tools the model is offered (declared and MCP servers''), or run one by hand')
+            [CompletionResult]::new('presets', 'presets', [CompletionResultType]::ParameterValue, 'List, show or edit the presets `chat -p NAME` uses (reusable prompts and settings)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -54,6 +55,9 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--compact-at', '--compact-at', [CompletionResultType]::ParameterName, 'Compact this conversation when the prompt passes this fraction of the context window minus the output cap [default: config, else 0.75]')
             [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Ask for JSON that validates against this JSON Schema; an invalid reply is retried once with the errors, then refused (exit 5)')
             [CompletionResult]::new('--approve-tools', '--approve-tools', [CompletionResultType]::ParameterName, 'Let these high-risk tools run without asking (comma-separated or repeated)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Use this preset (`confab presets list`): its system prompt, model, settings and prompt template; flags given here override it')
+            [CompletionResult]::new('--preset', '--preset', [CompletionResultType]::ParameterName, 'Use this preset (`confab presets list`): its system prompt, model, settings and prompt template; flags given here override it')
+            [CompletionResult]::new('--var', '--var', [CompletionResultType]::ParameterName, 'Fill the preset template''s `{KEY}` with VALUE (repeatable)')
             [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Wait for the whole reply instead of streaming it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (reply, usage, ids) instead of the streamed text')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')
@@ -397,6 +401,50 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;tools;help;help' {
             break
         }
+        'confab;presets' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the presets: name, where it comes from, description')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a preset''s file')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Open a preset in $VISUAL or $EDITOR (a new one starts from a skeleton, a built-in one from its text), then check it')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;presets;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;presets;show' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;presets;edit' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;presets;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the presets: name, where it comes from, description')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a preset''s file')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Open a preset in $VISUAL or $EDITOR (a new one starts from a skeleton, a built-in one from its text), then check it')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;presets;help;list' {
+            break
+        }
+        'confab;presets;help;show' {
+            break
+        }
+        'confab;presets;help;edit' {
+            break
+        }
+        'confab;presets;help;help' {
+            break
+        }
         'confab;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -415,6 +463,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Show what the response cache holds, or empty it')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Show models'' limits (context window, output cap) and where each came from')
             [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'List the tools the model is offered (declared and MCP servers''), or run one by hand')
+            [CompletionResult]::new('presets', 'presets', [CompletionResultType]::ParameterValue, 'List, show or edit the presets `chat -p NAME` uses (reusable prompts and settings)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -513,6 +562,21 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;tools;call' {
+            break
+        }
+        'confab;help;presets' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the presets: name, where it comes from, description')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print a preset''s file')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Open a preset in $VISUAL or $EDITOR (a new one starts from a skeleton, a built-in one from its text), then check it')
+            break
+        }
+        'confab;help;presets;list' {
+            break
+        }
+        'confab;help;presets;show' {
+            break
+        }
+        'confab;help;presets;edit' {
             break
         }
         'confab;help;completions' {

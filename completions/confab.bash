@@ -46,6 +46,9 @@ _confab() {
             confab,models)
                 cmd="confab__subcmd__models"
                 ;;
+            confab,presets)
+                cmd="confab__subcmd__presets"
+                ;;
             confab,rag)
                 cmd="confab__subcmd__rag"
                 ;;
@@ -118,6 +121,9 @@ _confab() {
             confab__subcmd__help,models)
                 cmd="confab__subcmd__help__subcmd__models"
                 ;;
+            confab__subcmd__help,presets)
+                cmd="confab__subcmd__help__subcmd__presets"
+                ;;
             confab__subcmd__help,rag)
                 cmd="confab__subcmd__help__subcmd__rag"
                 ;;
@@ -147,6 +153,15 @@ _confab() {
                 ;;
             confab__subcmd__help__subcmd__history,show)
                 cmd="confab__subcmd__help__subcmd__history__subcmd__show"
+                ;;
+            confab__subcmd__help__subcmd__presets,edit)
+                cmd="confab__subcmd__help__subcmd__presets__subcmd__edit"
+                ;;
+            confab__subcmd__help__subcmd__presets,list)
+                cmd="confab__subcmd__help__subcmd__presets__subcmd__list"
+                ;;
+            confab__subcmd__help__subcmd__presets,show)
+                cmd="confab__subcmd__help__subcmd__presets__subcmd__show"
                 ;;
             confab__subcmd__help__subcmd__rag,eval)
                 cmd="confab__subcmd__help__subcmd__rag__subcmd__eval"
@@ -198,6 +213,30 @@ _confab() {
                 ;;
             confab__subcmd__history__subcmd__help,show)
                 cmd="confab__subcmd__history__subcmd__help__subcmd__show"
+                ;;
+            confab__subcmd__presets,edit)
+                cmd="confab__subcmd__presets__subcmd__edit"
+                ;;
+            confab__subcmd__presets,help)
+                cmd="confab__subcmd__presets__subcmd__help"
+                ;;
+            confab__subcmd__presets,list)
+                cmd="confab__subcmd__presets__subcmd__list"
+                ;;
+            confab__subcmd__presets,show)
+                cmd="confab__subcmd__presets__subcmd__show"
+                ;;
+            confab__subcmd__presets__subcmd__help,edit)
+                cmd="confab__subcmd__presets__subcmd__help__subcmd__edit"
+                ;;
+            confab__subcmd__presets__subcmd__help,help)
+                cmd="confab__subcmd__presets__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__presets__subcmd__help,list)
+                cmd="confab__subcmd__presets__subcmd__help__subcmd__list"
+                ;;
+            confab__subcmd__presets__subcmd__help,show)
+                cmd="confab__subcmd__presets__subcmd__help__subcmd__show"
                 ;;
             confab__subcmd__rag,eval)
                 cmd="confab__subcmd__rag__subcmd__eval"
@@ -278,7 +317,7 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report usage history config guard cache models tools completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report usage history config guard cache models tools presets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,7 +429,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__chat)
-            opts="-m -s -c -i -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --help"
+            opts="-m -s -c -i -p -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --preset --var --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,6 +480,18 @@ _confab() {
                     return 0
                     ;;
                 --approve-tools)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --preset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --var)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -519,7 +570,7 @@ _confab() {
                     return 0
                     ;;
                 --group-by)
-                    COMPREPLY=($(compgen -W "model provider day week month conversation command tag" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "model provider day week month conversation command tag preset" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -686,7 +737,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report usage history config guard cache models tools completions help"
+            opts="chat count-tokens rag replay cost-report usage history config guard cache models tools presets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +963,62 @@ _confab() {
         confab__subcmd__help__subcmd__models)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__presets)
+            opts="list show edit"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__presets__subcmd__edit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__presets__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__presets__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1234,6 +1341,132 @@ _confab() {
         confab__subcmd__models)
             opts="-h --refresh --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets)
+            opts="-h --help list show edit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__edit)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__help)
+            opts="list show edit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__help__subcmd__edit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__list)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__presets__subcmd__show)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

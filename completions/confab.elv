@@ -34,6 +34,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand cache 'Show what the response cache holds, or empty it'
             cand models 'Show models'' limits (context window, output cap) and where each came from'
             cand tools 'List the tools the model is offered (declared and MCP servers''), or run one by hand'
+            cand presets 'List, show or edit the presets `chat -p NAME` uses (reusable prompts and settings)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -50,6 +51,9 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --compact-at 'Compact this conversation when the prompt passes this fraction of the context window minus the output cap [default: config, else 0.75]'
             cand --schema 'Ask for JSON that validates against this JSON Schema; an invalid reply is retried once with the errors, then refused (exit 5)'
             cand --approve-tools 'Let these high-risk tools run without asking (comma-separated or repeated)'
+            cand -p 'Use this preset (`confab presets list`): its system prompt, model, settings and prompt template; flags given here override it'
+            cand --preset 'Use this preset (`confab presets list`): its system prompt, model, settings and prompt template; flags given here override it'
+            cand --var 'Fill the preset template''s `{KEY}` with VALUE (repeatable)'
             cand --no-stream 'Wait for the whole reply instead of streaming it'
             cand --json 'Print one JSON object (reply, usage, ids) instead of the streamed text'
             cand -c 'Continue the most recent conversation'
@@ -339,6 +343,41 @@ set edit:completion:arg-completer[confab] = {|@words|
         }
         &'confab;tools;help;help'= {
         }
+        &'confab;presets'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'List the presets: name, where it comes from, description'
+            cand show 'Print a preset''s file'
+            cand edit 'Open a preset in $VISUAL or $EDITOR (a new one starts from a skeleton, a built-in one from its text), then check it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;presets;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;presets;show'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;presets;edit'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;presets;help'= {
+            cand list 'List the presets: name, where it comes from, description'
+            cand show 'Print a preset''s file'
+            cand edit 'Open a preset in $VISUAL or $EDITOR (a new one starts from a skeleton, a built-in one from its text), then check it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;presets;help;list'= {
+        }
+        &'confab;presets;help;show'= {
+        }
+        &'confab;presets;help;edit'= {
+        }
+        &'confab;presets;help;help'= {
+        }
         &'confab;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -356,6 +395,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand cache 'Show what the response cache holds, or empty it'
             cand models 'Show models'' limits (context window, output cap) and where each came from'
             cand tools 'List the tools the model is offered (declared and MCP servers''), or run one by hand'
+            cand presets 'List, show or edit the presets `chat -p NAME` uses (reusable prompts and settings)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -427,6 +467,17 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;help;tools;list'= {
         }
         &'confab;help;tools;call'= {
+        }
+        &'confab;help;presets'= {
+            cand list 'List the presets: name, where it comes from, description'
+            cand show 'Print a preset''s file'
+            cand edit 'Open a preset in $VISUAL or $EDITOR (a new one starts from a skeleton, a built-in one from its text), then check it'
+        }
+        &'confab;help;presets;list'= {
+        }
+        &'confab;help;presets;show'= {
+        }
+        &'confab;help;presets;edit'= {
         }
         &'confab;help;completions'= {
         }

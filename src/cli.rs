@@ -56,6 +56,9 @@ pub enum Command {
     /// List the tools the model is offered (declared and MCP servers'), or run one by hand
     #[command(subcommand)]
     Tools(commands::tools::Command),
+    /// List, show or edit the presets `chat -p NAME` uses (reusable prompts and settings)
+    #[command(subcommand)]
+    Presets(commands::presets::Command),
     /// Print a shell completion script
     Completions(commands::completions::Args),
 }
@@ -119,6 +122,7 @@ impl Cli {
             Command::Cache(args) => commands::cache::run(args),
             Command::Models(args) => commands::models::run(args),
             Command::Tools(command) => commands::tools::run(command),
+            Command::Presets(command) => commands::presets::run(command),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod guard;
 pub mod jsonl;
 pub mod llm;
+pub mod presets;
 pub mod private_files;
 pub mod rag;
 pub mod safe_text;

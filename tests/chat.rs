@@ -596,19 +596,38 @@ fn the_readme_config_example_is_valid() {
     assert!(blocks.len() >= 2, "the provider and tool examples");
     for block in &blocks {
         let home = TempHome::new();
-        home.write("config.toml", block);
-        let output = home.confab().arg("config").output().expect("confab runs");
+        // A block headed `# presets/NAME.toml` is a preset, checked as one.
+        let preset = block
+            .strip_prefix("# presets/")
+            .and_then(|rest| rest.split_once(".toml"))
+            .map(|(name, _)| name);
+        let output = match preset {
+            Some(name) => {
+                home.write(&format!("presets/{name}.toml"), block);
+                home.confab().args(["presets", "show", name]).output()
+            }
+            None => {
+                home.write("config.toml", block);
+                home.confab().arg("config").output()
+            }
+        }
+        .expect("confab runs");
         assert!(output.status.success(), "{block}\n{}", stderr_of(&output));
     }
+    let configs: Vec<&str> = blocks
+        .iter()
+        .copied()
+        .filter(|block| !block.starts_with("# presets/"))
+        .collect();
     let home = TempHome::new();
-    home.write("config.toml", blocks[0]);
+    home.write("config.toml", configs[0]);
     home.confab()
         .arg("config")
         .assert()
         .success()
         .stdout(predicate::str::contains("localhost:11434"));
     let home = TempHome::new();
-    home.write("config.toml", blocks[1]);
+    home.write("config.toml", configs[1]);
     home.confab()
         .arg("config")
         .assert()

@@ -264,6 +264,7 @@ impl Engine {
             call_id: Some(call_id),
             interrupted,
             fenced: false,
+            preset: None,
         })?;
         // An empty reply after tool rounds is kept in the file but never
         // resent (see `Conversation::messages`).

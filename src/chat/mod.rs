@@ -83,6 +83,12 @@ pub struct EnginePlan {
     pub approve_tools: Vec<String>,
     /// A RAG index to retrieve from for every message.
     pub rag_index: Option<String>,
+    /// The preset the messages come from, kept in the conversation file
+    /// and the usage log.
+    pub preset: Option<String>,
+    /// The only tools offered (a preset's `tools`); `None`: every
+    /// configured one.
+    pub offered_tools: Option<Vec<String>>,
 }
 
 /// Per-request settings of every turn.

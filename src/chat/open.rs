@@ -131,7 +131,15 @@ impl Engine {
             sink,
         };
         engine.overhead_tokens = engine.count_overhead();
+        engine.use_preset(engine.plan.preset.clone());
         Ok(engine)
+    }
+
+    /// Names the preset the next messages come from, in the conversation
+    /// file and the usage log (`replay` re-runs each turn under its own).
+    pub fn use_preset(&mut self, preset: Option<String>) {
+        self.recorder.set_preset(preset.clone());
+        self.plan.preset = preset;
     }
 
     /// Switches to another model (the REPL's `/model`).
@@ -260,6 +268,14 @@ fn open_tools(
     paths: &Paths,
     plan: &EnginePlan,
 ) -> anyhow::Result<Option<ToolBroker>> {
+    let restricted;
+    let config = match &plan.offered_tools {
+        Some(names) => {
+            restricted = only_tools(config, names)?;
+            &restricted
+        }
+        None => config,
+    };
     if config.tools.is_empty() && config.mcp_servers.is_empty() {
         if let Some(name) = plan.approve_tools.first() {
             return Err(Failure::new(
@@ -275,6 +291,52 @@ fn open_tools(
     let attended = std::io::stdin().is_terminal() || std::io::stderr().is_terminal();
     let prompt = attended.then(TerminalPrompt::open).flatten();
     crate::tools::broker::open(config, &paths.data_dir, &plan.approve_tools, prompt).map(Some)
+}
+
+/// `config` with only the tools `names` offered: declared tools by name,
+/// MCP servers' as `SERVER__TOOL` (and then only if the server allows them).
+/// A name that is neither is a usage error.
+fn only_tools(config: &Config, names: &[String]) -> anyhow::Result<Config> {
+    let mut only = config.clone();
+    only.tools.retain(|name, _| names.contains(name));
+    for (server, settings) in &mut only.mcp_servers {
+        settings
+            .allow
+            .retain(|tool| names.contains(&crate::tools::mcp::qualified_name(server, tool)));
+    }
+    only.mcp_servers
+        .retain(|_, settings| !settings.allow.is_empty());
+    let offered = |name: &String| {
+        only.tools.contains_key(name)
+            || only.mcp_servers.iter().any(|(server, settings)| {
+                settings
+                    .allow
+                    .iter()
+                    .any(|tool| *name == crate::tools::mcp::qualified_name(server, tool))
+            })
+    };
+    if let Some(unknown) = names.iter().find(|name| !offered(name)) {
+        let mut known: Vec<String> = config.tools.keys().cloned().collect();
+        for (server, settings) in &config.mcp_servers {
+            known.extend(
+                settings
+                    .allow
+                    .iter()
+                    .map(|tool| crate::tools::mcp::qualified_name(server, tool)),
+            );
+        }
+        return Err(Failure::new(
+            ExitKind::Usage,
+            format!("the preset offers the tool `{unknown}`, which config.toml does not declare or allow"),
+        )
+        .hint(if known.is_empty() {
+            "declare it as [tools.NAME] or in an [mcp_servers.NAME] allow list".to_string()
+        } else {
+            format!("the configured tools are: {}", known.join(", "))
+        })
+        .into());
+    }
+    Ok(only)
 }
 
 /// The response cache, when `--cache`, `--cacheable` or `[cache] enabled`

@@ -69,6 +69,7 @@ impl Engine {
     /// new) and the history; returns the conversation id.
     fn record_user(&mut self, input: &ScreenedInput) -> anyhow::Result<String> {
         let message = input.message.as_str();
+        let preset = self.plan.preset.clone();
         let conversation = self.ensure_conversation(message)?;
         conversation.append(&ConversationRecord::Message {
             v: RECORD_VERSION,
@@ -79,6 +80,7 @@ impl Engine {
             call_id: None,
             interrupted: false,
             fenced: input.fenced,
+            preset,
         })?;
         // Later turns resend a flagged message fenced, as this one is.
         let kept = if input.fenced {
@@ -393,6 +395,7 @@ impl Engine {
             call_id: None,
             interrupted: false,
             fenced: false,
+            preset: self.plan.preset.clone(),
         })?;
         Ok(())
     }

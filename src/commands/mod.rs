@@ -9,6 +9,7 @@ pub mod count_tokens;
 pub mod guard;
 pub mod history;
 pub mod models;
+pub mod presets;
 pub mod rag;
 pub mod replay;
 pub mod show_config;

@@ -59,6 +59,9 @@ pub struct Args {
 struct RenderedTurn {
     turn: usize,
     user: String,
+    /// The preset the user message was made from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preset: Option<String>,
     /// The tool rounds before the reply, with their calls and results.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_rounds: Vec<ToolRound>,
@@ -177,6 +180,7 @@ fn render_turns(
             RenderedTurn {
                 turn: n + 1,
                 user: turn.user.clone(),
+                preset: turn.preset.clone(),
                 tool_rounds: turn.tool_rounds.clone(),
                 assistant: reply.map(|r| r.content.clone()),
                 last_text: reply.map(|r| r.last_content.clone()),
@@ -286,14 +290,22 @@ fn show(
             turn.latency_ms.map_or("?".into(), |v| v.to_string()),
             usd(turn.cost_usd)
         );
+        let preset = turn
+            .preset
+            .as_deref()
+            .map_or(String::new(), |name| format!(" (preset {name})"));
         if md {
             writeln!(
                 out,
-                "\n## Turn {}\n\n**user**\n\n{}\n",
+                "\n## Turn {}\n\n**user**{preset}\n\n{}\n",
                 turn.turn, turn.user
             )?;
         } else {
-            writeln!(out, "\n--- turn {} ---\nuser: {}", turn.turn, turn.user)?;
+            writeln!(
+                out,
+                "\n--- turn {} ---\nuser{preset}: {}",
+                turn.turn, turn.user
+            )?;
         }
         write_tool_rounds(&mut out, &turn.tool_rounds, md)?;
         match &turn.last_text {
@@ -503,6 +515,7 @@ fn rerun_on(
     };
     for turn in original {
         eprintln!("{model}: turn {}/{}...", turn.turn, original.len());
+        session.use_preset(turn.preset.clone());
         let report = session.turn(&turn.user)?;
         run.new_id = report.conversation_id.clone();
         let reported = report

@@ -35,6 +35,19 @@ pub fn temperature(text: &str) -> Result<f32, String> {
     finite_in_range(text, 0.0, 2.0, "a temperature")
 }
 
+/// `--var KEY=VALUE`: a value for a preset template's `{KEY}`.
+pub fn template_var(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE, such as --var lang=Rust"))?;
+    if !crate::presets::template::is_variable_name(key) {
+        return Err(format!(
+            "`{key}` is not a variable name: a letter or `_`, then letters, digits, `_` or `-`"
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
 /// `--max-tokens`: an output cap of at least one token.
 pub fn output_cap(text: &str) -> Result<u32, String> {
     in_range(text, 1, 10_000_000, "an output cap in tokens")

@@ -67,6 +67,9 @@ pub enum ConversationRecord {
         /// fenced as data (`[guard] user_input = "fence"`), on every turn.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         fenced: bool,
+        /// The preset a user message was made from (`chat -p`), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preset: Option<String>,
     },
     /// A round of tool calls the model asked for, written before they are
     /// answered. Its results follow as [`ConversationRecord::ToolResult`]s.
@@ -470,6 +473,8 @@ impl ConversationStore {
 pub struct Turn {
     /// What the user sent.
     pub user: String,
+    /// The preset the message was made from, if any.
+    pub preset: Option<String>,
     /// The rounds of tool calls the model made before its reply, in order.
     pub tool_rounds: Vec<ToolRound>,
     /// The reply, if any.
@@ -667,9 +672,11 @@ impl Conversation {
                 ConversationRecord::Message {
                     role: Role::User,
                     content,
+                    preset,
                     ..
                 } => turns.push(Turn {
                     user: content.clone(),
+                    preset: preset.clone(),
                     tool_rounds: Vec::new(),
                     reply: None,
                 }),
@@ -851,6 +858,7 @@ mod tests {
             call_id: None,
             interrupted: true,
             fenced: false,
+            preset: None,
         };
         let handle = store.create(header).expect("create");
         handle.append(&message).expect("append");
@@ -948,6 +956,7 @@ mod tests {
             call_id: call_id.map(str::to_string),
             interrupted: false,
             fenced: false,
+            preset: None,
         };
         let calls = |content: &str, ids: &[&str], call_id: &str| ConversationRecord::ToolCalls {
             v: RECORD_VERSION,

@@ -3,6 +3,8 @@
 //! a terminal for the waiting note; colour never when `NO_COLOR` is set or
 //! the stream is not a terminal.
 
+pub mod editor;
+
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 

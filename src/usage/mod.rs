@@ -117,6 +117,9 @@ pub struct UsageRecord {
     /// `embeddings` for an embeddings batch; absent for a chat call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// The preset the call's prompt came from (`chat -p`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 impl UsageRecord {
@@ -142,6 +145,7 @@ impl UsageRecord {
                 .iter()
                 .map(|t| Cow::Borrowed(t.as_str()))
                 .collect(),
+            preset: self.preset.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -194,6 +198,9 @@ pub struct UsageView<'a> {
     /// `--tag` values.
     #[serde(borrow, default)]
     pub tags: Vec<Cow<'a, str>>,
+    /// The preset of the call's prompt, if any.
+    #[serde(borrow, default)]
+    pub preset: Option<Cow<'a, str>>,
 }
 
 impl UsageView<'_> {
@@ -320,6 +327,7 @@ mod tests {
             response_id: Some("chatcmpl-1".into()),
             finish_reason: Some("stop".into()),
             operation: None,
+            preset: None,
         }
     }
 

@@ -18,6 +18,7 @@ pub struct CallRecorder {
     host: String,
     tags: Vec<String>,
     log_prompts: bool,
+    preset: Option<String>,
 }
 
 /// What a chat call was, beyond what its outcome says.
@@ -50,6 +51,7 @@ impl CallRecorder {
             host: host.to_string(),
             tags: Vec::new(),
             log_prompts: false,
+            preset: None,
         }
     }
 
@@ -57,6 +59,11 @@ impl CallRecorder {
     pub fn with_tags(mut self, tags: Vec<String>) -> CallRecorder {
         self.tags = tags;
         self
+    }
+
+    /// Names the preset the prompts come from in every record from now on.
+    pub fn set_preset(&mut self, preset: Option<String>) {
+        self.preset = preset;
     }
 
     /// Stores the user's prompt in records (`log_prompts = true`).
@@ -198,6 +205,7 @@ impl CallRecorder {
             response_id: None,
             finish_reason: None,
             operation: None,
+            preset: self.preset.clone(),
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum GroupKey {
     Command,
     /// Each `--tag` (a call with several tags counts in each).
     Tag,
+    /// The preset (`chat -p`) the prompt came from.
+    Preset,
 }
 
 impl GroupKey {
@@ -46,6 +48,7 @@ impl GroupKey {
             GroupKey::Conversation => "conversation",
             GroupKey::Command => "command",
             GroupKey::Tag => "tag",
+            GroupKey::Preset => "preset",
         }
     }
 }
@@ -370,6 +373,7 @@ impl<'p> ReportBuilder<'p> {
                     .or_insert_with(|| iso_week(day)),
                 GroupKey::Conversation => record.conversation_id.as_deref().unwrap_or("(none)"),
                 GroupKey::Command => &record.command,
+                GroupKey::Preset => record.preset.as_deref().unwrap_or("(none)"),
                 GroupKey::Tag if record.tags.is_empty() => "(none)",
                 GroupKey::Tag => {
                     let mut next = Vec::with_capacity(self.keys.len() * record.tags.len());
@@ -474,6 +478,7 @@ mod tests {
             ttft_ms: None,
             outcome: CallOutcome::Ok,
             tags: tags.iter().map(|t| Cow::Borrowed(*t)).collect(),
+            preset: None,
         }
     }
 

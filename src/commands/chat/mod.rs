@@ -5,6 +5,7 @@
 
 mod repl;
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ use anyhow::Context as _;
 use crate::app::Ctx;
 use crate::chat::{ConversationChoice, Engine, EnginePlan, TurnOptions};
 use crate::exit::{ExitKind, Failure};
+use crate::presets::{LoadedPreset, PresetError, PresetStore};
 use crate::term::TerminalSink;
 
 /// Arguments of `confab chat`.
@@ -21,7 +23,8 @@ use crate::term::TerminalSink;
   confab chat \"what is a monad?\"             one-shot, streamed
   git diff | confab chat \"review this\"       piped stdin is added as context
   confab chat -m anthropic:claude-sonnet-4-5  interactive REPL on a terminal
-  confab chat -c \"and in Rust?\"              continue the last conversation")]
+  confab chat -c \"and in Rust?\"              continue the last conversation
+  git diff | confab chat -p review           a preset: system prompt, template, settings")]
 pub struct Args {
     /// The message; without one, an interactive session starts (or stdin is the message)
     #[arg(value_name = "MESSAGE")]
@@ -101,6 +104,15 @@ pub struct Args {
     /// Let these high-risk tools run without asking (comma-separated or repeated)
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub approve_tools: Vec<String>,
+
+    /// Use this preset (`confab presets list`): its system prompt, model,
+    /// settings and prompt template; flags given here override it
+    #[arg(short, long, value_name = "NAME")]
+    pub preset: Option<String>,
+
+    /// Fill the preset template's `{KEY}` with VALUE (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = crate::commands::values::template_var, requires = "preset")]
+    pub vars: Vec<(String, String)>,
 }
 
 fn parse_fraction(text: &str) -> Result<f32, String> {
@@ -113,51 +125,121 @@ fn parse_fraction(text: &str) -> Result<f32, String> {
 }
 
 impl Args {
-    /// The engine these flags ask for.
-    fn plan(&self) -> EnginePlan {
+    /// The engine these flags ask for, on top of `preset` when one is used.
+    fn plan(&self, preset: Option<&UsedPreset>) -> EnginePlan {
         let conversation = match (&self.conversation, self.r#continue) {
             (Some(id), _) => ConversationChoice::Id(id.clone()),
             (None, true) => ConversationChoice::Latest,
             (None, false) => ConversationChoice::New,
         };
+        let from = preset.map(|used| &used.loaded.preset);
+        let mut tags = from.map(|p| p.tags.clone()).unwrap_or_default();
+        tags.extend(self.tag.iter().cloned());
         EnginePlan {
-            model: self.model.clone(),
-            system: self.system.clone(),
+            model: self.model.clone().or_else(|| from?.model.clone()),
+            system: self.system.clone().or_else(|| from?.system.clone()),
             conversation,
             compact_at: self.compact_at,
-            tags: self.tag.clone(),
+            tags,
             command: "chat",
             replay_of: None,
             redact: self.redact,
-            schema: self.schema.clone(),
+            schema: self
+                .schema
+                .clone()
+                .or_else(|| preset?.loaded.schema_path(&preset?.store)),
             cache: self.cache,
             cacheable: self.cacheable,
             no_cache: self.no_cache,
             approve_tools: self.approve_tools.clone(),
-            rag_index: self.rag.clone(),
+            rag_index: self.rag.clone().or_else(|| from?.rag.clone()),
+            preset: preset.map(|used| used.loaded.name.clone()),
+            offered_tools: from.and_then(|p| p.tools.clone()),
         }
     }
 
-    /// The per-request settings.
-    fn options(&self) -> TurnOptions {
+    /// The per-request settings, on top of `preset`'s.
+    fn options(&self, preset: Option<&UsedPreset>) -> TurnOptions {
+        let from = preset.map(|used| &used.loaded.preset);
         TurnOptions {
-            max_tokens: self.max_tokens,
-            temperature: self.temperature,
+            max_tokens: self.max_tokens.or_else(|| from?.max_tokens),
+            temperature: self.temperature.or_else(|| from?.temperature),
             no_stream: self.no_stream,
         }
     }
 }
 
+/// The preset a chat uses, with the `--var` values for its template.
+struct UsedPreset {
+    store: PresetStore,
+    loaded: LoadedPreset,
+    vars: BTreeMap<String, String>,
+}
+
+impl UsedPreset {
+    /// Loads `name` from the config dir's presets (or the built-in ones).
+    fn load(ctx: &Ctx, name: &str, vars: &[(String, String)]) -> anyhow::Result<UsedPreset> {
+        let store = PresetStore::in_config_dir(&ctx.paths.config_dir);
+        let loaded = store.load(name).map_err(preset_failure)?;
+        let mut values = BTreeMap::new();
+        for (key, value) in vars {
+            if values.insert(key.clone(), value.clone()).is_some() {
+                return Err(
+                    Failure::new(ExitKind::Usage, format!("--var {key} is given twice"))
+                        .hint("give each variable once")
+                        .into(),
+                );
+            }
+        }
+        Ok(UsedPreset {
+            store,
+            loaded,
+            vars: values,
+        })
+    }
+
+    /// The message the template makes of `input`.
+    fn message(&self, input: &str) -> anyhow::Result<String> {
+        self.loaded
+            .message(input, &self.vars)
+            .map_err(|err| preset_failure(err).into())
+    }
+}
+
+/// A preset problem as a usage error that says where to look.
+fn preset_failure(err: PresetError) -> Failure {
+    let hint = match &err {
+        PresetError::NoInput { .. } => {
+            "pipe the input, as in `git diff | confab chat -p review`, or give it as the message"
+        }
+        PresetError::Fill { .. } => "give each variable with --var KEY=VALUE",
+        _ => "`confab presets list` shows the presets; `confab presets show NAME` one of them",
+    };
+    Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
+}
+
 /// Runs `confab chat`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sink = Box::new(TerminalSink::new(!args.json));
-    let mut engine = Engine::open(Ctx::load("chat")?, args.plan(), args.options(), sink)?;
+    let ctx = Ctx::load("chat")?;
+    let preset = args
+        .preset
+        .as_deref()
+        .map(|name| UsedPreset::load(&ctx, name, &args.vars))
+        .transpose()?;
+    let plan = args.plan(preset.as_ref());
+    let options = args.options(preset.as_ref());
+    let mut engine = Engine::open(ctx, plan, options, sink)?;
     let stdin_is_terminal = std::io::stdin().is_terminal();
     let message = args.message.join(" ");
+    let shape = |input: &str| match &preset {
+        Some(preset) => preset.message(input),
+        None => Ok(input.to_string()),
+    };
     if args.interactive || (message.is_empty() && stdin_is_terminal) {
-        return repl::run(engine);
+        return repl::run(engine, &shape);
     }
-    let message = with_piped_input(message, stdin_is_terminal)?;
+    let message = shape(&with_piped_input(message, stdin_is_terminal)?)?;
     if message.trim().is_empty() {
         return Err(Failure::new(ExitKind::Usage, "no message to send")
             .hint("pass one, as in `confab chat \"hello\"`, or pipe text on stdin")

@@ -21,8 +21,12 @@ const HELP: &str = "\
 /exit            leave (Ctrl-D too)
 End a line with \\ to continue it; wrap a block in \"\"\" lines to paste several lines.";
 
-/// Runs the REPL until `/exit` or Ctrl-D.
-pub fn run(mut session: Engine) -> anyhow::Result<ExitCode> {
+/// Turns what was typed into the message sent (a preset's template).
+pub type Shape<'a> = &'a dyn Fn(&str) -> anyhow::Result<String>;
+
+/// Runs the REPL until `/exit` or Ctrl-D; each message typed goes through
+/// `shape` first.
+pub fn run(mut session: Engine, shape: Shape<'_>) -> anyhow::Result<ExitCode> {
     let mut editor = rustyline::DefaultEditor::new()?;
     let history_file = session.paths.data_dir.join("chat_history.txt");
     let _ = editor.load_history(&history_file);
@@ -51,7 +55,14 @@ pub fn run(mut session: Engine) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        match session.turn(&input) {
+        let message = match shape(&input) {
+            Ok(message) => message,
+            Err(err) => {
+                print_error(&err);
+                continue;
+            }
+        };
+        match session.turn(&message) {
             Ok(report) => {
                 if let Err(err) = report.exit() {
                     print_error(&err);

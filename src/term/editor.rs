@@ -1,0 +1,74 @@
+//! Opening a file in the person's editor: `$VISUAL`, else `$EDITOR`, else
+//! `vi`. The variable is split on whitespace (as in `EDITOR="code -w"`)
+//! and run without a shell, with the file as its last argument.
+
+use std::path::Path;
+
+/// Why the editor did not run to a clean exit.
+#[derive(Debug, thiserror::Error)]
+pub enum EditorError {
+    /// The program could not be started.
+    #[error("could not start the editor `{program}`: {source}; set $VISUAL or $EDITOR to one that is installed")]
+    Start {
+        /// The program named.
+        program: String,
+        /// The spawn error.
+        source: std::io::Error,
+    },
+    /// It ran and exited with a failure.
+    #[error("the editor `{program}` exited with {status}")]
+    Failed {
+        /// The program named.
+        program: String,
+        /// How it exited.
+        status: std::process::ExitStatus,
+    },
+}
+
+/// The editor command line from `visual` and `editor` (the variables'
+/// values), as program and arguments.
+pub fn editor_command(visual: Option<&str>, editor: Option<&str>) -> (String, Vec<String>) {
+    let chosen = [visual, editor]
+        .into_iter()
+        .flatten()
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or("vi");
+    let mut words = chosen.split_whitespace().map(str::to_string);
+    let program = words.next().unwrap_or_else(|| "vi".to_string());
+    (program, words.collect())
+}
+
+/// Opens `path` in the editor and waits for it to exit.
+pub fn edit(path: &Path) -> Result<(), EditorError> {
+    let visual = std::env::var("VISUAL").ok();
+    let editor = std::env::var("EDITOR").ok();
+    let (program, args) = editor_command(visual.as_deref(), editor.as_deref());
+    let status = std::process::Command::new(&program)
+        .args(&args)
+        .arg(path)
+        .status()
+        .map_err(|source| EditorError::Start {
+            program: program.clone(),
+            source,
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(EditorError::Failed { program, status })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visual_wins_then_editor_then_vi() {
+        assert_eq!(
+            editor_command(Some("code -w"), Some("nano")),
+            ("code".to_string(), vec!["-w".to_string()])
+        );
+        assert_eq!(editor_command(Some("  "), Some("nano")).0, "nano");
+        assert_eq!(editor_command(None, None), ("vi".to_string(), Vec::new()));
+    }
+}
