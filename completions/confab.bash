@@ -429,7 +429,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__chat)
-            opts="-m -s -c -i -p -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --preset --var --help"
+            opts="-m -s -c -i -p -a -h --model --system --max-tokens --temperature --no-stream --json --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --preset --attach --var --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -488,6 +488,14 @@ _confab() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -593,7 +601,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__count__subcmd__tokens)
-            opts="-m -e -g -j -h --text --model --encoding --messages --per-file --lines --json --limit --hidden --no-ignore --glob --cost --output-tokens --threads --help"
+            opts="-m -e -g -a -j -h --text --model --encoding --messages --per-file --lines --json --limit --hidden --no-ignore --glob --cost --attach --output-tokens --threads --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -632,6 +640,14 @@ _confab() {
                     return 0
                     ;;
                 -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

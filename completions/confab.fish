@@ -52,6 +52,7 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -l compact-at -d 'Co
 complete -c confab -n "__fish_confab_using_subcommand chat" -l schema -d 'Ask for JSON that validates against this JSON Schema; an invalid reply is retried once with the errors, then refused (exit 5)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand chat" -l approve-tools -d 'Let these high-risk tools run without asking (comma-separated or repeated)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -s p -l preset -d 'Use this preset (`confab presets list`): its system prompt, model, settings and prompt template; flags given here override it' -r
+complete -c confab -n "__fish_confab_using_subcommand chat" -s a -l attach -d 'Attach a file: an image (PNG, JPEG, WebP, GIF) or PDF goes as its own part, a text file as fenced context; `-` reads stdin (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l var -d 'Fill the preset template\'s `{KEY}` with VALUE (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l no-stream -d 'Wait for the whole reply instead of streaming it'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l json -d 'Print one JSON object (reply, usage, ids) instead of the streamed text'
@@ -69,6 +70,7 @@ cl100k_base\t''"
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l messages -d 'Count the prompt tokens of an OpenAI-style JSON array of chat messages (`-` for stdin)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l limit -d 'Exit with code 3 when the total is over N tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s g -l glob -d 'Only include files matching GLOB; `!GLOB` excludes (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s a -l attach -d 'With --cost: add an image or PDF `chat -a` would send, estimated by each model\'s provider\'s published formula (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l output-tokens -d 'With --cost: also price this many output tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s j -l threads -d 'Threads to count with [default: all cores]' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l per-file -d 'Print a table of tokens and bytes per file, largest first, with a total'

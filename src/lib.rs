@@ -4,6 +4,7 @@
 //! parses arguments, runs a command and maps its error to an exit code.
 
 pub mod app;
+pub mod attach;
 pub mod cache;
 pub mod chat;
 pub mod cli;

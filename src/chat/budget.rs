@@ -72,7 +72,10 @@ impl Engine {
     pub(super) fn request_messages(&self, next: Option<&str>, skip: usize) -> Vec<Message> {
         let mut verbatim: Vec<Message> = self.verbatim().iter().skip(skip).cloned().collect();
         if let Some(next) = next {
-            verbatim.push(Message::new(Role::User, next.to_string()));
+            verbatim.push(Message {
+                attachments: self.attachments.iter().map(|(a, _)| a.clone()).collect(),
+                ..Message::new(Role::User, next.to_string())
+            });
         }
         compaction::with_summary(self.summary.as_ref(), &verbatim)
     }
@@ -104,6 +107,11 @@ impl Engine {
             if let Some(result) = &m.tool_result {
                 tool_data += self.info.tokenizer.encoding.count(&result.content);
             }
+            tool_data += m
+                .attachments
+                .iter()
+                .map(|a| a.estimated_tokens as usize)
+                .sum::<usize>();
         }
         (count_messages(tokenizer, &chat).tokens + tool_data) as u64
     }

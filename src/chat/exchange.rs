@@ -265,6 +265,7 @@ impl Engine {
             interrupted,
             fenced: false,
             preset: None,
+            attachments: Vec::new(),
         })?;
         // An empty reply after tool rounds is kept in the file but never
         // resent (see `Conversation::messages`).

@@ -269,6 +269,8 @@ pub struct Engine {
     overhead_tokens: u64,
     /// Chunks retrieved by the caller (`rag query --answer`) for the next turn.
     retrieved: Option<Vec<QueryHit>>,
+    /// Images and PDFs for the next user message (`chat -a`), with their bytes.
+    attachments: Vec<(crate::llm::Attachment, std::sync::Arc<Vec<u8>>)>,
     cancel: Cancel,
     /// Spans and metrics of every call (off unless configured).
     telemetry: crate::telemetry::Telemetry,
@@ -282,6 +284,18 @@ impl Engine {
     /// untrusted reference data.
     pub fn set_retrieved(&mut self, hits: Vec<QueryHit>) {
         self.retrieved = Some(hits);
+    }
+
+    /// The host (and port) of the API this engine talks to.
+    pub fn api_host(&self) -> String {
+        self.client.host()
+    }
+
+    /// Sends these images and PDFs (with their bytes) with the next
+    /// message; they are counted against the window with it, and kept in
+    /// the attachment store and (by reference) the conversation file.
+    pub fn attach(&mut self, attachments: Vec<(crate::llm::Attachment, std::sync::Arc<Vec<u8>>)>) {
+        self.attachments = attachments;
     }
 
     /// The usage log the calls are recorded in.

@@ -81,7 +81,8 @@ impl Engine {
             telemetry,
         } = ctx;
         let store = ConversationStore::in_data_dir(&paths.data_dir);
-        let loaded = load_conversation(&store, &plan, sink.as_mut())?;
+        let mut loaded = load_conversation(&store, &plan, sink.as_mut())?;
+        crate::attach::AttachmentStore::in_data_dir(&paths.data_dir).fill(&mut loaded.history);
         let spec = plan.model.clone().or(loaded.model);
         let resolved = config
             .resolve_model(spec.as_deref())
@@ -122,6 +123,7 @@ impl Engine {
             tools,
             schema,
             retrieved: None,
+            attachments: Vec::new(),
             overhead_tokens: 0,
             cache,
             cancel,

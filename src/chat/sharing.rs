@@ -57,6 +57,7 @@ impl Engine {
         };
         let conversation = self.store.read(&id)?;
         self.history = conversation.messages();
+        crate::attach::AttachmentStore::in_data_dir(&self.paths.data_dir).fill(&mut self.history);
         self.summary = conversation.latest_summary();
         Ok(())
     }

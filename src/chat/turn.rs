@@ -25,6 +25,7 @@ impl Engine {
         let _busy = self.cancel.busy();
         let _turn = self.take_turn()?;
         let report = self.run_turn(message);
+        self.attachments.clear();
         self.note_file_length();
         report
     }
@@ -70,6 +71,12 @@ impl Engine {
     fn record_user(&mut self, input: &ScreenedInput) -> anyhow::Result<String> {
         let message = input.message.as_str();
         let preset = self.plan.preset.clone();
+        let store = crate::attach::AttachmentStore::in_data_dir(&self.paths.data_dir);
+        for (attachment, bytes) in &self.attachments {
+            store.keep(attachment, bytes)?;
+        }
+        let attachments: Vec<crate::llm::Attachment> =
+            self.attachments.iter().map(|(a, _)| a.clone()).collect();
         let conversation = self.ensure_conversation(message)?;
         conversation.append(&ConversationRecord::Message {
             v: RECORD_VERSION,
@@ -81,6 +88,7 @@ impl Engine {
             interrupted: false,
             fenced: input.fenced,
             preset,
+            attachments: attachments.clone(),
         })?;
         // Later turns resend a flagged message fenced, as this one is.
         let kept = if input.fenced {
@@ -88,7 +96,10 @@ impl Engine {
         } else {
             message.to_string()
         };
-        self.history.push(Message::new(Role::User, kept));
+        self.history.push(Message {
+            attachments,
+            ..Message::new(Role::User, kept)
+        });
         Ok(conversation.id().to_string())
     }
 
@@ -396,6 +407,7 @@ impl Engine {
             interrupted: false,
             fenced: false,
             preset: self.plan.preset.clone(),
+            attachments: Vec::new(),
         })?;
         Ok(())
     }

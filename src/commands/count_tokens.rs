@@ -76,6 +76,11 @@ pub struct Args {
     #[arg(long, requires = "model", conflicts_with = "lines")]
     pub cost: bool,
 
+    /// With --cost: add an image or PDF `chat -a` would send, estimated by
+    /// each model's provider's published formula (repeatable)
+    #[arg(short = 'a', long = "attach", value_name = "PATH", requires = "cost")]
+    pub attach: Vec<String>,
+
     /// With --cost: also price this many output tokens
     #[arg(long, value_name = "N", requires = "cost", default_value_t = 0, value_parser = crate::commands::values::token_count)]
     pub output_tokens: u64,
@@ -538,12 +543,45 @@ struct ModelCost {
     encoding: &'static str,
     estimate: bool,
     input_tokens: usize,
+    /// The part of `input_tokens` that is the attachments' estimate.
+    attachment_tokens: usize,
     output_tokens: u64,
     /// `None` when confab has no price for the model.
     input_cost_usd: Option<f64>,
     output_cost_usd: Option<f64>,
     total_cost_usd: Option<f64>,
     price_from: Option<String>,
+}
+
+/// The estimated input tokens of the `-a` images and PDFs on `model`
+/// (Anthropic's formula for Claude models, OpenAI's for the others).
+fn attachment_tokens(names: &[String], model: &str) -> anyhow::Result<usize> {
+    use crate::llm::provider::ProviderKind;
+    let bare = model.rsplit(':').next().unwrap_or(model);
+    let (kind, host) = if bare.starts_with("claude") {
+        (ProviderKind::Anthropic, "api.anthropic.com")
+    } else {
+        (ProviderKind::Openai, "api.openai.com")
+    };
+    let mut total = 0;
+    for loaded in crate::attach::load_all(names, kind, host)
+        .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?
+    {
+        match loaded {
+            crate::attach::Loaded::Binary { attachment, .. } => {
+                total += attachment.estimated_tokens as usize;
+            }
+            crate::attach::Loaded::Text { name, .. } => {
+                return Err(Failure::new(
+                    ExitKind::Usage,
+                    format!("{name} is text, not an image or PDF"),
+                )
+                .hint("count text files as PATH arguments")
+                .into())
+            }
+        }
+    }
+    Ok(total)
 }
 
 fn model_costs(
@@ -558,7 +596,8 @@ fn model_costs(
     for model in &args.model {
         let tokenizer = tokenizer_for_model(model)
             .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
-        let input_tokens = total_for(tokenizer.encoding);
+        let attachment_tokens = attachment_tokens(&args.attach, model)?;
+        let input_tokens = total_for(tokenizer.encoding) + attachment_tokens;
         let price = table.lookup(model, &today);
         let input_cost = price.map(|p| input_tokens as f64 * p.input / 1e6);
         let output_cost = price.map(|p| args.output_tokens as f64 * p.output / 1e6);
@@ -573,6 +612,7 @@ fn model_costs(
             encoding: tokenizer.encoding.name(),
             estimate: !tokenizer.exact,
             input_tokens,
+            attachment_tokens,
             output_tokens: args.output_tokens,
             input_cost_usd: input_cost,
             output_cost_usd: output_cost,

@@ -70,6 +70,10 @@ pub enum ConversationRecord {
         /// The preset a user message was made from (`chat -p`), if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preset: Option<String>,
+        /// Images and PDFs sent with a user message, by reference (their
+        /// bytes are in the attachment store).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<crate::llm::Attachment>,
     },
     /// A round of tool calls the model asked for, written before they are
     /// answered. Its results follow as [`ConversationRecord::ToolResult`]s.
@@ -614,7 +618,7 @@ impl Resend {
     fn calls(&mut self, content: &str, calls: &[crate::llm::ToolCallRequest]) {
         self.close();
         if calls.is_empty() {
-            self.text(Role::Assistant, content.to_string());
+            self.text(Role::Assistant, content.to_string(), &[]);
             return;
         }
         let mut calls = calls.to_vec();
@@ -637,12 +641,15 @@ impl Resend {
 
     /// A text message; an empty assistant message (the last call of a turn
     /// with tool rounds wrote nothing) is not sent.
-    fn text(&mut self, role: Role, content: String) {
+    fn text(&mut self, role: Role, content: String, attachments: &[crate::llm::Attachment]) {
         self.close();
         if role == Role::Assistant && content.is_empty() {
             return;
         }
-        self.messages.push(crate::llm::Message::new(role, content));
+        self.messages.push(crate::llm::Message {
+            attachments: attachments.to_vec(),
+            ..crate::llm::Message::new(role, content)
+        });
     }
 
     /// Answers the calls still waiting with an error.
@@ -770,6 +777,7 @@ impl Conversation {
                     role,
                     content,
                     fenced,
+                    attachments,
                     ..
                 } => resend.text(
                     *role,
@@ -778,6 +786,7 @@ impl Conversation {
                     } else {
                         content.clone()
                     },
+                    attachments,
                 ),
                 ConversationRecord::ToolCalls { content, calls, .. } => {
                     resend.calls(content, calls)
@@ -859,6 +868,7 @@ mod tests {
             interrupted: true,
             fenced: false,
             preset: None,
+            attachments: Vec::new(),
         };
         let handle = store.create(header).expect("create");
         handle.append(&message).expect("append");
@@ -957,6 +967,7 @@ mod tests {
             interrupted: false,
             fenced: false,
             preset: None,
+            attachments: Vec::new(),
         };
         let calls = |content: &str, ids: &[&str], call_id: &str| ConversationRecord::ToolCalls {
             v: RECORD_VERSION,

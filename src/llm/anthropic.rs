@@ -59,6 +59,48 @@ enum WireBlock<'a> {
         content: WireResultContent<'a>,
         is_error: bool,
     },
+    Image {
+        source: WireImageSource<'a>,
+    },
+    Document {
+        source: WireImageSource<'a>,
+    },
+    #[serde(rename = "text")]
+    Note {
+        text: String,
+    },
+}
+
+/// A user message with attachments as blocks: each image or PDF first (as
+/// Anthropic suggests), then the text; one whose bytes are gone is a note.
+fn attachment_blocks(message: &crate::llm::Message) -> Vec<WireBlock<'_>> {
+    let mut blocks: Vec<WireBlock<'_>> = message
+        .attachments
+        .iter()
+        .map(|attachment| match &attachment.data {
+            None => WireBlock::Note {
+                text: attachment.missing_note(),
+            },
+            Some(data) => {
+                let source = WireImageSource {
+                    kind: "base64",
+                    media_type: &attachment.media_type,
+                    data,
+                };
+                if attachment.is_pdf() {
+                    WireBlock::Document { source }
+                } else {
+                    WireBlock::Image { source }
+                }
+            }
+        })
+        .collect();
+    if !message.content.is_empty() {
+        blocks.push(WireBlock::Text {
+            text: &message.content,
+        });
+    }
+    blocks
 }
 
 /// A tool result's content: its text, or text and image blocks when the
@@ -177,15 +219,13 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
                 content: WireContent::Blocks(blocks),
             }) = messages.last_mut()
             {
-                if !message.content.is_empty() {
-                    blocks.push(WireBlock::Text {
-                        text: &message.content,
-                    });
-                }
+                blocks.extend(attachment_blocks(message));
                 continue;
             }
         }
-        let content = if message.tool_calls.is_empty() {
+        let content = if !message.attachments.is_empty() {
+            WireContent::Blocks(attachment_blocks(message))
+        } else if message.tool_calls.is_empty() {
             WireContent::Text(&message.content)
         } else {
             let mut blocks = Vec::with_capacity(message.tool_calls.len() + 1);

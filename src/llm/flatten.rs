@@ -37,10 +37,13 @@ pub fn tool_rounds_as_text(messages: &[Message]) -> Option<Vec<Message>> {
                     .map(|c| (c.id.as_deref().unwrap_or(""), c.name.as_str())),
             );
             flat.push(Message::new(Role::Assistant, calls_text(message)));
-        } else if message.role == Role::User {
+        } else if message.role == Role::User && message.attachments.is_empty() {
             push_user_text(&mut flat, message.content.clone());
         } else {
-            flat.push(Message::new(message.role, message.content.clone()));
+            flat.push(Message {
+                attachments: message.attachments.clone(),
+                ..Message::new(message.role, message.content.clone())
+            });
         }
     }
     Some(flat)

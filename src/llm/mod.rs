@@ -57,6 +57,47 @@ pub struct Message {
     /// then [`Role::User`] and `content` is not sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_result: Option<ToolResult>,
+    /// Images and PDFs sent with a user message (`chat -a`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// An image or PDF sent with a message. What a conversation file keeps of
+/// it is the reference (name, type, size, hash); the bytes live once in
+/// the data dir's `attachments/` and are loaded into `data` to be sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The path it was attached from (`-` for stdin), for people.
+    pub name: String,
+    /// `image/png`, `image/jpeg`, `image/gif`, `image/webp` or `application/pdf`.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of its bytes, hex: its name in the attachment store.
+    pub sha256: String,
+    /// The input tokens it is estimated to cost (the provider's image
+    /// formula; a per-page estimate for PDFs).
+    #[serde(default)]
+    pub estimated_tokens: u64,
+    /// The bytes, standard base64; `None` when they could not be loaded
+    /// (the model is then told the attachment is gone).
+    #[serde(skip)]
+    pub data: Option<std::sync::Arc<str>>,
+}
+
+impl Attachment {
+    /// Whether it is a PDF (a document block) rather than an image.
+    pub fn is_pdf(&self) -> bool {
+        self.media_type == "application/pdf"
+    }
+
+    /// The note sent instead of an attachment whose bytes are gone.
+    pub fn missing_note(&self) -> String {
+        format!(
+            "[attachment {} ({}) is no longer available]",
+            self.name, self.media_type
+        )
+    }
 }
 
 impl Message {
@@ -67,6 +108,7 @@ impl Message {
             content: content.into(),
             tool_calls: Vec::new(),
             tool_result: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -35,7 +35,7 @@ pub struct RequestBody<'a> {
 #[derive(Debug, Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
-    content: Option<Cow<'a, str>>,
+    content: Option<WireContent<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<WireToolCall<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,11 +46,77 @@ impl<'a> WireMessage<'a> {
     fn text(role: &'static str, content: &'a str) -> WireMessage<'a> {
         WireMessage {
             role,
-            content: Some(Cow::Borrowed(content)),
+            content: Some(WireContent::Text(Cow::Borrowed(content))),
             tool_calls: Vec::new(),
             tool_call_id: None,
         }
     }
+}
+
+/// A message's content: a string, or parts when images or files go along.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum WireContent<'a> {
+    Text(Cow<'a, str>),
+    Parts(Vec<WirePart<'a>>),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WirePart<'a> {
+    Text { text: Cow<'a, str> },
+    ImageUrl { image_url: WireImageUrl },
+    File { file: WireFile<'a> },
+}
+
+#[derive(Debug, Serialize)]
+struct WireImageUrl {
+    url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct WireFile<'a> {
+    filename: &'a str,
+    file_data: String,
+}
+
+/// A user message with attachments as parts: the text first, then each
+/// image as a data URL and each PDF as a file; one whose bytes are gone is
+/// a text note.
+fn parts(message: &crate::llm::Message) -> WireContent<'_> {
+    let mut parts = vec![WirePart::Text {
+        text: Cow::Borrowed(message.content.as_str()),
+    }];
+    for attachment in &message.attachments {
+        let Some(data) = &attachment.data else {
+            parts.push(WirePart::Text {
+                text: Cow::Owned(attachment.missing_note()),
+            });
+            continue;
+        };
+        let url = format!("data:{};base64,{data}", attachment.media_type);
+        parts.push(if attachment.is_pdf() {
+            WirePart::File {
+                file: WireFile {
+                    filename: file_name(&attachment.name),
+                    file_data: url,
+                },
+            }
+        } else {
+            WirePart::ImageUrl {
+                image_url: WireImageUrl { url },
+            }
+        });
+    }
+    WireContent::Parts(parts)
+}
+
+/// The last component of an attachment's path, as the API's file name.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("attachment.pdf")
 }
 
 #[derive(Debug, Serialize)]
@@ -132,7 +198,7 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
         if let Some(result) = &message.tool_result {
             messages.push(WireMessage {
                 role: "tool",
-                content: Some(result_text(result)),
+                content: Some(WireContent::Text(result_text(result))),
                 tool_calls: Vec::new(),
                 tool_call_id: Some(&result.call_id),
             });
@@ -151,8 +217,10 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
                 },
             })
             .collect();
-        let content = if tool_calls.is_empty() || !message.content.is_empty() {
-            Some(Cow::Borrowed(message.content.as_str()))
+        let content = if !message.attachments.is_empty() {
+            Some(parts(message))
+        } else if tool_calls.is_empty() || !message.content.is_empty() {
+            Some(WireContent::Text(Cow::Borrowed(message.content.as_str())))
         } else {
             None
         };

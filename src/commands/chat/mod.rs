@@ -110,6 +110,11 @@ pub struct Args {
     #[arg(short, long, value_name = "NAME")]
     pub preset: Option<String>,
 
+    /// Attach a file: an image (PNG, JPEG, WebP, GIF) or PDF goes as its
+    /// own part, a text file as fenced context; `-` reads stdin (repeatable)
+    #[arg(short = 'a', long = "attach", value_name = "PATH")]
+    pub attach: Vec<String>,
+
     /// Fill the preset template's `{KEY}` with VALUE (repeatable)
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = crate::commands::values::template_var, requires = "preset")]
     pub vars: Vec<(String, String)>,
@@ -236,11 +241,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(preset) => preset.message(input),
         None => Ok(input.to_string()),
     };
-    if args.interactive || (message.is_empty() && stdin_is_terminal) {
+    let interactive = args.interactive || (message.is_empty() && stdin_is_terminal);
+    if interactive && !args.attach.is_empty() {
+        return Err(
+            Failure::new(ExitKind::Usage, "-a attaches files to a one-shot message")
+                .hint("give the message too, as in `confab chat -a shot.png \"what is this?\"`")
+                .into(),
+        );
+    }
+    if interactive {
         return repl::run(engine, &shape);
     }
-    let message = shape(&with_piped_input(message, stdin_is_terminal)?)?;
-    if message.trim().is_empty() {
+    // With `-a -` stdin is an attachment, not the message.
+    let stdin_is_input = !stdin_is_terminal && !args.attach.iter().any(|a| a == "-");
+    let mut message = shape(&with_piped_input(message, !stdin_is_input)?)?;
+    let binaries = attach_files(&mut engine, &args.attach, &mut message)?;
+    if message.trim().is_empty() && binaries == 0 {
         return Err(Failure::new(ExitKind::Usage, "no message to send")
             .hint("pass one, as in `confab chat \"hello\"`, or pipe text on stdin")
             .into());
@@ -252,6 +268,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     }
     report.exit()
+}
+
+/// Loads the `-a` files: text ones are appended to `message` as fenced
+/// context, images and PDFs go to the engine for the next turn. Returns how
+/// many images and PDFs there are.
+fn attach_files(
+    engine: &mut Engine,
+    names: &[String],
+    message: &mut String,
+) -> anyhow::Result<usize> {
+    if names.is_empty() {
+        return Ok(0);
+    }
+    let host = engine.api_host();
+    let host = host.split(':').next().unwrap_or_default();
+    let loaded = crate::attach::load_all(names, engine.resolved.provider.kind, host).map_err(|err| {
+        let kind = match err {
+            crate::attach::AttachError::Store { .. } => ExitKind::Other,
+            _ => ExitKind::Usage,
+        };
+        Failure::new(kind, err.to_string())
+            .hint("attach UTF-8 text, PNG, JPEG, WebP or GIF images, or PDFs, within the limits in the README")
+    })?;
+    let mut binaries = Vec::new();
+    for item in loaded {
+        match item {
+            crate::attach::Loaded::Text { name, text } => {
+                if !message.is_empty() {
+                    message.push_str("\n\n");
+                }
+                message.push_str(&crate::attach::fenced_text(&name, &text));
+            }
+            crate::attach::Loaded::Binary { attachment, bytes } => {
+                binaries.push((attachment, bytes))
+            }
+        }
+    }
+    let count = binaries.len();
+    engine.attach(binaries);
+    Ok(count)
 }
 
 /// The message with piped stdin added as context (or as the message).
