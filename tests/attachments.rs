@@ -55,7 +55,11 @@ fn anthropic_gets_image_and_document_blocks_and_continuing_resends_them() {
     let shot = home.write("shot.png", PNG);
     let doc = home.write("doc.pdf", PDF);
     home.write("notes.txt", "a note with ``` inside\n");
-    let fake = FakeProvider::start(vec![claude("a red dot"), claude("still a dot")]);
+    let fake = FakeProvider::start(vec![
+        claude("a red dot"),
+        claude("still a dot"),
+        claude("it is gone"),
+    ]);
     let output = home
         .confab_anthropic(&fake.base_url())
         .args(["chat", "-m", "claude-sonnet-4-5", "-a"])
@@ -117,6 +121,21 @@ fn anthropic_gets_image_and_document_blocks_and_continuing_resends_them() {
         b64(PNG)
     );
     assert_eq!(second["messages"][2]["content"], "and now?");
+
+    // A stored attachment that is gone is resent as a note saying so.
+    std::fs::remove_file(home.path().join("data/attachments").join(&sha)).expect("remove");
+    let third = home
+        .confab_anthropic(&fake.base_url())
+        .args(["chat", "-c", "and the image?"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&third);
+    let resent = &fake.requests()[2].json()["messages"][0]["content"];
+    assert_eq!(resent[0]["type"], "text");
+    assert!(resent[0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("shot.png (image/png) is no longer available")));
+    assert_eq!(resent[1]["type"], "document", "the PDF is still there");
 }
 
 #[test]
