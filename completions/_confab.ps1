@@ -70,6 +70,8 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--cache', '--cache', [CompletionResultType]::ParameterName, 'Serve repeated (or paraphrased) temperature-0 questions from the response cache')
             [CompletionResult]::new('--cacheable', '--cacheable', [CompletionResultType]::ParameterName, 'Cache this request whatever its temperature (implies --cache)')
             [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Do not use the response cache, even when config enables it')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Write the message in $VISUAL or $EDITOR (added after a message given here)')
+            [CompletionResult]::new('--editor', '--editor', [CompletionResultType]::ParameterName, 'Write the message in $VISUAL or $EDITOR (added after a message given here)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

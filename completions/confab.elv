@@ -66,6 +66,8 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --cache 'Serve repeated (or paraphrased) temperature-0 questions from the response cache'
             cand --cacheable 'Cache this request whatever its temperature (implies --cache)'
             cand --no-cache 'Do not use the response cache, even when config enables it'
+            cand -e 'Write the message in $VISUAL or $EDITOR (added after a message given here)'
+            cand --editor 'Write the message in $VISUAL or $EDITOR (added after a message given here)'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -62,6 +62,7 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -l redact -d 'Replac
 complete -c confab -n "__fish_confab_using_subcommand chat" -l cache -d 'Serve repeated (or paraphrased) temperature-0 questions from the response cache'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l cacheable -d 'Cache this request whatever its temperature (implies --cache)'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l no-cache -d 'Do not use the response cache, even when config enables it'
+complete -c confab -n "__fish_confab_using_subcommand chat" -s e -l editor -d 'Write the message in $VISUAL or $EDITOR (added after a message given here)'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -l text -d 'Count this string (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand count-tokens" -s m -l model -d 'Count for this model\'s tokenizer (gpt-4o, gpt-4, claude-... as an estimate); several (comma-separated or repeated) with --cost' -r

@@ -15,6 +15,14 @@ pub enum EditorError {
         /// The spawn error.
         source: std::io::Error,
     },
+    /// The draft file could not be made or read.
+    #[error("the draft {}: {source}", path.display())]
+    Draft {
+        /// The draft file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// It ran and exited with a failure.
     #[error("the editor `{program}` exited with {status}")]
     Failed {
@@ -56,6 +64,25 @@ pub fn edit(path: &Path) -> Result<(), EditorError> {
     } else {
         Err(EditorError::Failed { program, status })
     }
+}
+
+/// Lets the person write a message in the editor: a new private draft file
+/// in `drafts_dir` (mode 0600: it may hold anything), opened, read back and
+/// removed. `None` when it was left empty.
+pub fn compose(drafts_dir: &Path) -> Result<Option<String>, EditorError> {
+    let path = drafts_dir.join(format!("message-{:016x}.md", fastrand::u64(..)));
+    let draft_error = |source| EditorError::Draft {
+        path: path.clone(),
+        source,
+    };
+    crate::private_files::ensure_dir(drafts_dir).map_err(draft_error)?;
+    crate::private_files::create_new(&path).map_err(draft_error)?;
+    let edited = edit(&path);
+    let text = std::fs::read_to_string(&path).map_err(draft_error);
+    let _ = std::fs::remove_file(&path);
+    edited?;
+    let text = text?;
+    Ok((!text.trim().is_empty()).then(|| text.trim_end().to_string()))
 }
 
 #[cfg(test)]

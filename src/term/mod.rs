@@ -3,6 +3,7 @@
 //! a terminal for the waiting note; colour never when `NO_COLOR` is set or
 //! the stream is not a terminal.
 
+pub mod clipboard;
 pub mod editor;
 
 use std::io::{IsTerminal, Write};

@@ -110,6 +110,10 @@ pub struct Args {
     #[arg(short, long, value_name = "NAME")]
     pub preset: Option<String>,
 
+    /// Write the message in $VISUAL or $EDITOR (added after a message given here)
+    #[arg(short = 'e', long = "editor")]
+    pub editor: bool,
+
     /// Attach a file: an image (PNG, JPEG, WebP, GIF) or PDF goes as its
     /// own part, a text file as fenced context; `-` reads stdin (repeatable)
     #[arg(short = 'a', long = "attach", value_name = "PATH")]
@@ -241,6 +245,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(preset) => preset.message(input),
         None => Ok(input.to_string()),
     };
+    let message = match args.editor {
+        true => with_composed(message, &engine)?,
+        false => message,
+    };
     let interactive = args.interactive || (message.is_empty() && stdin_is_terminal);
     if interactive && !args.attach.is_empty() {
         return Err(
@@ -268,6 +276,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     }
     report.exit()
+}
+
+/// The message written in the editor (`-e`), after `given` if any; an
+/// empty draft sends nothing.
+fn with_composed(given: String, engine: &Engine) -> anyhow::Result<String> {
+    let written = crate::term::editor::compose(&engine.paths.data_dir.join("drafts"))
+        .map_err(|err| Failure::new(ExitKind::Other, err.to_string()))?
+        .ok_or_else(|| {
+            Failure::new(
+                ExitKind::Usage,
+                "the editor was closed without a message; nothing sent",
+            )
+        })?;
+    Ok(match given.is_empty() {
+        true => written,
+        false => format!("{given}\n\n{written}"),
+    })
 }
 
 /// Loads the `-a` files: text ones are appended to `message` as fenced

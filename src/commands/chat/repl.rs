@@ -18,6 +18,8 @@ const HELP: &str = "\
 /compact         summarise the older messages now (the last few stay verbatim)
 /new             start a new conversation
 /history         the most recent conversations
+/edit            write the next message in $VISUAL or $EDITOR (/e)
+/copy            copy the last reply to the clipboard (OSC 52, through the terminal)
 /exit            leave (Ctrl-D too)
 End a line with \\ to continue it; wrap a block in \"\"\" lines to paste several lines.";
 
@@ -45,7 +47,15 @@ pub fn run(mut session: Engine, shape: Shape<'_>) -> anyhow::Result<ExitCode> {
             continue;
         }
         let _ = editor.add_history_entry(trimmed);
-        if let Some(command) = trimmed.strip_prefix('/') {
+        let input = match trimmed {
+            "/edit" | "/e" => match compose(&session) {
+                Some(message) => message,
+                None => continue,
+            },
+            _ => input,
+        };
+        let trimmed = input.trim();
+        if let Some(command) = trimmed.strip_prefix('/').filter(|_| !input.contains('\n')) {
             match slash_command(&mut session, command) {
                 Ok(true) => continue,
                 Ok(false) => break,
@@ -141,6 +151,38 @@ fn read_input(editor: &mut rustyline::DefaultEditor) -> Result<Option<String>, R
     }
 }
 
+/// The message written in the editor (`/edit`); `None` (with a word on
+/// stderr) when it was left empty or the editor failed.
+fn compose(session: &Engine) -> Option<String> {
+    match crate::term::editor::compose(&session.paths.data_dir.join("drafts")) {
+        Ok(Some(message)) => Some(message),
+        Ok(None) => {
+            eprintln!("nothing written; nothing sent");
+            None
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            None
+        }
+    }
+}
+
+/// `/copy`: the last reply onto the clipboard through the terminal.
+fn copy_last_reply(session: &Engine) {
+    let last = session
+        .history
+        .iter()
+        .rev()
+        .find(|m| m.role == crate::llm::Role::Assistant && !m.content.is_empty());
+    match last {
+        None => eprintln!("no reply to copy yet"),
+        Some(reply) => match crate::term::clipboard::copy(&reply.content) {
+            Ok(bytes) => eprintln!("copied the last reply ({bytes} bytes) to the clipboard"),
+            Err(err) => eprintln!("error: {err}"),
+        },
+    }
+}
+
 /// Runs a slash command; `Ok(false)` means leave.
 fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
     let (name, rest) = command
@@ -174,6 +216,7 @@ fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
             println!("new conversation with that system prompt");
         }
         "tokens" => print_tokens(session),
+        "copy" => copy_last_reply(session),
         "compact" => match session.compact()? {
             0 => println!("nothing to compact: the conversation is within its last messages"),
             n => println!(
