@@ -62,6 +62,10 @@ impl CacheKey {
         for message in input.history {
             field(&mut h, message.role.as_str().as_bytes());
             field(&mut h, message.content.as_bytes());
+            // An image or PDF sent earlier is part of the context too.
+            for attachment in &message.attachments {
+                field(&mut h, attachment.sha256.as_bytes());
+            }
         }
         let context = hex(&h.finalize());
         CacheKey {
@@ -80,7 +84,9 @@ impl CacheKey {
         response_format: Option<&str>,
     ) -> Option<CacheKey> {
         let (last, history) = request.messages.split_last()?;
-        if last.role != Role::User {
+        // A question about an attached image is not the same question
+        // about another: such prompts are not cached.
+        if last.role != Role::User || !last.attachments.is_empty() {
             return None;
         }
         Some(CacheKey::new(&KeyInput {

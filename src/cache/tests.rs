@@ -240,6 +240,33 @@ fn for_request_splits_off_the_last_user_message() {
         CacheKey::for_request("openai", &ends_with_assistant, None),
         None
     );
+    // Attachments: never cached as the prompt, part of the context after.
+    let image = |sha: &str| crate::llm::Attachment {
+        name: "shot.png".into(),
+        media_type: "image/png".into(),
+        bytes: 1,
+        sha256: sha.into(),
+        estimated_tokens: 1,
+        data: None,
+    };
+    let mut asks_about_an_image = request.clone();
+    asks_about_an_image.messages[2]
+        .attachments
+        .push(image("aa"));
+    assert_eq!(
+        CacheKey::for_request("openai", &asks_about_an_image, None),
+        None
+    );
+    let context_of = |sha: &str| {
+        let mut after = request.clone();
+        after.messages[0].attachments.push(image(sha));
+        CacheKey::for_request("openai", &after, None)
+            .expect("a key")
+            .context_digest()
+            .to_string()
+    };
+    assert_ne!(context_of("aa"), context_of("bb"));
+    assert_ne!(context_of("aa"), k.context_digest());
 }
 
 #[test]
