@@ -41,6 +41,13 @@ fn claude(text: &str) -> Reply {
     Reply::anthropic_stream("claude-sonnet-4-5", &[text], (30, 4))
 }
 
+fn conversation_id(home: &TempHome) -> String {
+    home.conversations()[0][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string()
+}
+
 fn user_record(home: &TempHome) -> Value {
     home.conversations()[0]
         .iter()
@@ -121,6 +128,19 @@ fn anthropic_gets_image_and_document_blocks_and_continuing_resends_them() {
         b64(PNG)
     );
     assert_eq!(second["messages"][2]["content"], "and now?");
+
+    let shown = home
+        .confab()
+        .args(["history", "show"])
+        .arg(conversation_id(&home))
+        .output()
+        .expect("running confab");
+    support::assert_success(&shown);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("shot.png (image/png, 67 bytes, sha256 "),
+        "{shown}"
+    );
 
     // A stored attachment that is gone is resent as a note saying so.
     std::fs::remove_file(home.path().join("data/attachments").join(&sha)).expect("remove");

@@ -100,10 +100,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         role,
                         content,
                         interrupted,
+                        preset,
+                        attachments,
                         ..
                     } => {
                         let mark = if *interrupted { " [interrupted]" } else { "" };
-                        writeln!(out, "\n{role:?}{mark}:\n{content}")?;
+                        let preset = preset
+                            .as_deref()
+                            .map_or(String::new(), |name| format!(" (preset {name})"));
+                        writeln!(out, "\n{role:?}{preset}{mark}:\n{content}")?;
+                        for attachment in attachments {
+                            writeln!(
+                                out,
+                                "[attached {} ({}, {} bytes, sha256 {})]",
+                                attachment.name,
+                                attachment.media_type,
+                                attachment.bytes,
+                                &attachment.sha256[..attachment.sha256.len().min(12)]
+                            )?;
+                        }
                     }
                     ConversationRecord::ToolCalls { content, calls, .. } => {
                         writeln!(out, "\nAssistant (tool calls):")?;
