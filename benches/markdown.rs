@@ -88,7 +88,10 @@ fn markdown(c: &mut Criterion) {
         "reply: {} bytes in {} chunks; slowest chunk of a pass: {:?}",
         text.len(),
         pieces.len(),
-        (0..20).map(|_| slowest_chunk(&code, &pieces)).min().unwrap_or_default()
+        (0..20)
+            .map(|_| slowest_chunk(&code, &pieces))
+            .min()
+            .unwrap_or_default()
     );
 
     let mut group = c.benchmark_group("markdown");
@@ -97,7 +100,9 @@ fn markdown(c: &mut Criterion) {
         b.iter(|| render(&code, &pieces))
     });
     group.throughput(Throughput::Elements(prose_pieces.len() as u64));
-    group.bench_function("prose_per_chunk", |b| b.iter(|| render(&code, &prose_pieces)));
+    group.bench_function("prose_per_chunk", |b| {
+        b.iter(|| render(&code, &prose_pieces))
+    });
     group.finish();
 
     let mut load = c.benchmark_group("markdown_load");

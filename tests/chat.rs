@@ -784,7 +784,10 @@ fn render_forces_markdown_rendering_into_a_pipe_but_never_into_the_record() {
     let stdout = String::from_utf8(markdown_run(&home, &["--render"], "")).expect("utf-8");
     assert!(stdout.contains("\x1b[0;1;4;35mTitle\x1b[0m"), "{stdout:?}");
     assert!(stdout.contains("\x1b[0;1mbold\x1b[0m"), "{stdout:?}");
-    assert!(!stdout.contains("\x1b[31m"), "the model's escape is shown, not obeyed: {stdout:?}");
+    assert!(
+        !stdout.contains("\x1b[31m"),
+        "the model's escape is shown, not obeyed: {stdout:?}"
+    );
     assert!(stdout.contains("\\u{1b}[31mnot red"), "{stdout:?}");
     assert!(stdout.ends_with("no newline at the end\n"), "{stdout:?}");
     let records = &home.conversations()[0];
@@ -792,7 +795,11 @@ fn render_forces_markdown_rendering_into_a_pipe_but_never_into_the_record() {
 
     let json = markdown_run(&home, &["--render", "--json"], "");
     let report: serde_json::Value = serde_json::from_slice(&json).expect("one JSON object");
-    assert_eq!(report["text"], MARKDOWN_REPLY.concat(), "--json never renders");
+    assert_eq!(
+        report["text"],
+        MARKDOWN_REPLY.concat(),
+        "--json never renders"
+    );
     assert!(!json.contains(&b'\x1b'), "JSON escapes its controls");
 }
 

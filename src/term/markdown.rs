@@ -397,7 +397,11 @@ fn block_line(line: &str, base: Style) -> String {
         return format!("{}│{RESET} {inner}", quoted.sgr());
     }
     if let Some((indent, marker, rest)) = list_item(line) {
-        return format!("{indent}{} {}", list_marker(marker, base), inline(rest, base));
+        return format!(
+            "{indent}{} {}",
+            list_marker(marker, base),
+            inline(rest, base)
+        );
     }
     let body = line.trim_start();
     let indent = &line[..line.len() - body.len()];
@@ -441,9 +445,7 @@ fn is_rule(line: &str) -> bool {
         return false;
     };
     let marks: Vec<char> = body.chars().filter(|c| !c.is_whitespace()).collect();
-    marks.len() >= 3
-        && matches!(marks[0], '-' | '*' | '_')
-        && marks.iter().all(|c| *c == marks[0])
+    marks.len() >= 3 && matches!(marks[0], '-' | '*' | '_') && marks.iter().all(|c| *c == marks[0])
 }
 
 /// The text of a block quote line.

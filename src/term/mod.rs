@@ -210,7 +210,11 @@ impl CallObserver for TerminalSink {
 impl crate::chat::TurnSink for TerminalSink {
     fn call_started(&mut self, model: &str, shown: bool) {
         let echo = self.echo && shown;
-        let markdown = self.rendering.as_ref().filter(|_| echo).map(Rendering::renderer);
+        let markdown = self
+            .rendering
+            .as_ref()
+            .filter(|_| echo)
+            .map(Rendering::renderer);
         self.printer = StreamPrinter::new(echo, markdown);
         self.printer.waiting(model);
     }
@@ -262,12 +266,51 @@ mod tests {
             ..terminal
         };
         assert!(!pipe.renders(), "pipes get the exact text");
-        assert!(RenderChoice { force: true, ..pipe }.renders(), "--render");
-        assert!(!RenderChoice { raw: true, ..terminal }.renders(), "--raw");
-        assert!(!RenderChoice { config: false, ..terminal }.renders(), "render = false");
-        assert!(RenderChoice { config: false, force: true, ..pipe }.renders());
-        for choice in [terminal, RenderChoice { force: true, ..pipe }] {
-            assert!(!RenderChoice { no_color: true, ..choice }.renders(), "NO_COLOR wins");
+        assert!(
+            RenderChoice {
+                force: true,
+                ..pipe
+            }
+            .renders(),
+            "--render"
+        );
+        assert!(
+            !RenderChoice {
+                raw: true,
+                ..terminal
+            }
+            .renders(),
+            "--raw"
+        );
+        assert!(
+            !RenderChoice {
+                config: false,
+                ..terminal
+            }
+            .renders(),
+            "render = false"
+        );
+        assert!(RenderChoice {
+            config: false,
+            force: true,
+            ..pipe
+        }
+        .renders());
+        for choice in [
+            terminal,
+            RenderChoice {
+                force: true,
+                ..pipe
+            },
+        ] {
+            assert!(
+                !RenderChoice {
+                    no_color: true,
+                    ..choice
+                }
+                .renders(),
+                "NO_COLOR wins"
+            );
         }
     }
 }

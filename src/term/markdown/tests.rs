@@ -57,7 +57,10 @@ fn emphasis_strong_and_code_are_styled() {
 fn list_items_get_bullets_and_keep_numbers_and_indentation() {
     assert_eq!(render("- item\n"), "\x1b[0;36m•\x1b[0m item\n");
     assert_eq!(visible(&render("  * nested\n")), "  • nested\n");
-    assert_eq!(visible(&render("1. one\n12) twelve\n")), "1. one\n12) twelve\n");
+    assert_eq!(
+        visible(&render("1. one\n12) twelve\n")),
+        "1. one\n12) twelve\n"
+    );
 }
 
 #[test]
@@ -71,7 +74,10 @@ fn a_quote_is_dim_with_a_bar() {
 
 #[test]
 fn a_rule_is_a_dim_line() {
-    assert_eq!(render("***\n"), format!("\x1b[0;2m{}\x1b[0m\n", "─".repeat(40)));
+    assert_eq!(
+        render("***\n"),
+        format!("\x1b[0;2m{}\x1b[0m\n", "─".repeat(40))
+    );
 }
 
 #[test]
@@ -89,7 +95,10 @@ fn a_link_shows_its_text_then_the_url_dimmed() {
 
 #[test]
 fn what_the_parser_would_swallow_is_shown_as_written() {
-    assert_eq!(render("[a]: https://x.example\n"), "[a]: https://x.example\n");
+    assert_eq!(
+        render("[a]: https://x.example\n"),
+        "[a]: https://x.example\n"
+    );
 }
 
 #[test]
@@ -97,11 +106,11 @@ fn a_table_is_aligned_once_it_ends() {
     let mut renderer = rendering().renderer();
     assert_eq!(renderer.push("| a | bb |\n|---|--:|\n| ccc | d |\n"), "");
     let out = renderer.push("after\n");
-    assert_eq!(
-        visible(&out),
-        "a   │ bb\n────┼───\nccc │  d\nafter\n"
+    assert_eq!(visible(&out), "a   │ bb\n────┼───\nccc │  d\nafter\n");
+    assert!(
+        out.starts_with("\x1b[0;1ma\x1b[0m"),
+        "the header is bold: {out:?}"
     );
-    assert!(out.starts_with("\x1b[0;1ma\x1b[0m"), "the header is bold: {out:?}");
 }
 
 #[test]
@@ -113,7 +122,10 @@ fn a_table_at_the_end_of_the_reply_is_shown_by_finish() {
 
 #[test]
 fn pipe_rows_without_a_delimiter_row_are_plain_lines() {
-    assert_eq!(visible(&render("| not | a table |\n")), "| not | a table |\n");
+    assert_eq!(
+        visible(&render("| not | a table |\n")),
+        "| not | a table |\n"
+    );
 }
 
 #[test]
@@ -132,7 +144,10 @@ fn a_code_block_is_highlighted_and_its_fences_dimmed() {
     assert!(lines[1].ends_with(RESET));
     assert_eq!(lines[2], "\x1b[0;2m```\x1b[0m");
     // No Markdown inside code.
-    assert_eq!(visible(&render("```\n# not a heading **x**\n```\n")), "```\n# not a heading **x**\n```\n");
+    assert_eq!(
+        visible(&render("```\n# not a heading **x**\n```\n")),
+        "```\n# not a heading **x**\n```\n"
+    );
 }
 
 #[test]
@@ -217,7 +232,11 @@ fn the_sample_shows_all_its_text() {
 fn an_endless_line_is_not_held() {
     let mut renderer = rendering().renderer();
     let long = "x".repeat(MAX_PENDING_LINE + 1);
-    assert_eq!(renderer.push(&long), long, "shown plain once past the bound");
+    assert_eq!(
+        renderer.push(&long),
+        long,
+        "shown plain once past the bound"
+    );
     assert_eq!(renderer.push("**y**"), "**y**", "the rest of the line too");
     assert_eq!(renderer.push("\n*z*\n"), "\n\x1b[0;3mz\x1b[0m\n");
 }
@@ -259,10 +278,24 @@ fn carriage_returns_before_newlines_are_dropped() {
 
 #[test]
 fn colorterm_picks_the_colour_depth() {
-    assert_eq!(ColourDepth::from_colorterm(Some("truecolor")), ColourDepth::TrueColour);
-    assert_eq!(ColourDepth::from_colorterm(Some("24bit")), ColourDepth::TrueColour);
+    assert_eq!(
+        ColourDepth::from_colorterm(Some("truecolor")),
+        ColourDepth::TrueColour
+    );
+    assert_eq!(
+        ColourDepth::from_colorterm(Some("24bit")),
+        ColourDepth::TrueColour
+    );
     assert_eq!(ColourDepth::from_colorterm(None), ColourDepth::Ansi256);
-    assert_eq!(xterm_index(Color { r: 255, g: 0, b: 0, a: 255 }), 196);
+    assert_eq!(
+        xterm_index(Color {
+            r: 255,
+            g: 0,
+            b: 0,
+            a: 255
+        }),
+        196
+    );
 }
 
 #[test]
