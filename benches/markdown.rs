@@ -2,7 +2,8 @@
 //! one chunk (a realistic 2 KB reply with a 40-line Rust code block, fed
 //! in 4 to 16 byte chunks, as providers send them), prose without code,
 //! and the one-time load of syntect's syntaxes and theme, which happens
-//! only when a reply's first code block appears.
+//! only when a reply's first code block appears (the grammar of a language
+//! loads on its first line).
 
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,11 @@ fn markdown(c: &mut Criterion) {
     load.sample_size(10);
     load.bench_function("syntect_syntaxes_and_theme", |b| {
         b.iter(|| CodeHighlighter::new().preload())
+    });
+    // The set loads each syntax when it is first used: the first Rust
+    // line of a session pays for the Rust grammar.
+    load.bench_function("first_rust_code_line", |b| {
+        b.iter(|| render(&CodeHighlighter::new(), &["```rust\nfn main() {}\n```\n"]))
     });
     load.finish();
 }
