@@ -62,6 +62,8 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--var', '--var', [CompletionResultType]::ParameterName, 'Fill the preset template''s `{KEY}` with VALUE (repeatable)')
             [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Wait for the whole reply instead of streaming it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (reply, usage, ids) instead of the streamed text')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print the reply exactly as the model wrote it, without Markdown rendering')
+            [CompletionResult]::new('--render', '--render', [CompletionResultType]::ParameterName, 'Render the reply''s Markdown even when stdout is not a terminal (NO_COLOR still turns rendering off)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the most recent conversation')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Start the interactive session even when stdin is not a terminal')

@@ -58,6 +58,8 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --var 'Fill the preset template''s `{KEY}` with VALUE (repeatable)'
             cand --no-stream 'Wait for the whole reply instead of streaming it'
             cand --json 'Print one JSON object (reply, usage, ids) instead of the streamed text'
+            cand --raw 'Print the reply exactly as the model wrote it, without Markdown rendering'
+            cand --render 'Render the reply''s Markdown even when stdout is not a terminal (NO_COLOR still turns rendering off)'
             cand -c 'Continue the most recent conversation'
             cand --continue 'Continue the most recent conversation'
             cand -i 'Start the interactive session even when stdin is not a terminal'

@@ -56,6 +56,8 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -s a -l attach -d 'A
 complete -c confab -n "__fish_confab_using_subcommand chat" -l var -d 'Fill the preset template\'s `{KEY}` with VALUE (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l no-stream -d 'Wait for the whole reply instead of streaming it'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l json -d 'Print one JSON object (reply, usage, ids) instead of the streamed text'
+complete -c confab -n "__fish_confab_using_subcommand chat" -l raw -d 'Print the reply exactly as the model wrote it, without Markdown rendering'
+complete -c confab -n "__fish_confab_using_subcommand chat" -l render -d 'Render the reply\'s Markdown even when stdout is not a terminal (NO_COLOR still turns rendering off)'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s c -l continue -d 'Continue the most recent conversation'
 complete -c confab -n "__fish_confab_using_subcommand chat" -s i -l interactive -d 'Start the interactive session even when stdin is not a terminal'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l redact -d 'Replace API keys and other secrets in what is sent with [REDACTED:kind] instead of refusing to send it'

@@ -71,7 +71,7 @@ impl Paths {
 }
 
 /// `config.toml`, typed. Every field has a default, so an empty file is valid.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The model used without `-m`: `provider:model`, a model, or an alias.
@@ -92,6 +92,10 @@ pub struct Config {
     /// Keep prompt text in the usage log.
     #[serde(default)]
     pub log_prompts: bool,
+    /// Render the Markdown of replies on a terminal (`--raw` turns it off
+    /// for one run; pipes always get the exact text).
+    #[serde(default = "render_by_default")]
+    pub render: bool,
     /// Rolling compaction of long conversations.
     #[serde(default)]
     pub compaction: crate::conversation::compaction::CompactionSettings,
@@ -114,6 +118,31 @@ pub struct Config {
     /// OpenTelemetry export (off unless an endpoint is set).
     #[serde(default)]
     pub telemetry: crate::telemetry::TelemetryConfig,
+}
+
+fn render_by_default() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            default_model: None,
+            max_tokens: None,
+            providers: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            models: BTreeMap::new(),
+            log_prompts: false,
+            render: render_by_default(),
+            compaction: Default::default(),
+            tools: BTreeMap::new(),
+            mcp_servers: BTreeMap::new(),
+            tool_settings: Default::default(),
+            guard: Default::default(),
+            cache: Default::default(),
+            telemetry: Default::default(),
+        }
+    }
 }
 
 /// Errors of loading the configuration.
@@ -652,5 +681,19 @@ mod tests {
         assert!(!shown.contains("cGstbGYtMTpzay1sZi0y"), "{shown}");
         assert!(!shown.contains("user:pw"), "{shown}");
         assert!(shown.contains("********"));
+    }
+
+    #[test]
+    fn render_is_on_unless_the_file_turns_it_off() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = Paths::under(dir.path().to_path_buf());
+        assert!(Config::load(&paths, &FakeEnv(vec![])).expect("load").render);
+        assert!(Config::default().render);
+        assert!(Config::default().to_masked_toml().contains("render = true"));
+        std::fs::write(paths.config_file(), "render = false\n").expect("write");
+        assert!(!Config::load(&paths, &FakeEnv(vec![])).expect("load").render);
+        std::fs::write(paths.config_file(), "render = \"no\"\n").expect("write");
+        let err = Config::load(&paths, &FakeEnv(vec![])).expect_err("a string is not a bool");
+        assert!(err.to_string().contains("render"), "{err}");
     }
 }

@@ -750,3 +750,84 @@ fn client_side_token_limits_hold_back_the_next_request() {
     );
     assert_eq!(fake.requests().len(), 2);
 }
+
+/// A reply with every kind of Markdown confab renders, and controls.
+const MARKDOWN_REPLY: [&str; 5] = [
+    "# Title\n\nSome **bold**, *em*, `code` and [a link](https://example.com).\n\n",
+    "- one\n1. two\n> quote\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n",
+    "```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n",
+    "\x1b[31mnot red\x1b[0m\ttab\r\n",
+    "no newline at the end",
+];
+
+fn markdown_run(home: &TempHome, args: &[&str], no_color: &str) -> Vec<u8> {
+    let reply = if args.contains(&"--no-stream") {
+        Reply::openai_json("gpt-4o-mini", &MARKDOWN_REPLY.concat(), Some((5, 40)))
+    } else {
+        Reply::openai_stream("gpt-4o-mini", &MARKDOWN_REPLY, Some((5, 40)))
+    };
+    let fake = FakeProvider::start(vec![reply]);
+    let output = home
+        .confab_openai(&fake.base_url())
+        .env("NO_COLOR", no_color)
+        .args(["chat", "hi"])
+        .args(args)
+        .output()
+        .expect("confab runs");
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    output.stdout
+}
+
+#[test]
+fn a_pipe_gets_the_reply_s_exact_bytes_markdown_and_all() {
+    let home = TempHome::new();
+    let exact = format!("{}\n", MARKDOWN_REPLY.concat()).into_bytes();
+    for (args, no_color) in [
+        (&[][..], ""),
+        (&[][..], "1"),
+        (&["--raw"][..], ""),
+        (&["--no-stream"][..], ""),
+        (&["--render"][..], "1"),
+    ] {
+        assert_eq!(
+            String::from_utf8_lossy(&markdown_run(&home, args, no_color)),
+            String::from_utf8_lossy(&exact),
+            "{args:?} NO_COLOR={no_color:?}"
+        );
+    }
+}
+
+#[test]
+fn render_forces_markdown_rendering_into_a_pipe_but_never_into_the_record() {
+    let home = TempHome::new();
+    let stdout = String::from_utf8(markdown_run(&home, &["--render"], "")).expect("utf-8");
+    assert!(stdout.contains("\x1b[0;1;4;35mTitle\x1b[0m"), "{stdout:?}");
+    assert!(stdout.contains("\x1b[0;1mbold\x1b[0m"), "{stdout:?}");
+    assert!(
+        !stdout.contains("\x1b[31m"),
+        "the model's escape is shown, not obeyed: {stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}[31mnot red"), "{stdout:?}");
+    assert!(stdout.ends_with("no newline at the end\n"), "{stdout:?}");
+    let records = &home.conversations()[0];
+    assert_eq!(records[2]["content"], MARKDOWN_REPLY.concat());
+
+    let json = markdown_run(&home, &["--render", "--json"], "");
+    let report: serde_json::Value = serde_json::from_slice(&json).expect("one JSON object");
+    assert_eq!(
+        report["text"],
+        MARKDOWN_REPLY.concat(),
+        "--json never renders"
+    );
+    assert!(!json.contains(&b'\x1b'), "JSON escapes its controls");
+}
+
+#[test]
+fn raw_and_render_cannot_be_given_together() {
+    TempHome::new()
+        .confab()
+        .args(["chat", "--raw", "--render", "hi"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--raw"));
+}

@@ -99,6 +99,12 @@ impl Terminal {
         self.keys.flush().expect("typing");
     }
 
+    /// Waits for confab to exit, and fails unless it succeeded.
+    fn wait_success(&mut self) {
+        let status = self.wait_exit();
+        assert!(status.success(), "{status}; the screen:\n{}", self.screen());
+    }
+
     /// Waits for confab to exit.
     fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
@@ -157,12 +163,7 @@ fn at_the_prompt_ctrl_c_clears_the_line_and_ctrl_d_leaves() {
     terminal.wait_for("answer two", 1);
     terminal.wait_for(PROMPT, 5);
     terminal.type_keys("\x04");
-    let status = terminal.wait_exit();
-    assert!(
-        status.success(),
-        "{status}; the screen:\n{}",
-        terminal.screen()
-    );
+    terminal.wait_success();
 
     let requests = fake.requests();
     assert_eq!(requests.len(), 2, "one request per sent turn");
@@ -194,12 +195,7 @@ fn ctrl_c_during_a_reply_keeps_what_arrived_and_stays_in_the_session() {
     terminal.type_keys("\x03");
     terminal.wait_for(PROMPT, 2);
     terminal.type_keys("\x04");
-    let status = terminal.wait_exit();
-    assert!(
-        status.success(),
-        "{status}; the screen:\n{}",
-        terminal.screen()
-    );
+    terminal.wait_success();
     assert!(!terminal.screen().contains("never shown"));
     let records = &home.conversations()[0];
     let reply = records
@@ -235,12 +231,7 @@ fn approval_run(answer: &str) -> (TempHome, Vec<serde_json::Value>) {
         "the exact arguments are shown"
     );
     terminal.type_keys(answer);
-    let status = terminal.wait_exit();
-    assert!(
-        status.success(),
-        "{status}; the screen:\n{}",
-        terminal.screen()
-    );
+    terminal.wait_success();
     let audit = read_jsonl(&home.path().join("data/audit.jsonl"));
     (home, audit)
 }
@@ -281,4 +272,136 @@ fn no_color_turns_the_dimmed_waiting_note_plain() {
     let plain = screen_with("1");
     assert!(plain.contains("waiting for"), "{plain:?}");
     assert!(!plain.contains("\x1b[2m"), "{plain:?}");
+}
+
+/// A streamed reply with Markdown in it, cut where a line is half done.
+const MARKDOWN_PIECES: [&str; 6] = [
+    "# Head",
+    "ing\n\nSome **bo",
+    "ld** text and `code`.\n\n| name | n |\n|---|--:|\n| a | 1 |\n\n```rust\nfn ma",
+    "in() {\n",
+    "    let answer = 42;\n}\n```\n",
+    "> the end",
+];
+
+/// The screen of `confab chat hello ARGS` answering with [`MARKDOWN_PIECES`].
+fn markdown_screen(env: &[(&str, &str)], args: &[&str], config: Option<&str>) -> String {
+    let home = TempHome::new();
+    if let Some(config) = config {
+        home.write("config.toml", config);
+    }
+    let reply = if args.contains(&"--no-stream") {
+        Reply::openai_json("gpt-4o-mini", &MARKDOWN_PIECES.concat(), Some((5, 30)))
+    } else {
+        Reply::openai_stream("gpt-4o-mini", &MARKDOWN_PIECES, Some((5, 30)))
+    };
+    let fake = FakeProvider::start(vec![reply]);
+    let mut all_env = openai_env(&fake);
+    all_env.push(("NO_COLOR", String::new()));
+    for (name, value) in env {
+        all_env.push((name, value.to_string()));
+    }
+    let mut command = vec!["chat", "hello"];
+    command.extend_from_slice(args);
+    let mut terminal = Terminal::start(&home, &all_env, &command);
+    terminal.wait_success();
+    terminal.wait_for("the end", 1);
+    let records = &home.conversations()[0];
+    let reply = records
+        .iter()
+        .find(|r| r["role"] == "assistant")
+        .expect("reply");
+    assert_eq!(
+        reply["content"],
+        MARKDOWN_PIECES.concat(),
+        "the record is the exact text"
+    );
+    terminal.screen()
+}
+
+#[test]
+fn at_a_terminal_the_reply_s_markdown_is_rendered_and_its_code_highlighted() {
+    let streamed = markdown_screen(&[], &[], None);
+    let whole = markdown_screen(&[], &["--no-stream"], None);
+    for screen in [streamed, whole] {
+        assert_rendered(&screen);
+    }
+    let true_colour = markdown_screen(&[("COLORTERM", "truecolor")], &[], None);
+    assert!(true_colour.contains("\x1b[38;2;"), "{true_colour:?}");
+}
+
+fn assert_rendered(screen: &str) {
+    assert!(
+        screen.contains("\x1b[0;1;4;35mHeading\x1b[0m"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("Some \x1b[0;1mbold\x1b[0m text"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("\x1b[0;36mcode\x1b[0m"), "{screen:?}");
+    assert!(!screen.contains("**"), "{screen:?}");
+    assert!(screen.contains("\x1b[0;2m```rust\x1b[0m"), "{screen:?}");
+    let code_line = screen
+        .lines()
+        .find(|line| line.contains("answer"))
+        .expect("the code line");
+    assert!(
+        code_line.contains("\x1b[38;5;"),
+        "highlighted: {code_line:?}"
+    );
+    assert!(code_line.contains("42"), "{code_line:?}");
+    assert!(
+        screen.contains("\x1b[0;2m│\x1b[0m \x1b[0;2mthe end"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("\x1b[0;1mname\x1b[0m"),
+        "a bold table header: {screen:?}"
+    );
+}
+
+#[test]
+fn raw_render_false_and_no_color_show_the_reply_as_written() {
+    for (env, args, config) in [
+        (&[][..], &["--raw"][..], None),
+        (&[][..], &[][..], Some("render = false\n")),
+        (&[("NO_COLOR", "1")][..], &["--render"][..], None),
+    ] {
+        let screen = markdown_screen(env, args, config);
+        assert!(
+            screen.contains("Some **bold** text and `code`."),
+            "{args:?} {config:?}: {screen:?}"
+        );
+        assert!(screen.contains("# Heading"), "{screen:?}");
+        assert!(screen.contains("```rust"), "{screen:?}");
+        assert!(!screen.contains("\x1b[0;1m"), "{screen:?}");
+    }
+}
+
+#[test]
+fn the_interactive_session_renders_each_reply() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::openai_stream("gpt-4o-mini", &["first **one**\n"], Some((5, 2))),
+        Reply::openai_stream("gpt-4o-mini", &["```sh\necho hi\n```"], Some((5, 2))),
+    ]);
+    let mut env = openai_env(&fake);
+    env.push(("NO_COLOR", String::new()));
+    let mut terminal = Terminal::start(&home, &env, &["chat"]);
+    terminal.wait_for(PROMPT, 1);
+    terminal.type_keys("one\r");
+    terminal.wait_for("\x1b[0;1mone\x1b[0m", 1);
+    terminal.wait_for(PROMPT, 2);
+    terminal.type_keys("two\r");
+    terminal.wait_for("echo", 1);
+    terminal.wait_for(PROMPT, 3);
+    terminal.type_keys("\x04");
+    terminal.wait_success();
+    let screen = terminal.screen();
+    let echo = screen
+        .lines()
+        .find(|l| l.contains("echo"))
+        .expect("the code line");
+    assert!(echo.contains("\x1b[38;5;"), "{echo:?}");
 }

@@ -120,8 +120,13 @@ pub trait TurnSink: CallObserver {
     fn call_started(&mut self, model: &str, shown: bool);
     /// The call ended.
     fn call_finished(&mut self);
-    /// A whole reply to show at once: a cached reply, or validated JSON.
+    /// A whole reply to show at once: a cached reply.
     fn reply(&mut self, text: &str);
+    /// Validated JSON (`--schema`) to show at once, exactly as given:
+    /// never rendered as Markdown.
+    fn reply_json(&mut self, json: &str) {
+        self.reply(json);
+    }
     /// A notice for the person.
     fn notice(&mut self, level: NoticeLevel, message: &str);
 }

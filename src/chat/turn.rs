@@ -58,7 +58,7 @@ impl Engine {
         let exchange = self.exchange(&mut request, &id, &input.message, echo)?;
         let (exchange, validated) = self.validate(exchange, &mut request, &id)?;
         if let Some(value) = &validated {
-            self.sink.reply(&serde_json::to_string_pretty(value)?);
+            self.sink.reply_json(&serde_json::to_string_pretty(value)?);
         }
         if let Some(key) = &cache_key {
             self.store_in_cache(key, &exchange, self.schema.is_none() || validated.is_some());
@@ -316,11 +316,10 @@ impl Engine {
             "served from the response cache, stored {} for {how}; no API call was made",
             hit.stored_at
         ));
-        let shown = match &validated {
-            Some(value) => serde_json::to_string_pretty(value)?,
-            None => hit.reply.text.trim_end_matches('\n').to_string(),
-        };
-        self.sink.reply(&shown);
+        match &validated {
+            Some(value) => self.sink.reply_json(&serde_json::to_string_pretty(value)?),
+            None => self.sink.reply(hit.reply.text.trim_end_matches('\n')),
+        }
         let call_id = usage::new_call_id();
         let model = hit.reply.model_reported.clone();
         self.record_reply(&hit.reply.text, model, call_id.clone(), false)?;

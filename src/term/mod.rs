@@ -1,7 +1,11 @@
 //! The terminal side of a streamed reply: text to stdout, flushed per
 //! chunk; a waiting note and retry notices to stderr, only where stderr is
 //! a terminal for the waiting note; colour never when `NO_COLOR` is set or
-//! the stream is not a terminal.
+//! the stream is not a terminal. On a terminal the reply's Markdown is
+//! rendered as it streams ([`markdown`]); anywhere else stdout gets the
+//! reply's exact text.
+
+pub mod markdown;
 
 pub mod clipboard;
 pub mod editor;
@@ -10,6 +14,49 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::llm::client::CallObserver;
+use markdown::{ColourDepth, MarkdownRenderer, Rendering};
+
+/// What decides whether a reply's Markdown is rendered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenderChoice {
+    /// `--raw`: never render.
+    pub raw: bool,
+    /// `--render`: render even when stdout is not a terminal.
+    pub force: bool,
+    /// `render` in config (true unless turned off).
+    pub config: bool,
+    /// Whether stdout is a terminal.
+    pub stdout_is_terminal: bool,
+    /// Whether `NO_COLOR` is set (and not empty).
+    pub no_color: bool,
+}
+
+impl RenderChoice {
+    /// The choice for this process's stdout and environment.
+    pub fn detect(raw: bool, force: bool, config: bool) -> RenderChoice {
+        RenderChoice {
+            raw,
+            force,
+            config,
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    /// Whether to render: never with `--raw` or `NO_COLOR`; with
+    /// `--render` always; otherwise on a terminal unless config says no.
+    pub fn renders(self) -> bool {
+        !self.raw && !self.no_color && (self.force || (self.config && self.stdout_is_terminal))
+    }
+
+    /// The rendering to use, if any, at the colour depth `COLORTERM` announces.
+    pub fn rendering(self) -> Option<Rendering> {
+        self.renders().then(|| {
+            let colorterm = std::env::var("COLORTERM").ok();
+            Rendering::new(ColourDepth::from_colorterm(colorterm.as_deref()))
+        })
+    }
+}
 
 /// Prints a reply as it streams.
 pub struct StreamPrinter {
@@ -20,16 +67,20 @@ pub struct StreamPrinter {
     /// The last character printed, to end the reply with a newline.
     last_char: Option<char>,
     stderr_is_terminal: bool,
+    /// Renders the text's Markdown; without one, the text goes out as it came.
+    markdown: Option<MarkdownRenderer>,
 }
 
 impl StreamPrinter {
-    /// A printer; `echo` false collects nothing and prints nothing to stdout.
-    pub fn new(echo: bool) -> StreamPrinter {
+    /// A printer; `echo` false collects nothing and prints nothing to
+    /// stdout. With `markdown`, the text is rendered line by line.
+    pub fn new(echo: bool, markdown: Option<MarkdownRenderer>) -> StreamPrinter {
         StreamPrinter {
             echo,
             waiting_shown: false,
             last_char: None,
             stderr_is_terminal: std::io::stderr().is_terminal(),
+            markdown,
         }
     }
 
@@ -50,14 +101,21 @@ impl StreamPrinter {
         }
     }
 
-    /// Ends the reply: clears the waiting note and ends the line.
+    /// Ends the reply: clears the waiting note, shows what the renderer
+    /// still held, and ends the line.
     pub fn finish(&mut self) {
         self.clear_waiting();
-        if self.echo && self.last_char.is_some_and(|c| c != '\n') {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out);
-            let _ = out.flush();
+        if !self.echo {
+            return;
         }
+        let mut out = std::io::stdout().lock();
+        if let Some(markdown) = &mut self.markdown {
+            let _ = out.write_all(markdown.finish().as_bytes());
+        }
+        if self.last_char.is_some_and(|c| c != '\n') {
+            let _ = writeln!(out);
+        }
+        let _ = out.flush();
     }
 }
 
@@ -69,7 +127,10 @@ impl CallObserver for StreamPrinter {
         }
         let mut out = std::io::stdout().lock();
         // A closed stdout is noticed by the caller when it writes its own output.
-        let _ = out.write_all(text.as_bytes());
+        let _ = match &mut self.markdown {
+            Some(markdown) => out.write_all(markdown.push(text).as_bytes()),
+            None => out.write_all(text.as_bytes()),
+        };
         let _ = out.flush();
         if let Some(c) = text.chars().last() {
             self.last_char = Some(c);
@@ -113,15 +174,25 @@ pub fn dim(text: &str) -> String {
 pub struct TerminalSink {
     echo: bool,
     printer: StreamPrinter,
+    /// Markdown rendering of replies, if chosen.
+    rendering: Option<Rendering>,
 }
 
 impl TerminalSink {
-    /// A sink; with `echo` false, nothing goes to stdout.
+    /// A sink; with `echo` false, nothing goes to stdout. Replies go out
+    /// as they came, unless [`TerminalSink::rendering`] says otherwise.
     pub fn new(echo: bool) -> TerminalSink {
         TerminalSink {
             echo,
-            printer: StreamPrinter::new(false),
+            printer: StreamPrinter::new(false, None),
+            rendering: None,
         }
+    }
+
+    /// The sink, rendering the Markdown of replies with `rendering` (none: exact text).
+    pub fn rendering(mut self, rendering: Option<Rendering>) -> TerminalSink {
+        self.rendering = rendering;
+        self
     }
 }
 
@@ -141,7 +212,13 @@ impl CallObserver for TerminalSink {
 
 impl crate::chat::TurnSink for TerminalSink {
     fn call_started(&mut self, model: &str, shown: bool) {
-        self.printer = StreamPrinter::new(self.echo && shown);
+        let echo = self.echo && shown;
+        let markdown = self
+            .rendering
+            .as_ref()
+            .filter(|_| echo)
+            .map(Rendering::renderer);
+        self.printer = StreamPrinter::new(echo, markdown);
         self.printer.waiting(model);
     }
 
@@ -150,8 +227,18 @@ impl crate::chat::TurnSink for TerminalSink {
     }
 
     fn reply(&mut self, text: &str) {
+        if !self.echo {
+            return;
+        }
+        match &self.rendering {
+            Some(rendering) => println!("{}", rendering.render_all(text)),
+            None => println!("{text}"),
+        }
+    }
+
+    fn reply_json(&mut self, json: &str) {
         if self.echo {
-            println!("{text}");
+            println!("{json}");
         }
     }
 
@@ -162,5 +249,71 @@ impl crate::chat::TurnSink for TerminalSink {
             crate::chat::NoticeLevel::Info => "confab",
         };
         eprintln!("{prefix}: {message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RenderChoice;
+
+    #[test]
+    fn markdown_is_rendered_only_where_it_is_wanted() {
+        let terminal = RenderChoice {
+            config: true,
+            stdout_is_terminal: true,
+            ..RenderChoice::default()
+        };
+        assert!(terminal.renders());
+        let pipe = RenderChoice {
+            stdout_is_terminal: false,
+            ..terminal
+        };
+        assert!(!pipe.renders(), "pipes get the exact text");
+        assert!(
+            RenderChoice {
+                force: true,
+                ..pipe
+            }
+            .renders(),
+            "--render"
+        );
+        assert!(
+            !RenderChoice {
+                raw: true,
+                ..terminal
+            }
+            .renders(),
+            "--raw"
+        );
+        assert!(
+            !RenderChoice {
+                config: false,
+                ..terminal
+            }
+            .renders(),
+            "render = false"
+        );
+        assert!(RenderChoice {
+            config: false,
+            force: true,
+            ..pipe
+        }
+        .renders());
+        for choice in [
+            terminal,
+            RenderChoice {
+                force: true,
+                ..pipe
+            },
+        ] {
+            assert!(
+                !RenderChoice {
+                    no_color: true,
+                    ..choice
+                }
+                .renders(),
+                "NO_COLOR wins"
+            );
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::app::Ctx;
 use crate::chat::{ConversationChoice, Engine, EnginePlan, TurnOptions};
 use crate::exit::{ExitKind, Failure};
 use crate::presets::{LoadedPreset, PresetError, PresetStore};
-use crate::term::TerminalSink;
+use crate::term::{RenderChoice, TerminalSink};
 
 /// Arguments of `confab chat`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -53,6 +53,15 @@ pub struct Args {
     /// Print one JSON object (reply, usage, ids) instead of the streamed text
     #[arg(long)]
     pub json: bool,
+
+    /// Print the reply exactly as the model wrote it, without Markdown rendering
+    #[arg(long, conflicts_with = "render")]
+    pub raw: bool,
+
+    /// Render the reply's Markdown even when stdout is not a terminal
+    /// (NO_COLOR still turns rendering off)
+    #[arg(long)]
+    pub render: bool,
 
     /// Continue the most recent conversation
     #[arg(short, long, conflicts_with = "conversation")]
@@ -229,8 +238,9 @@ fn preset_failure(err: PresetError) -> Failure {
 
 /// Runs `confab chat`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let sink = Box::new(TerminalSink::new(!args.json));
     let ctx = Ctx::load("chat")?;
+    let choice = RenderChoice::detect(args.raw, args.render, ctx.config.render);
+    let sink = Box::new(TerminalSink::new(!args.json).rendering(choice.rendering()));
     let preset = args
         .preset
         .as_deref()
