@@ -405,3 +405,35 @@ fn the_interactive_session_renders_each_reply() {
         .expect("the code line");
     assert!(echo.contains("\x1b[38;5;"), "{echo:?}");
 }
+
+/// `/copy` at a terminal puts the last reply on the clipboard with OSC 52:
+/// the sequence carries the reply's exact text in base64.
+#[test]
+fn copy_sends_the_last_reply_to_the_clipboard_through_the_terminal() {
+    use base64::Engine as _;
+    let home = TempHome::new();
+    let reply = "copy **me**, exactly";
+    let fake = FakeProvider::start(vec![Reply::openai_stream(
+        "gpt-4o-mini",
+        &[reply],
+        Some((5, 2)),
+    )]);
+    let mut terminal = Terminal::start(&home, &openai_env(&fake), &["chat"]);
+    terminal.wait_for(PROMPT, 1);
+    terminal.type_keys("hi\r");
+    terminal.wait_for(PROMPT, 2);
+    terminal.type_keys("/copy\r");
+    terminal.wait_for("copied the last reply", 1);
+    terminal.wait_for(PROMPT, 3);
+    terminal.type_keys("\x04");
+    terminal.wait_success();
+    let sequence = format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(reply)
+    );
+    assert!(
+        terminal.screen().contains(&sequence),
+        "{:?}",
+        terminal.screen()
+    );
+}
