@@ -57,6 +57,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --attach 'Attach a file: an image (PNG, JPEG, WebP, GIF) or PDF goes as its own part, a text file as fenced context; `-` reads stdin (repeatable)'
             cand --var 'Fill the preset template''s `{KEY}` with VALUE (repeatable)'
             cand --no-stream 'Wait for the whole reply instead of streaming it'
+            cand --cache-prompt 'Mark the system prompt, tools and conversation so far for Anthropic''s prompt cache (reads cost a tenth; writes a quarter more) [config: cache_prompt]'
             cand --json 'Print one JSON object (reply, usage, ids) instead of the streamed text'
             cand --raw 'Print the reply exactly as the model wrote it, without Markdown rendering'
             cand --render 'Render the reply''s Markdown even when stdout is not a terminal (NO_COLOR still turns rendering off)'

@@ -55,6 +55,7 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -s p -l preset -d 'U
 complete -c confab -n "__fish_confab_using_subcommand chat" -s a -l attach -d 'Attach a file: an image (PNG, JPEG, WebP, GIF) or PDF goes as its own part, a text file as fenced context; `-` reads stdin (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l var -d 'Fill the preset template\'s `{KEY}` with VALUE (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l no-stream -d 'Wait for the whole reply instead of streaming it'
+complete -c confab -n "__fish_confab_using_subcommand chat" -l cache-prompt -d 'Mark the system prompt, tools and conversation so far for Anthropic\'s prompt cache (reads cost a tenth; writes a quarter more) [config: cache_prompt]'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l json -d 'Print one JSON object (reply, usage, ids) instead of the streamed text'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l raw -d 'Print the reply exactly as the model wrote it, without Markdown rendering'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l render -d 'Render the reply\'s Markdown even when stdout is not a terminal (NO_COLOR still turns rendering off)'

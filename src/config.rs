@@ -96,6 +96,10 @@ pub struct Config {
     /// for one run; pipes always get the exact text).
     #[serde(default = "render_by_default")]
     pub render: bool,
+    /// Put Anthropic prompt-cache breakpoints on every request (as
+    /// `chat --cache-prompt` does for one run).
+    #[serde(default)]
+    pub cache_prompt: bool,
     /// Rolling compaction of long conversations.
     #[serde(default)]
     pub compaction: crate::conversation::compaction::CompactionSettings,
@@ -134,6 +138,7 @@ impl Default for Config {
             models: BTreeMap::new(),
             log_prompts: false,
             render: render_by_default(),
+            cache_prompt: false,
             compaction: Default::default(),
             tools: BTreeMap::new(),
             mcp_servers: BTreeMap::new(),

@@ -100,6 +100,8 @@ pub struct TurnOptions {
     pub temperature: Option<f32>,
     /// Wait for the whole reply instead of streaming it.
     pub no_stream: bool,
+    /// Mark the prompt for the provider's cache (`--cache-prompt`).
+    pub cache_prompt: bool,
 }
 
 /// How important a notice is; the terminal prefixes it accordingly.

@@ -114,6 +114,7 @@ impl Engine {
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.options.temperature,
             stream: !self.options.no_stream,
+            cache_prompt: self.options.cache_prompt || self.config.cache_prompt,
             tools: self
                 .tools
                 .as_ref()

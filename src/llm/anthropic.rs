@@ -478,6 +478,53 @@ fn parse_data<'de, T: Deserialize<'de>>(
     })
 }
 
+/// The most `cache_control` breakpoints a request may carry.
+pub const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// Puts prompt-cache breakpoints on a request body, at most
+/// [`MAX_CACHE_BREAKPOINTS`], where the prefix is stable from turn to
+/// turn: the last tool declaration, the system prompt, the user message
+/// before the newest (what the previous turn cached), and the newest
+/// message (for the next turn). A prefix shorter than the model's minimum
+/// (1024 tokens for most) is simply not cached. Works on the serialised
+/// body: `cache_control` is an attribute of whichever block ends a prefix.
+pub fn mark_cache_breakpoints(body: &mut serde_json::Value) {
+    let marker = || serde_json::json!({"type": "ephemeral"});
+    if let Some(last_tool) = body["tools"].as_array_mut().and_then(|t| t.last_mut()) {
+        last_tool["cache_control"] = marker();
+    }
+    if let Some(system) = body
+        .get("system")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+    {
+        body["system"] =
+            serde_json::json!([{"type": "text", "text": system, "cache_control": marker()}]);
+    }
+    let Some(messages) = body["messages"].as_array_mut() else {
+        return;
+    };
+    let newest = messages.len().checked_sub(1);
+    let previous_user =
+        newest.and_then(|newest| messages[..newest].iter().rposition(|m| m["role"] == "user"));
+    for index in [previous_user, newest].into_iter().flatten() {
+        mark_message(&mut messages[index], marker());
+    }
+}
+
+/// Marks the last block of a message, turning string content into a block.
+fn mark_message(message: &mut serde_json::Value, marker: serde_json::Value) {
+    if let Some(text) = message["content"].as_str().map(str::to_string) {
+        if text.is_empty() {
+            return;
+        }
+        message["content"] = serde_json::json!([{"type": "text", "text": text}]);
+    }
+    if let Some(last) = message["content"].as_array_mut().and_then(|b| b.last_mut()) {
+        last["cache_control"] = marker;
+    }
+}
+
 /// The Anthropic API version confab speaks.
 pub const API_VERSION: &str = "2023-06-01";
 
@@ -497,7 +544,12 @@ impl crate::llm::wire::WireFormat for Messages {
 
     fn chat_body(&self, request: &ChatRequest) -> Vec<u8> {
         // Serializing plain structs of strings and numbers cannot fail.
-        serde_json::to_vec(&request_body(request)).unwrap_or_default()
+        if !request.cache_prompt {
+            return serde_json::to_vec(&request_body(request)).unwrap_or_default();
+        }
+        let mut body = serde_json::to_value(request_body(request)).unwrap_or_default();
+        mark_cache_breakpoints(&mut body);
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     fn stream_reader(&self) -> Box<dyn crate::llm::wire::StreamReader> {
@@ -718,6 +770,44 @@ pub fn parse_error_body(status: u16, body: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_breakpoints_mark_the_stable_prefix_and_never_pass_four() {
+        let mut body = serde_json::json!({
+            "system": "sys",
+            "tools": [{"name": "a"}, {"name": "b"}],
+            "messages": [
+                {"role": "user", "content": "one"},
+                {"role": "assistant", "content": "two"},
+                {"role": "user", "content": "three"},
+                {"role": "assistant", "content": "four"},
+                {"role": "user", "content": [{"type": "text", "text": "five"}]}
+            ]
+        });
+        mark_cache_breakpoints(&mut body);
+        let text = body.to_string();
+        assert_eq!(text.matches("cache_control").count(), MAX_CACHE_BREAKPOINTS);
+        assert!(body["tools"][0].get("cache_control").is_none());
+        assert!(body["tools"][1].get("cache_control").is_some());
+        assert_eq!(body["system"][0]["text"], "sys");
+        assert!(body["messages"][2]["content"][0]
+            .get("cache_control")
+            .is_some());
+        assert!(body["messages"][4]["content"][0]
+            .get("cache_control")
+            .is_some());
+        assert_eq!(
+            body["messages"][0]["content"], "one",
+            "older turns are left alone"
+        );
+
+        let mut bare = serde_json::json!({"messages": [{"role": "user", "content": ""}]});
+        mark_cache_breakpoints(&mut bare);
+        assert!(
+            !bare.to_string().contains("cache_control"),
+            "no marker on an empty text"
+        );
+    }
     use crate::llm::Message;
 
     fn message(role: Role, content: &str) -> Message {

@@ -261,6 +261,9 @@ pub struct ChatRequest {
     /// A schema the reply must follow; sent only where
     /// [`supports_response_format`] says so.
     pub response_format: Option<JsonSchemaFormat>,
+    /// Mark the stable prefix for the provider's prompt cache (Anthropic's
+    /// `cache_control` breakpoints; OpenAI caches on its own).
+    pub cache_prompt: bool,
 }
 
 /// Token usage of one call, normalised across providers.

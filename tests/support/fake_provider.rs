@@ -395,6 +395,29 @@ impl Reply {
         Reply::sse(events).with_anthropic_request_id()
     }
 
+    /// [`Reply::anthropic_stream`] whose usage says `cache.0` input tokens
+    /// were written to the prompt cache and `cache.1` read from it (the
+    /// `input_tokens` field holds only the rest, as the API counts them).
+    pub fn anthropic_cached_stream(
+        model: &str,
+        text_pieces: &[&str],
+        usage: (u64, u64),
+        cache: (u64, u64),
+    ) -> Reply {
+        let mut reply = Reply::anthropic_stream(model, text_pieces, usage);
+        for part in &mut reply.parts {
+            let text = String::from_utf8_lossy(&part.data).replace(
+                "\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0",
+                &format!(
+                    "\"cache_creation_input_tokens\":{},\"cache_read_input_tokens\":{}",
+                    cache.0, cache.1
+                ),
+            );
+            part.data = text.into_bytes();
+        }
+        reply
+    }
+
     /// An Anthropic streamed `tool_use` block: `message_start`,
     /// `content_block_start` (`tool_use`, id, name, `input: {}`), one
     /// `input_json_delta` per fragment, `content_block_stop`, `message_delta`
