@@ -283,3 +283,53 @@ fn count_tokens_cost_includes_each_providers_image_estimate() {
     assert!((1550..=1600).contains(&claude), "{claude}");
     assert!(models[1]["input_tokens"].as_u64() >= Some(claude));
 }
+
+#[test]
+fn replay_shows_the_attachments_and_a_re_run_sends_them_again() {
+    let home = TempHome::new();
+    home.write("shot.png", PNG);
+    let fake = FakeProvider::start(vec![
+        claude("a dot"),
+        Reply::openai_stream("gpt-4o-mini", &["a dot too"], Some((20, 3))),
+    ]);
+    let first = home
+        .confab_anthropic(&fake.base_url())
+        .args([
+            "chat",
+            "-m",
+            "claude-sonnet-4-5",
+            "-a",
+            "shot.png",
+            "what is it?",
+        ])
+        .output()
+        .expect("running confab");
+    support::assert_success(&first);
+    let id = conversation_id(&home);
+    let shown = home
+        .confab()
+        .args(["replay", &id])
+        .output()
+        .expect("running confab");
+    support::assert_success(&shown);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("[attached shot.png (image/png, 67 bytes)]"),
+        "{text}"
+    );
+
+    let rerun = home
+        .confab_anthropic(&fake.base_url())
+        .env("OPENAI_API_KEY", "test-openai-key")
+        .env("OPENAI_BASE_URL", format!("{}/v1", fake.base_url()))
+        .args(["replay", &id, "-m", "gpt-4o-mini", "--json"])
+        .output()
+        .expect("running confab");
+    support::assert_success(&rerun);
+    let parts = fake.requests()[1].json()["messages"][0]["content"].clone();
+    assert_eq!(parts[1]["type"], "image_url", "{parts}");
+    assert_eq!(
+        parts[1]["image_url"]["url"],
+        format!("data:image/png;base64,{}", b64(PNG))
+    );
+}

@@ -340,6 +340,28 @@ impl AttachmentStore {
         }
     }
 
+    /// The attachment with its bytes from the store, for sending again
+    /// (`replay`); `None` when they are missing or altered.
+    pub fn reload(&self, attachment: &Attachment) -> Option<(Attachment, Arc<Vec<u8>>)> {
+        let path = self.path_of(&attachment.sha256)?;
+        let file = std::fs::File::open(path).ok()?;
+        let mut bytes = Vec::new();
+        file.take(MAX_ATTACHMENT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        if hex(&Sha256::digest(&bytes)) != attachment.sha256 {
+            return None;
+        }
+        let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        Some((
+            Attachment {
+                data: Some(data.into()),
+                ..attachment.clone()
+            },
+            Arc::new(bytes),
+        ))
+    }
+
     /// Loads the bytes of every attachment in `messages` that has none;
     /// one that is missing, unreadable or altered (its hash differs) is
     /// left without, and is sent as a note.
@@ -348,26 +370,9 @@ impl AttachmentStore {
             if attachment.data.is_some() {
                 continue;
             }
-            let Some(path) = self.path_of(&attachment.sha256) else {
-                continue;
-            };
-            let Ok(file) = std::fs::File::open(&path) else {
-                continue;
-            };
-            let mut bytes = Vec::new();
-            if file
-                .take(MAX_ATTACHMENT_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .is_err()
-                || hex(&Sha256::digest(&bytes)) != attachment.sha256
-            {
-                continue;
+            if let Some((loaded, _)) = self.reload(attachment) {
+                attachment.data = loaded.data;
             }
-            attachment.data = Some(
-                base64::engine::general_purpose::STANDARD
-                    .encode(&bytes)
-                    .into(),
-            );
         }
     }
 }

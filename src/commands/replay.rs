@@ -62,6 +62,9 @@ struct RenderedTurn {
     /// The preset the user message was made from.
     #[serde(skip_serializing_if = "Option::is_none")]
     preset: Option<String>,
+    /// The images and PDFs sent with it (by reference).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<crate::llm::Attachment>,
     /// The tool rounds before the reply, with their calls and results.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_rounds: Vec<ToolRound>,
@@ -181,6 +184,7 @@ fn render_turns(
                 turn: n + 1,
                 user: turn.user.clone(),
                 preset: turn.preset.clone(),
+                attachments: turn.attachments.clone(),
                 tool_rounds: turn.tool_rounds.clone(),
                 assistant: reply.map(|r| r.content.clone()),
                 last_text: reply.map(|r| r.last_content.clone()),
@@ -305,6 +309,13 @@ fn show(
                 out,
                 "\n--- turn {} ---\nuser{preset}: {}",
                 turn.turn, turn.user
+            )?;
+        }
+        for attachment in &turn.attachments {
+            writeln!(
+                out,
+                "[attached {} ({}, {} bytes)]",
+                attachment.name, attachment.media_type, attachment.bytes
             )?;
         }
         write_tool_rounds(&mut out, &turn.tool_rounds, md)?;
@@ -516,6 +527,22 @@ fn rerun_on(
     for turn in original {
         eprintln!("{model}: turn {}/{}...", turn.turn, original.len());
         session.use_preset(turn.preset.clone());
+        let store = crate::attach::AttachmentStore::in_data_dir(&session.paths.data_dir);
+        let attachments = turn
+            .attachments
+            .iter()
+            .filter_map(|attachment| {
+                let reloaded = store.reload(attachment);
+                if reloaded.is_none() {
+                    eprintln!(
+                        "note: {} is no longer in the attachment store; turn {} is re-run without it",
+                        attachment.name, turn.turn
+                    );
+                }
+                reloaded
+            })
+            .collect();
+        session.attach(attachments);
         let report = session.turn(&turn.user)?;
         run.new_id = report.conversation_id.clone();
         let reported = report

@@ -479,6 +479,8 @@ pub struct Turn {
     pub user: String,
     /// The preset the message was made from, if any.
     pub preset: Option<String>,
+    /// The images and PDFs sent with it, by reference.
+    pub attachments: Vec<crate::llm::Attachment>,
     /// The rounds of tool calls the model made before its reply, in order.
     pub tool_rounds: Vec<ToolRound>,
     /// The reply, if any.
@@ -680,10 +682,12 @@ impl Conversation {
                     role: Role::User,
                     content,
                     preset,
+                    attachments,
                     ..
                 } => turns.push(Turn {
                     user: content.clone(),
                     preset: preset.clone(),
+                    attachments: attachments.clone(),
                     tool_rounds: Vec::new(),
                     reply: None,
                 }),
