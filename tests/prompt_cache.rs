@@ -109,3 +109,33 @@ fn breakpoints_go_on_the_stable_prefix_and_cache_tokens_are_priced() {
     let cost = cached["cost_usd"].as_f64().expect("cost");
     assert!((cost - 8226.0e-6).abs() < 1e-9, "{cost}");
 }
+
+#[test]
+fn tokens_and_json_show_what_the_cache_did() {
+    let home = TempHome::new();
+    let fake = FakeProvider::start(vec![
+        Reply::anthropic_cached_stream("claude-sonnet-4-5", &["one"], (10, 2), (2000, 0)),
+        Reply::anthropic_cached_stream("claude-sonnet-4-5", &["two"], (10, 2), (0, 2000)),
+    ]);
+    let repl = home
+        .confab_anthropic(&fake.base_url())
+        .args(["chat", "-i", "--cache-prompt", "-m", "claude-sonnet-4-5"])
+        .write_stdin("hello\n/tokens\n/exit\n")
+        .output()
+        .expect("running confab");
+    support::assert_success(&repl);
+    let stdout = String::from_utf8_lossy(&repl.stdout);
+    assert!(
+        stdout.contains("prompt cache      on:")
+            && stdout.contains("the last reply read 0 cached tokens, wrote 2000"),
+        "{stdout}"
+    );
+    let json = home
+        .confab_anthropic(&fake.base_url())
+        .args(["chat", "-c", "--cache-prompt", "--json", "again"])
+        .output()
+        .expect("running confab");
+    let json = support::success_json(&json);
+    assert_eq!(json["cached_input_tokens"], 2000);
+    assert_eq!(json["cache_write_tokens"], 0);
+}

@@ -161,6 +161,8 @@ pub struct TurnReport {
     pub input_tokens: u64,
     /// Cached prompt tokens.
     pub cached_input_tokens: u64,
+    /// Prompt tokens written to the provider's cache (`--cache-prompt`).
+    pub cache_write_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
     /// Reasoning tokens.
@@ -291,6 +293,12 @@ impl Engine {
     /// untrusted reference data.
     pub fn set_retrieved(&mut self, hits: Vec<QueryHit>) {
         self.retrieved = Some(hits);
+    }
+
+    /// Whether requests carry prompt-cache breakpoints (`--cache-prompt`
+    /// or `cache_prompt = true`).
+    pub fn marks_prompt_cache(&self) -> bool {
+        self.options.cache_prompt || self.config.cache_prompt
     }
 
     /// The host (and port) of the API this engine talks to.

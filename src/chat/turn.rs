@@ -114,7 +114,7 @@ impl Engine {
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.options.temperature,
             stream: !self.options.no_stream,
-            cache_prompt: self.options.cache_prompt || self.config.cache_prompt,
+            cache_prompt: self.marks_prompt_cache(),
             tools: self
                 .tools
                 .as_ref()
@@ -240,6 +240,7 @@ impl Engine {
             interrupted,
             input_tokens: exchange.usage.input_tokens,
             cached_input_tokens: exchange.usage.cached_input_tokens,
+            cache_write_tokens: exchange.usage.cache_write_tokens,
             output_tokens: exchange.usage.output_tokens,
             reasoning_tokens: exchange.usage.reasoning_tokens,
             usage_source: exchange.usage_source,
@@ -384,6 +385,7 @@ impl Engine {
             interrupted: false,
             input_tokens: 0,
             cached_input_tokens: 0,
+            cache_write_tokens: 0,
             output_tokens: 0,
             reasoning_tokens: 0,
             usage_source: UsageSource::Api,

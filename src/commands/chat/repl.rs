@@ -36,6 +36,8 @@ pub fn run(mut session: Engine, shape: Shape<'_>) -> anyhow::Result<ExitCode> {
         "confab chat with {}:{} - /help for commands, Ctrl-D to leave",
         session.resolved.provider_name, session.resolved.model
     );
+    // The prompt-cache tokens of the last reply, for `/tokens`.
+    let mut last_cache: Option<(u64, u64)> = None;
     loop {
         let input = match read_input(&mut editor) {
             Ok(Some(input)) => input,
@@ -56,6 +58,10 @@ pub fn run(mut session: Engine, shape: Shape<'_>) -> anyhow::Result<ExitCode> {
         };
         let trimmed = input.trim();
         if let Some(command) = trimmed.strip_prefix('/').filter(|_| !input.contains('\n')) {
+            if command == "tokens" {
+                print_tokens(&session, last_cache);
+                continue;
+            }
             match slash_command(&mut session, command) {
                 Ok(true) => continue,
                 Ok(false) => break,
@@ -74,6 +80,7 @@ pub fn run(mut session: Engine, shape: Shape<'_>) -> anyhow::Result<ExitCode> {
         };
         match session.turn(&message) {
             Ok(report) => {
+                last_cache = Some((report.cached_input_tokens, report.cache_write_tokens));
                 if let Err(err) = report.exit() {
                     print_error(&err);
                 }
@@ -215,7 +222,6 @@ fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
             session.new_conversation(Some(rest.to_string()));
             println!("new conversation with that system prompt");
         }
-        "tokens" => print_tokens(session),
         "copy" => copy_last_reply(session),
         "compact" => match session.compact()? {
             0 => println!("nothing to compact: the conversation is within its last messages"),
@@ -246,7 +252,7 @@ fn slash_command(session: &mut Engine, command: &str) -> anyhow::Result<bool> {
 }
 
 /// `/tokens`: how the next request's context is spent.
-fn print_tokens(session: &Engine) {
+fn print_tokens(session: &Engine, last_cache: Option<(u64, u64)>) {
     let b = session.context_breakdown();
     let estimate = if b.exact { "" } else { " (estimated)" };
     let percent = |n: u64| n as f64 * 100.0 / b.context_window.max(1) as f64;
@@ -276,4 +282,15 @@ fn print_tokens(session: &Engine) {
         b.compact_threshold,
         session.compact_fraction() * 100.0
     );
+    let marking = if session.marks_prompt_cache() {
+        "on: system prompt, tools and the conversation so far are marked"
+    } else {
+        "not marked (--cache-prompt or cache_prompt = true; OpenAI caches on its own)"
+    };
+    match last_cache {
+        Some((read, written)) => println!(
+            "prompt cache      {marking}; the last reply read {read} cached tokens, wrote {written}"
+        ),
+        None => println!("prompt cache      {marking}"),
+    }
 }
