@@ -21,6 +21,20 @@ pub struct RealServer {
 
 impl Drop for RealServer {
     fn drop(&mut self) {
+        // A failing test shows whether the server died under it, and why.
+        if std::thread::panicking() {
+            let state = match self.child.try_wait() {
+                Ok(Some(status)) => format!("had exited ({status})"),
+                _ => "was still running".to_string(),
+            };
+            let log = self.log();
+            let mut start = log.len().saturating_sub(4096);
+            while !log.is_char_boundary(start) {
+                start += 1;
+            }
+            let tail = &log[start..];
+            eprintln!("{} {state}; the end of its log:\n{tail}", self.name);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
