@@ -106,6 +106,7 @@ fn litellm_proxy_conformance() {
     anthropic_route_streamed_and_not(&proxy);
     limits_come_from_the_proxy(&proxy);
     continuing_a_conversation(&proxy);
+    attachments_and_cache_markers_are_accepted(&proxy);
     error_responses_are_reported_and_retried_by_the_rules(&proxy);
 }
 
@@ -214,6 +215,56 @@ fn continuing_a_conversation(proxy: &RealServer) {
     let usage = home.usage_records();
     assert_eq!(usage.len(), 2, "both turns recorded");
     assert_eq!(usage[0]["conversation_id"], usage[1]["conversation_id"]);
+}
+
+/// The proxy takes what `-a` and `--cache-prompt` add to a request: image
+/// parts and text context on the OpenAI route; image and document blocks
+/// and `cache_control` markers on the Anthropic route.
+fn attachments_and_cache_markers_are_accepted(proxy: &RealServer) {
+    let home = TempHome::new();
+    home.write("shot.png", support::TINY_PNG);
+    home.write("notes.txt", "some notes\n");
+    home.write(
+        "doc.pdf",
+        "%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n%%EOF\n",
+    );
+    let report = success_json(
+        &openai_confab(&home, proxy)
+            .args([
+                "chat",
+                "-m",
+                "mock-gpt",
+                "--json",
+                "-a",
+                "shot.png",
+                "-a",
+                "notes.txt",
+                "what is this?",
+            ])
+            .output()
+            .expect("confab runs"),
+    );
+    assert_eq!(report["text"], GPT_REPLY);
+    let report = success_json(
+        &anthropic_confab(&home, proxy)
+            .args([
+                "chat",
+                "-m",
+                "anthropic:mock-claude",
+                "--json",
+                "--cache-prompt",
+                "-s",
+                "be brief",
+                "-a",
+                "shot.png",
+                "-a",
+                "doc.pdf",
+                "what is this?",
+            ])
+            .output()
+            .expect("confab runs"),
+    );
+    assert_eq!(report["text"], CLAUDE_REPLY);
 }
 
 fn error_responses_are_reported_and_retried_by_the_rules(proxy: &RealServer) {
