@@ -78,16 +78,49 @@ pub fn compose(drafts_dir: &Path) -> Result<Option<String>, EditorError> {
     crate::private_files::ensure_dir(drafts_dir).map_err(draft_error)?;
     crate::private_files::create_new(&path).map_err(draft_error)?;
     let edited = edit(&path);
-    let text = std::fs::read_to_string(&path).map_err(draft_error);
+    let text = read_draft(&path).map_err(draft_error);
     let _ = std::fs::remove_file(&path);
     edited?;
     let text = text?;
     Ok((!text.trim().is_empty()).then(|| text.trim_end().to_string()))
 }
 
+/// The largest draft read back (a message; larger input goes with `-a`).
+pub const MAX_DRAFT_BYTES: u64 = 1024 * 1024;
+
+/// The draft's text, at most [`MAX_DRAFT_BYTES`] of UTF-8.
+fn read_draft(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    crate::private_files::open_read(path)?
+        .take(MAX_DRAFT_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_DRAFT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} KiB; attach long text with -a FILE instead",
+            MAX_DRAFT_BYTES / 1024
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draft_is_read_back_within_its_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("draft.md");
+        std::fs::write(&path, "hello\n").expect("write");
+        assert_eq!(read_draft(&path).expect("read"), "hello\n");
+        std::fs::write(&path, vec![b'x'; MAX_DRAFT_BYTES as usize + 1]).expect("write");
+        let err = read_draft(&path).unwrap_err().to_string();
+        assert!(err.contains("-a FILE"), "{err}");
+        std::fs::write(&path, [0xff, 0xfe]).expect("write");
+        assert!(read_draft(&path).is_err());
+    }
 
     #[test]
     fn visual_wins_then_editor_then_vi() {
