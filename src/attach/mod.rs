@@ -131,7 +131,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Reads `name` (a path, or `-` for stdin) within the size limit.
-fn read_bounded(name: &str) -> Result<Vec<u8>, AttachError> {
+pub fn read(name: &str) -> Result<Vec<u8>, AttachError> {
     let read_error = |source| AttachError::Read {
         name: name.to_string(),
         source,
@@ -161,14 +161,9 @@ fn read_bounded(name: &str) -> Result<Vec<u8>, AttachError> {
 
 /// Reads and checks `name` for a request to a `kind` API at `host`.
 pub fn load(name: &str, kind: ProviderKind, host: &str) -> Result<Loaded, AttachError> {
-    let bytes = read_bounded(name)?;
-    let Some(media_type) = sniff(&bytes) else {
+    let bytes = read(name)?;
+    let Some((media_type, estimated_tokens)) = estimate(name, &bytes, kind, host)? else {
         return text(name, bytes);
-    };
-    let estimated_tokens = if media_type == "application/pdf" {
-        check_pdf(name, &bytes, kind, host)?
-    } else {
-        check_image(name, &bytes, media_type, kind)?
     };
     let attachment = Attachment {
         name: name.to_string(),
@@ -186,6 +181,26 @@ pub fn load(name: &str, kind: ProviderKind, host: &str) -> Result<Loaded, Attach
         attachment,
         bytes: Arc::new(bytes),
     })
+}
+
+/// For an image or PDF (`None` for anything else): its media type and
+/// estimated input tokens on a `kind` API at `host`, once it passes that
+/// API's limits.
+pub fn estimate(
+    name: &str,
+    bytes: &[u8],
+    kind: ProviderKind,
+    host: &str,
+) -> Result<Option<(&'static str, u64)>, AttachError> {
+    let Some(media_type) = sniff(bytes) else {
+        return Ok(None);
+    };
+    let tokens = if media_type == "application/pdf" {
+        check_pdf(name, bytes, kind, host)?
+    } else {
+        check_image(name, bytes, media_type, kind)?
+    };
+    Ok(Some((media_type, tokens)))
 }
 
 /// An error when `bytes` are over `limit` for `what`.

@@ -553,9 +553,25 @@ struct ModelCost {
     price_from: Option<String>,
 }
 
+/// The `-a` files, each read once (stdin included).
+fn read_attachments(names: &[String]) -> anyhow::Result<Vec<(&str, Vec<u8>)>> {
+    if names.len() > crate::attach::MAX_ATTACHMENTS {
+        let err = crate::attach::AttachError::TooMany { count: names.len() };
+        return Err(Failure::new(ExitKind::Usage, err.to_string()).into());
+    }
+    names
+        .iter()
+        .map(|name| {
+            crate::attach::read(name)
+                .map(|bytes| (name.as_str(), bytes))
+                .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).into())
+        })
+        .collect()
+}
+
 /// The estimated input tokens of the `-a` images and PDFs on `model`
 /// (Anthropic's formula for Claude models, OpenAI's for the others).
-fn attachment_tokens(names: &[String], model: &str) -> anyhow::Result<usize> {
+fn attachment_tokens(files: &[(&str, Vec<u8>)], model: &str) -> anyhow::Result<usize> {
     use crate::llm::provider::ProviderKind;
     let bare = model.rsplit(':').next().unwrap_or(model);
     let (kind, host) = if bare.starts_with("claude") {
@@ -564,22 +580,18 @@ fn attachment_tokens(names: &[String], model: &str) -> anyhow::Result<usize> {
         (ProviderKind::Openai, "api.openai.com")
     };
     let mut total = 0;
-    for loaded in crate::attach::load_all(names, kind, host)
-        .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?
-    {
-        match loaded {
-            crate::attach::Loaded::Binary { attachment, .. } => {
-                total += attachment.estimated_tokens as usize;
-            }
-            crate::attach::Loaded::Text { name, .. } => {
-                return Err(Failure::new(
-                    ExitKind::Usage,
-                    format!("{name} is text, not an image or PDF"),
-                )
-                .hint("count text files as PATH arguments")
-                .into())
-            }
-        }
+    for (name, bytes) in files {
+        let estimate = crate::attach::estimate(name, bytes, kind, host)
+            .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
+        let Some((_, tokens)) = estimate else {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("{name} is text, not an image or PDF"),
+            )
+            .hint("count text files as PATH arguments")
+            .into());
+        };
+        total += tokens as usize;
     }
     Ok(total)
 }
@@ -592,11 +604,12 @@ fn model_costs(
     let table = crate::usage::prices::PriceTable::load(&paths.config_dir)
         .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
     let today = crate::usage::today();
+    let attachments = read_attachments(&args.attach)?;
     let mut costs = Vec::new();
     for model in &args.model {
         let tokenizer = tokenizer_for_model(model)
             .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
-        let attachment_tokens = attachment_tokens(&args.attach, model)?;
+        let attachment_tokens = attachment_tokens(&attachments, model)?;
         let input_tokens = total_for(tokenizer.encoding) + attachment_tokens;
         let price = table.lookup(model, &today);
         let input_cost = price.map(|p| input_tokens as f64 * p.input / 1e6);

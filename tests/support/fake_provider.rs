@@ -269,15 +269,7 @@ impl Reply {
         let call_id = format!("call_fake{:06}", next_id());
         let mut events = vec![
             chunks.delta(json!({"role": "assistant", "content": null}), None),
-            chunks.delta(
-                json!({"tool_calls": [{
-                    "index": 0,
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": tool_name, "arguments": ""},
-                }]}),
-                None,
-            ),
+            chunks.tool_call_start(&call_id, tool_name),
         ];
         for fragment in arguments_fragments {
             events.push(chunks.delta(
@@ -468,15 +460,7 @@ impl Reply {
         let events = vec![
             chunks.delta(json!({"role": "assistant", "content": ""}), None),
             chunks.delta(json!({"content": text}), None),
-            chunks.delta(
-                json!({"tool_calls": [{
-                    "index": 0,
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": tool_name, "arguments": ""},
-                }]}),
-                None,
-            ),
+            chunks.tool_call_start(call_id, tool_name),
             chunks.delta(
                 json!({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}),
                 None,
@@ -813,6 +797,19 @@ struct OpenAiChunks {
 }
 
 impl OpenAiChunks {
+    /// The chunk that opens the first tool call, its arguments still empty.
+    fn tool_call_start(&self, call_id: &str, tool_name: &str) -> String {
+        self.delta(
+            json!({"tool_calls": [{
+                "index": 0,
+                "id": call_id,
+                "type": "function",
+                "function": {"name": tool_name, "arguments": ""},
+            }]}),
+            None,
+        )
+    }
+
     fn new(model: &str, with_usage: bool) -> OpenAiChunks {
         OpenAiChunks {
             id: format!("chatcmpl-fake{:06}", next_id()),
