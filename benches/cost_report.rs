@@ -58,6 +58,7 @@ fn generate(path: &Path) {
             input_tokens: rng.u64(10..100_000),
             cached_input_tokens: rng.u64(0..5_000),
             cache_write_tokens: 0,
+            cache_write_hour_tokens: 0,
             output_tokens: rng.u64(1..4_000),
             reasoning_tokens: 0,
             usage_source: if rng.u8(..20) == 0 {

@@ -429,7 +429,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__chat)
-            opts="-m -s -c -i -p -e -a -h --model --system --max-tokens --temperature --no-stream --cache-prompt --json --raw --render --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --preset --editor --attach --var --help"
+            opts="-m -s -c -i -p -e -a -h --model --system --max-tokens --temperature --no-stream --cache-prompt --reasoning-effort --thinking-budget --json --raw --render --continue --conversation --interactive --tag --rag --compact-at --redact --schema --cache --cacheable --no-cache --approve-tools --preset --editor --attach --var --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +456,18 @@ _confab() {
                     return 0
                     ;;
                 --temperature)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-prompt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reasoning-effort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --thinking-budget)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,6 +45,9 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -s m -l model -d 'Mo
 complete -c confab -n "__fish_confab_using_subcommand chat" -s s -l system -d 'System prompt for a new conversation' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l max-tokens -d 'Output cap in tokens [default: config max_tokens, else min(model limit, 4096)]' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l temperature -d 'Sampling temperature' -r
+complete -c confab -n "__fish_confab_using_subcommand chat" -l cache-prompt -d 'Mark the system prompt, tools and conversation so far for Anthropic\'s prompt cache (reads cost a tenth; writes a quarter more, or twice the input price with =1h) [config: cache_prompt, cache_prompt_ttl]' -r
+complete -c confab -n "__fish_confab_using_subcommand chat" -l reasoning-effort -d 'How hard an OpenAI reasoning model thinks: minimal, low, medium or high (its summary is shown dimmed on stderr)' -r
+complete -c confab -n "__fish_confab_using_subcommand chat" -l thinking-budget -d 'Turn on Claude\'s extended thinking with this many tokens (at least 1024, below --max-tokens, which covers thinking and reply)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l conversation -d 'Continue the conversation with this id' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l tag -d 'Tag the usage records of this run, for cost reports (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l rag -d 'Retrieve from this RAG index for every message and send the chunks along' -r
@@ -55,7 +58,6 @@ complete -c confab -n "__fish_confab_using_subcommand chat" -s p -l preset -d 'U
 complete -c confab -n "__fish_confab_using_subcommand chat" -s a -l attach -d 'Attach a file: an image (PNG, JPEG, WebP, GIF) or PDF goes as its own part, a text file as fenced context; `-` reads stdin (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l var -d 'Fill the preset template\'s `{KEY}` with VALUE (repeatable)' -r
 complete -c confab -n "__fish_confab_using_subcommand chat" -l no-stream -d 'Wait for the whole reply instead of streaming it'
-complete -c confab -n "__fish_confab_using_subcommand chat" -l cache-prompt -d 'Mark the system prompt, tools and conversation so far for Anthropic\'s prompt cache (reads cost a tenth; writes a quarter more) [config: cache_prompt]'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l json -d 'Print one JSON object (reply, usage, ids) instead of the streamed text'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l raw -d 'Print the reply exactly as the model wrote it, without Markdown rendering'
 complete -c confab -n "__fish_confab_using_subcommand chat" -l render -d 'Render the reply\'s Markdown even when stdout is not a terminal (NO_COLOR still turns rendering off)'

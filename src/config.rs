@@ -100,6 +100,9 @@ pub struct Config {
     /// `chat --cache-prompt` does for one run).
     #[serde(default)]
     pub cache_prompt: bool,
+    /// How long marked prefixes stay cached: `5m` (the default) or `1h`.
+    #[serde(default)]
+    pub cache_prompt_ttl: crate::llm::CacheTtl,
     /// Rolling compaction of long conversations.
     #[serde(default)]
     pub compaction: crate::conversation::compaction::CompactionSettings,
@@ -139,6 +142,7 @@ impl Default for Config {
             log_prompts: false,
             render: render_by_default(),
             cache_prompt: false,
+            cache_prompt_ttl: crate::llm::CacheTtl::FiveMinutes,
             compaction: Default::default(),
             tools: BTreeMap::new(),
             mcp_servers: BTreeMap::new(),
@@ -421,7 +425,7 @@ pub enum ResolveError {
 /// The model a provider kind uses when nothing else says which.
 fn builtin_default_model(kind: ProviderKind) -> &'static str {
     match kind {
-        ProviderKind::Openai => "gpt-4o-mini",
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => "gpt-4o-mini",
         ProviderKind::Anthropic => "claude-sonnet-4-5",
     }
 }
@@ -499,12 +503,15 @@ impl Config {
         let candidates: Vec<&String> = self
             .providers
             .iter()
-            .filter(|(_, p)| wanted_kind.is_none_or(|k| p.kind == k))
+            .filter(|(_, p)| {
+                wanted_kind
+                    .is_none_or(|k| p.kind == k || k.is_openai_style() && p.kind.is_openai_style())
+            })
             .map(|(n, _)| n)
             .collect();
         let preferred = match wanted_kind {
-            Some(ProviderKind::Openai) => "openai",
             Some(ProviderKind::Anthropic) => "anthropic",
+            Some(_) => "openai",
             None => "",
         };
         if candidates.iter().any(|n| *n == preferred) {

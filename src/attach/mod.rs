@@ -238,7 +238,7 @@ fn check_image(
 ) -> Result<u64, AttachError> {
     let limit = match kind {
         ProviderKind::Anthropic => 5 * 1024 * 1024,
-        ProviderKind::Openai => 20 * 1024 * 1024,
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => 20 * 1024 * 1024,
     };
     within(
         name,
@@ -262,14 +262,16 @@ fn check_image(
     }
     Ok(match kind {
         ProviderKind::Anthropic => estimate::anthropic_image(width, height),
-        ProviderKind::Openai => estimate::openai_image(width, height),
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+            estimate::openai_image(width, height)
+        }
     })
 }
 
 /// Checks a PDF: the API must take documents, and the page count must be
 /// within the limit; returns its token estimate.
 fn check_pdf(name: &str, bytes: &[u8], kind: ProviderKind, host: &str) -> Result<u64, AttachError> {
-    if kind == ProviderKind::Openai && host != "api.openai.com" {
+    if kind.is_openai_style() && host != "api.openai.com" {
         return Err(AttachError::Unsupported {
             name: name.to_string(),
             reason: format!(
@@ -293,7 +295,7 @@ fn check_pdf(name: &str, bytes: &[u8], kind: ProviderKind, host: &str) -> Result
 fn kind_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Anthropic => "Anthropic",
-        ProviderKind::Openai => "OpenAI-style",
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => "OpenAI-style",
     }
 }
 

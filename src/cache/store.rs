@@ -278,6 +278,7 @@ impl SemanticCache {
                                 input_tokens: tokens(4)?,
                                 cached_input_tokens: tokens(5)?,
                                 cache_write_tokens: tokens(6)?,
+                                cache_write_hour_tokens: 0,
                                 output_tokens: tokens(7)?,
                                 reasoning_tokens: tokens(8)?,
                             },

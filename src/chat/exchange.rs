@@ -34,6 +34,7 @@ impl Exchange {
                 input_tokens: record.input_tokens,
                 cached_input_tokens: record.cached_input_tokens,
                 cache_write_tokens: record.cache_write_tokens,
+                cache_write_hour_tokens: record.cache_write_hour_tokens,
                 output_tokens: record.output_tokens,
                 reasoning_tokens: record.reasoning_tokens,
             },
@@ -55,6 +56,7 @@ impl Exchange {
                 input_tokens: a.input_tokens + b.input_tokens,
                 cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
                 cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+                cache_write_hour_tokens: a.cache_write_hour_tokens + b.cache_write_hour_tokens,
                 output_tokens: a.output_tokens + b.output_tokens,
                 reasoning_tokens: a.reasoning_tokens + b.reasoning_tokens,
             },
@@ -121,8 +123,10 @@ impl Engine {
                     break (outcome, record.call_id);
                 }
             }
-            let calls =
-                Message::assistant_tool_calls(outcome.text.clone(), outcome.tool_calls.clone());
+            let calls = Message {
+                reasoning: outcome.reasoning.clone(),
+                ..Message::assistant_tool_calls(outcome.text.clone(), outcome.tool_calls.clone())
+            };
             let model = outcome.model_reported.clone();
             self.record_tool_calls(&calls, model, &record.call_id)?;
             request.messages.push(calls);
@@ -199,6 +203,7 @@ impl Engine {
             calls: calls.tool_calls.clone(),
             model: model_reported.or_else(|| Some(self.resolved.model.clone())),
             call_id: Some(call_id.to_string()),
+            reasoning: calls.reasoning.clone(),
         })?;
         self.history.push(calls.clone());
         Ok(())

@@ -100,8 +100,13 @@ pub struct TurnOptions {
     pub temperature: Option<f32>,
     /// Wait for the whole reply instead of streaming it.
     pub no_stream: bool,
-    /// Mark the prompt for the provider's cache (`--cache-prompt`).
-    pub cache_prompt: bool,
+    /// Mark the prompt for the provider's cache (`--cache-prompt`), for
+    /// this long.
+    pub cache_prompt: Option<crate::llm::CacheTtl>,
+    /// How hard a reasoning model thinks (`--reasoning-effort`).
+    pub reasoning_effort: Option<crate::llm::ReasoningEffort>,
+    /// Anthropic extended thinking's budget (`--thinking-budget`).
+    pub thinking_budget: Option<u32>,
 }
 
 /// How important a notice is; the terminal prefixes it accordingly.
@@ -298,7 +303,14 @@ impl Engine {
     /// Whether requests carry prompt-cache breakpoints (`--cache-prompt`
     /// or `cache_prompt = true`).
     pub fn marks_prompt_cache(&self) -> bool {
-        self.options.cache_prompt || self.config.cache_prompt
+        self.options.cache_prompt.is_some() || self.config.cache_prompt
+    }
+
+    /// How long marked prefixes stay cached: the flag's, else config's.
+    pub fn prompt_cache_ttl(&self) -> crate::llm::CacheTtl {
+        self.options
+            .cache_prompt
+            .unwrap_or(self.config.cache_prompt_ttl)
     }
 
     /// The host (and port) of the API this engine talks to.

@@ -89,7 +89,12 @@ impl Engine {
             .map_err(resolve_failure)?;
         let client = match wire {
             Some(wire) => Client::speaking(&resolved.provider_name, &resolved.provider, &env, wire),
-            None => Client::new(&resolved.provider_name, &resolved.provider, &env),
+            None => Client::for_model(
+                &resolved.provider_name,
+                &resolved.provider,
+                &resolved.model,
+                &env,
+            ),
         }
         .map_err(key_failure)?;
         let info = limits_of(&client, &paths, &config, &resolved, sink.as_mut());
@@ -134,6 +139,7 @@ impl Engine {
         };
         engine.overhead_tokens = engine.count_overhead();
         engine.use_preset(engine.plan.preset.clone());
+        engine.check_reasoning()?;
         Ok(engine)
     }
 
@@ -150,9 +156,10 @@ impl Engine {
             .config
             .resolve_model(Some(spec))
             .map_err(resolve_failure)?;
-        self.client = Client::new(
+        self.client = Client::for_model(
             &resolved.provider_name,
             &resolved.provider,
+            &resolved.model,
             &crate::config::ProcessEnvironment,
         )
         .map_err(key_failure)?;
@@ -165,6 +172,61 @@ impl Engine {
         );
         self.overhead_tokens = self.count_overhead();
         self.resolved = resolved;
+        self.check_reasoning()?;
+        Ok(())
+    }
+
+    /// Checks `--reasoning-effort` and `--thinking-budget` against the
+    /// model's wire format and the output cap, before any call: each is
+    /// for one family of APIs, and a budget must leave room for the reply.
+    fn check_reasoning(&mut self) -> Result<(), Failure> {
+        let wire = self.client.wire();
+        let model = &self.resolved.model;
+        if self.options.reasoning_effort.is_some() && !wire.takes_reasoning_effort() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("--reasoning-effort is for OpenAI-style reasoning models, not {model}"),
+            )
+            .hint(
+                "for Claude's extended thinking, pass --thinking-budget N (at least 1024 tokens)",
+            ));
+        }
+        let Some(budget) = self.options.thinking_budget else {
+            return Ok(());
+        };
+        if !wire.takes_thinking_budget() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("--thinking-budget is for Anthropic models, not {model}"),
+            )
+            .hint("for OpenAI reasoning models, pass --reasoning-effort minimal|low|medium|high"));
+        }
+        let minimum = crate::llm::anthropic::MIN_THINKING_BUDGET;
+        if budget < minimum {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!(
+                    "--thinking-budget {budget} is below the API's minimum of {minimum} tokens"
+                ),
+            ));
+        }
+        let cap = self.output_cap();
+        if u64::from(budget) >= cap {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!(
+                    "--thinking-budget {budget} must be below the output cap ({cap} tokens), \
+                     which covers the thinking and the reply"
+                ),
+            )
+            .hint(format!(
+                "raise the cap, e.g. --max-tokens {}",
+                u64::from(budget) + cap.min(4096)
+            )));
+        }
+        if self.options.temperature.is_some_and(|t| t != 1.0) {
+            self.note("extended thinking takes no temperature; it is not sent");
+        }
         Ok(())
     }
 }

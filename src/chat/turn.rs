@@ -115,6 +115,9 @@ impl Engine {
             temperature: self.options.temperature,
             stream: !self.options.no_stream,
             cache_prompt: self.marks_prompt_cache(),
+            cache_hour: self.prompt_cache_ttl() == crate::llm::CacheTtl::Hour,
+            reasoning_effort: self.options.reasoning_effort,
+            thinking_budget: self.options.thinking_budget,
             tools: self
                 .tools
                 .as_ref()
@@ -123,7 +126,7 @@ impl Engine {
             ..ChatRequest::default()
         };
         if let Some((name, schema)) = &self.schema {
-            if crate::llm::supports_response_format(self.resolved.provider.kind) {
+            if self.client.wire().takes_response_format() {
                 request.response_format = Some(crate::llm::JsonSchemaFormat {
                     name: name.clone(),
                     schema: schema.source().clone(),
@@ -335,6 +338,7 @@ impl Engine {
                 .as_deref()
                 .map(FinishReason::from_wire),
             tool_calls: Vec::new(),
+            reasoning: Vec::new(),
             model_reported: hit.reply.model_reported.clone(),
             response_id: None,
             usage: Some(hit.reply.usage),

@@ -154,6 +154,7 @@ fn cost_of(
             input,
             cached_input: cached,
             cache_write: 0,
+            cache_write_hour: 0,
             output,
         })
     })

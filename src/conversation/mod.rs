@@ -93,6 +93,10 @@ pub enum ConversationRecord {
         /// The usage-log call id of the call that asked for them.
         #[serde(default)]
         call_id: Option<String>,
+        /// The reasoning that came with the calls, passed back with them
+        /// if the conversation is continued before the round is answered.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasoning: Vec<crate::llm::ReasoningBlock>,
     },
     /// The result of one tool call, written once it was answered (run or
     /// refused).
@@ -617,7 +621,12 @@ struct Resend {
 }
 
 impl Resend {
-    fn calls(&mut self, content: &str, calls: &[crate::llm::ToolCallRequest]) {
+    fn calls(
+        &mut self,
+        content: &str,
+        calls: &[crate::llm::ToolCallRequest],
+        reasoning: &[crate::llm::ReasoningBlock],
+    ) {
         self.close();
         if calls.is_empty() {
             self.text(Role::Assistant, content.to_string(), &[]);
@@ -628,8 +637,10 @@ impl Resend {
         for (call, id) in calls.iter_mut().zip(&ids) {
             call.id = Some(id.clone());
         }
-        self.messages
-            .push(crate::llm::Message::assistant_tool_calls(content, calls));
+        self.messages.push(crate::llm::Message {
+            reasoning: reasoning.to_vec(),
+            ..crate::llm::Message::assistant_tool_calls(content, calls)
+        });
         self.waiting = ids;
     }
 
@@ -792,9 +803,12 @@ impl Conversation {
                     },
                     attachments,
                 ),
-                ConversationRecord::ToolCalls { content, calls, .. } => {
-                    resend.calls(content, calls)
-                }
+                ConversationRecord::ToolCalls {
+                    content,
+                    calls,
+                    reasoning,
+                    ..
+                } => resend.calls(content, calls, reasoning),
                 ConversationRecord::ToolResult { result, .. } => resend.result(result),
                 _ => {}
             }
@@ -980,6 +994,7 @@ mod tests {
             calls: ids.iter().map(|id| call(id)).collect(),
             model: Some("gpt-4o".into()),
             call_id: Some(call_id.into()),
+            reasoning: Vec::new(),
         };
         let answer = |id: &str, content: &str| ConversationRecord::ToolResult {
             v: RECORD_VERSION,

@@ -8,11 +8,13 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ApiError, ChatEvent, ChatRequest, FinishReason, Role, StreamError, Usage};
+use crate::llm::{
+    ApiError, ChatEvent, ChatRequest, FinishReason, ReasoningBlock, Role, StreamError, Usage,
+};
 
 /// The JSON body of a Messages request. `response_format` is never sent:
 /// the Messages API has no such field (see
-/// [`crate::llm::supports_response_format`]).
+/// [`crate::llm::wire::WireFormat::takes_response_format`]).
 #[derive(Debug, Serialize)]
 pub struct RequestBody<'a> {
     model: &'a str,
@@ -27,7 +29,20 @@ pub struct RequestBody<'a> {
     stream: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking: Option<WireThinking>,
 }
+
+/// Extended thinking with a budget (`{"type": "enabled", ...}`).
+#[derive(Debug, Serialize)]
+struct WireThinking {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    budget_tokens: u32,
+}
+
+/// The smallest thinking budget the API takes.
+pub const MIN_THINKING_BUDGET: u32 = 1024;
 
 #[derive(Debug, Serialize)]
 struct WireMessage<'a> {
@@ -69,6 +84,29 @@ enum WireBlock<'a> {
     Note {
         text: String,
     },
+    Thinking {
+        thinking: &'a str,
+        signature: &'a str,
+    },
+    RedactedThinking {
+        data: &'a str,
+    },
+}
+
+/// The thinking blocks to pass back before an assistant message's tool
+/// calls, unmodified and in order (OpenAI reasoning items are not ours).
+fn thinking_blocks(reasoning: &[ReasoningBlock]) -> impl Iterator<Item = WireBlock<'_>> {
+    reasoning.iter().filter_map(|block| match block {
+        ReasoningBlock::Thinking {
+            thinking,
+            signature,
+        } => Some(WireBlock::Thinking {
+            thinking,
+            signature,
+        }),
+        ReasoningBlock::RedactedThinking { data } => Some(WireBlock::RedactedThinking { data }),
+        ReasoningBlock::OpenaiReasoning { .. } => None,
+    })
 }
 
 /// A user message with attachments as blocks: each image or PDF first (as
@@ -175,7 +213,15 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
         system_parts.push(system);
     }
     let mut messages: Vec<WireMessage<'_>> = Vec::with_capacity(request.messages.len());
-    for message in &request.messages {
+    // Thinking goes back for the turn under way only: the API ignores it
+    // in earlier turns, and its signatures belong to the model that wrote it.
+    let turn_start = request
+        .messages
+        .iter()
+        .rposition(|m| m.role == Role::User && m.tool_result.is_none())
+        .unwrap_or(0);
+    for (position, message) in request.messages.iter().enumerate() {
+        let thinking = request.thinking_budget.is_some() && position > turn_start;
         if let Some(result) = &message.tool_result {
             let block = WireBlock::ToolResult {
                 tool_use_id: &result.call_id,
@@ -229,6 +275,9 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
             WireContent::Text(&message.content)
         } else {
             let mut blocks = Vec::with_capacity(message.tool_calls.len() + 1);
+            if thinking {
+                blocks.extend(thinking_blocks(&message.reasoning));
+            }
             // The API refuses empty text blocks.
             if !message.content.is_empty() {
                 blocks.push(WireBlock::Text {
@@ -257,8 +306,15 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
         max_tokens: request.max_output_tokens,
         system,
         messages,
-        temperature: request.temperature,
+        // Thinking takes no temperature but the default.
+        temperature: request
+            .temperature
+            .filter(|_| request.thinking_budget.is_none()),
         stream: request.stream,
+        thinking: request.thinking_budget.map(|budget_tokens| WireThinking {
+            kind: "enabled",
+            budget_tokens,
+        }),
         tools: request
             .tools
             .iter()
@@ -277,8 +333,11 @@ pub fn request_body(request: &ChatRequest) -> RequestBody<'_> {
 struct AnthropicUsage {
     input_tokens: u64,
     cache_creation_input_tokens: u64,
+    /// Of the cache writes, those with the one-hour TTL.
+    cache_creation_hour_tokens: u64,
     cache_read_input_tokens: u64,
     output_tokens: u64,
+    thinking_tokens: u64,
 }
 
 impl From<AnthropicUsage> for Usage {
@@ -290,8 +349,9 @@ impl From<AnthropicUsage> for Usage {
                 .saturating_add(u.cache_creation_input_tokens),
             cached_input_tokens: u.cache_read_input_tokens,
             cache_write_tokens: u.cache_creation_input_tokens,
+            cache_write_hour_tokens: u.cache_creation_hour_tokens,
             output_tokens: u.output_tokens,
-            reasoning_tokens: 0,
+            reasoning_tokens: u.thinking_tokens,
         }
     }
 }
@@ -306,6 +366,9 @@ pub struct StreamState {
     /// Content block index to the `index` of its [`ChatEvent::ToolCallDelta`]s,
     /// for the client `tool_use` blocks only.
     tool_calls: HashMap<u32, u32>,
+    /// Thinking blocks being streamed, by content block index: the text
+    /// and the signature so far.
+    thinking: HashMap<u32, (String, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,6 +397,23 @@ struct WireUsage {
     cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+    #[serde(default)]
+    output_tokens_details: Option<OutputDetails>,
+}
+
+/// The cache writes by TTL.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+struct OutputDetails {
+    #[serde(default)]
+    thinking_tokens: Option<u64>,
 }
 
 impl From<WireUsage> for AnthropicUsage {
@@ -341,8 +421,16 @@ impl From<WireUsage> for AnthropicUsage {
         AnthropicUsage {
             input_tokens: u.input_tokens,
             cache_creation_input_tokens: u.cache_creation_input_tokens.unwrap_or(0),
+            cache_creation_hour_tokens: u
+                .cache_creation
+                .and_then(|c| c.ephemeral_1h_input_tokens)
+                .unwrap_or(0),
             cache_read_input_tokens: u.cache_read_input_tokens.unwrap_or(0),
             output_tokens: u.output_tokens,
+            thinking_tokens: u
+                .output_tokens_details
+                .and_then(|d| d.thinking_tokens)
+                .unwrap_or(0),
         }
     }
 }
@@ -353,8 +441,7 @@ struct ContentBlockStartEvent {
     content_block: ContentBlock,
 }
 
-/// A content block; types confab does not use (thinking, server tools...)
-/// are `Other`.
+/// A content block; types confab does not use (server tools...) are `Other`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ContentBlock {
@@ -368,8 +455,23 @@ enum ContentBlock {
         #[serde(default)]
         input: Option<serde_json::Value>,
     },
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+        #[serde(default)]
+        signature: String,
+    },
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
+    },
     #[serde(other)]
     Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentBlockStopEvent {
+    index: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -378,8 +480,7 @@ struct ContentBlockDeltaEvent {
     delta: BlockDelta,
 }
 
-/// A content block delta; `thinking_delta`, `signature_delta`,
-/// `citations_delta` and unknown types are `Other`.
+/// A content block delta; `citations_delta` and unknown types are `Other`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum BlockDelta {
@@ -390,6 +491,14 @@ enum BlockDelta {
     InputJsonDelta {
         #[serde(default)]
         partial_json: String,
+    },
+    ThinkingDelta {
+        #[serde(default)]
+        thinking: String,
+    },
+    SignatureDelta {
+        #[serde(default)]
+        signature: String,
     },
     #[serde(other)]
     Other,
@@ -420,6 +529,10 @@ struct DeltaUsage {
     cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+    #[serde(default)]
+    output_tokens_details: Option<OutputDetails>,
 }
 
 impl AnthropicUsage {
@@ -437,6 +550,15 @@ impl AnthropicUsage {
         }
         if let Some(n) = delta.cache_read_input_tokens {
             self.cache_read_input_tokens = n;
+        }
+        if let Some(n) = delta
+            .cache_creation
+            .and_then(|c| c.ephemeral_1h_input_tokens)
+        {
+            self.cache_creation_hour_tokens = n;
+        }
+        if let Some(n) = delta.output_tokens_details.and_then(|d| d.thinking_tokens) {
+            self.thinking_tokens = n;
         }
     }
 }
@@ -488,8 +610,14 @@ pub const MAX_CACHE_BREAKPOINTS: usize = 4;
 /// message (for the next turn). A prefix shorter than the model's minimum
 /// (1024 tokens for most) is simply not cached. Works on the serialised
 /// body: `cache_control` is an attribute of whichever block ends a prefix.
-pub fn mark_cache_breakpoints(body: &mut serde_json::Value) {
-    let marker = || serde_json::json!({"type": "ephemeral"});
+pub fn mark_cache_breakpoints(body: &mut serde_json::Value, hour: bool) {
+    let marker = || {
+        if hour {
+            serde_json::json!({"type": "ephemeral", "ttl": "1h"})
+        } else {
+            serde_json::json!({"type": "ephemeral"})
+        }
+    };
     if let Some(last_tool) = body["tools"].as_array_mut().and_then(|t| t.last_mut()) {
         last_tool["cache_control"] = marker();
     }
@@ -548,7 +676,7 @@ impl crate::llm::wire::WireFormat for Messages {
             return serde_json::to_vec(&request_body(request)).unwrap_or_default();
         }
         let mut body = serde_json::to_value(request_body(request)).unwrap_or_default();
-        mark_cache_breakpoints(&mut body);
+        mark_cache_breakpoints(&mut body, request.cache_hour);
         serde_json::to_vec(&body).unwrap_or_default()
     }
 
@@ -562,6 +690,18 @@ impl crate::llm::wire::WireFormat for Messages {
 
     fn parse_error(&self, status: u16, body: &str) -> ApiError {
         parse_error_body(status, body)
+    }
+
+    fn takes_response_format(&self) -> bool {
+        false
+    }
+
+    fn takes_reasoning_effort(&self) -> bool {
+        false
+    }
+
+    fn takes_thinking_budget(&self) -> bool {
+        true
     }
 }
 
@@ -597,6 +737,7 @@ pub fn parse_event(
             state.started = true;
             state.usage = event.message.usage.unwrap_or_default().into();
             state.tool_calls.clear();
+            state.thinking.clear();
             let mut events = Vec::new();
             if !event.message.model.is_empty() {
                 events.push(ChatEvent::Model(event.message.model));
@@ -638,7 +779,30 @@ pub fn parse_event(
                         arguments: String::new(),
                     });
                 }
+                ContentBlock::Thinking {
+                    thinking,
+                    signature,
+                } => {
+                    if !thinking.is_empty() {
+                        events.push(ChatEvent::ReasoningDelta(thinking.clone()));
+                    }
+                    state.thinking.insert(event.index, (thinking, signature));
+                }
+                ContentBlock::RedactedThinking { data } => {
+                    events.push(ChatEvent::Reasoning(ReasoningBlock::RedactedThinking {
+                        data,
+                    }));
+                }
                 ContentBlock::Other => {}
+            }
+        }
+        "content_block_stop" => {
+            let event: ContentBlockStopEvent = parse_data(event_name, data)?;
+            if let Some((thinking, signature)) = state.thinking.remove(&event.index) {
+                events.push(ChatEvent::Reasoning(ReasoningBlock::Thinking {
+                    thinking,
+                    signature,
+                }));
             }
         }
         "content_block_delta" => {
@@ -661,6 +825,17 @@ pub fn parse_event(
                         });
                     }
                 }
+                BlockDelta::ThinkingDelta { thinking } => {
+                    if let Some((text, _)) = state.thinking.get_mut(&event.index) {
+                        text.push_str(&thinking);
+                        events.push(ChatEvent::ReasoningDelta(thinking));
+                    }
+                }
+                BlockDelta::SignatureDelta { signature } => {
+                    if let Some((_, kept)) = state.thinking.get_mut(&event.index) {
+                        kept.push_str(&signature);
+                    }
+                }
                 BlockDelta::Other => {}
             }
         }
@@ -675,7 +850,6 @@ pub fn parse_event(
             events.push(ChatEvent::Usage(state.usage.into()));
         }
         "message_stop" => events.push(ChatEvent::Done),
-        // content_block_stop: nothing to say; the arguments are already out.
         _ => {}
     }
     Ok(events)
@@ -739,6 +913,23 @@ pub fn parse_response(body: &str) -> Result<Vec<ChatEvent>, StreamError> {
                     arguments,
                 });
             }
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                if !thinking.is_empty() {
+                    events.push(ChatEvent::ReasoningDelta(thinking.clone()));
+                }
+                events.push(ChatEvent::Reasoning(ReasoningBlock::Thinking {
+                    thinking,
+                    signature,
+                }));
+            }
+            ContentBlock::RedactedThinking { data } => {
+                events.push(ChatEvent::Reasoning(ReasoningBlock::RedactedThinking {
+                    data,
+                }));
+            }
             ContentBlock::Other => {}
         }
     }
@@ -770,6 +961,7 @@ pub fn parse_error_body(status: u16, body: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::wire::WireFormat;
 
     #[test]
     fn cache_breakpoints_mark_the_stable_prefix_and_never_pass_four() {
@@ -784,7 +976,7 @@ mod tests {
                 {"role": "user", "content": [{"type": "text", "text": "five"}]}
             ]
         });
-        mark_cache_breakpoints(&mut body);
+        mark_cache_breakpoints(&mut body, false);
         let text = body.to_string();
         assert_eq!(text.matches("cache_control").count(), MAX_CACHE_BREAKPOINTS);
         assert!(body["tools"][0].get("cache_control").is_none());
@@ -802,7 +994,7 @@ mod tests {
         );
 
         let mut bare = serde_json::json!({"messages": [{"role": "user", "content": ""}]});
-        mark_cache_breakpoints(&mut bare);
+        mark_cache_breakpoints(&mut bare, false);
         assert!(
             !bare.to_string().contains("cache_control"),
             "no marker on an empty text"
@@ -861,6 +1053,104 @@ mod tests {
         assert_eq!(body["messages"][0]["content"], "hi");
         assert!(body.get("max_completion_tokens").is_none());
         assert!(body.get("tools").is_none());
+    }
+
+    #[test]
+    fn thinking_goes_back_with_the_calls_of_the_turn_under_way_only() {
+        use crate::llm::{ToolCallRequest, ToolResult};
+        let thought = |text: &str| ReasoningBlock::Thinking {
+            thinking: text.into(),
+            signature: format!("sig-{text}"),
+        };
+        let calls = |id: &str, reasoning: Vec<ReasoningBlock>| Message {
+            reasoning,
+            ..Message::assistant_tool_calls(
+                "",
+                vec![ToolCallRequest {
+                    id: Some(id.into()),
+                    name: "read".into(),
+                    arguments: "{}".into(),
+                }],
+            )
+        };
+        let mut request = ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            messages: vec![
+                message(Role::User, "first"),
+                calls("t1", vec![thought("old")]),
+                Message::tool_result(ToolResult::text("t1", "a", false)),
+                message(Role::Assistant, "done"),
+                message(Role::User, "second"),
+                calls(
+                    "t2",
+                    vec![
+                        thought("new"),
+                        ReasoningBlock::RedactedThinking { data: "xyz".into() },
+                    ],
+                ),
+                Message::tool_result(ToolResult::text("t2", "b", false)),
+            ],
+            max_output_tokens: 4000,
+            temperature: Some(0.2),
+            thinking_budget: Some(2048),
+            ..ChatRequest::default()
+        };
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert_eq!(
+            body["thinking"],
+            serde_json::json!({"type": "enabled", "budget_tokens": 2048})
+        );
+        assert!(body.get("temperature").is_none(), "thinking takes none");
+        assert_eq!(
+            body["messages"][1]["content"][0]["type"], "tool_use",
+            "an earlier turn's thinking stays out"
+        );
+        assert_eq!(
+            body["messages"][5]["content"],
+            serde_json::json!([
+                {"type": "thinking", "thinking": "new", "signature": "sig-new"},
+                {"type": "redacted_thinking", "data": "xyz"},
+                {"type": "tool_use", "id": "t2", "name": "read", "input": {}}
+            ])
+        );
+        request.thinking_budget = None;
+        let body = serde_json::to_value(request_body(&request)).expect("json");
+        assert!(body.get("thinking").is_none());
+        assert_eq!(body["temperature"], serde_json::json!(0.2f32));
+        assert_eq!(body["messages"][5]["content"][0]["type"], "tool_use");
+    }
+
+    #[test]
+    fn hour_long_cache_marks_carry_the_ttl_and_usage_splits_writes() {
+        let request = ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            system: Some("long".into()),
+            messages: vec![message(Role::User, "hi")],
+            max_output_tokens: 10,
+            cache_prompt: true,
+            cache_hour: true,
+            ..ChatRequest::default()
+        };
+        let body: serde_json::Value =
+            serde_json::from_slice(&Messages.chat_body(&request)).expect("json");
+        let hour = serde_json::json!({"type": "ephemeral", "ttl": "1h"});
+        assert_eq!(body["system"][0]["cache_control"], hour);
+        assert_eq!(body["messages"][0]["content"][0]["cache_control"], hour);
+        let events = parse_response(
+            r#"{"id":"m","type":"message","model":"claude-sonnet-4-5","content":[],"stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":3000,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":50,"output_tokens_details":{"thinking_tokens":40}}}"#,
+        )
+        .expect("response");
+        let usage = events
+            .iter()
+            .find_map(|e| match e {
+                ChatEvent::Usage(u) => Some(*u),
+                _ => None,
+            })
+            .expect("usage");
+        assert_eq!(usage.input_tokens, 3010);
+        assert_eq!(usage.cache_write_tokens, 3000);
+        assert_eq!(usage.cache_write_hour_tokens, 2000);
+        assert_eq!(usage.reasoning_tokens, 40);
     }
 
     #[test]
@@ -943,12 +1233,6 @@ mod tests {
                 ]}
             ])
         );
-        assert!(!crate::llm::supports_response_format(
-            crate::llm::provider::ProviderKind::Anthropic
-        ));
-        assert!(crate::llm::supports_response_format(
-            crate::llm::provider::ProviderKind::Openai
-        ));
     }
 
     #[test]
@@ -1018,6 +1302,7 @@ mod tests {
                     input_tokens: 25,
                     cached_input_tokens: 0,
                     cache_write_tokens: 0,
+                    cache_write_hour_tokens: 0,
                     output_tokens: 15,
                     reasoning_tokens: 0,
                 }),
@@ -1047,6 +1332,7 @@ mod tests {
                 input_tokens: 3210,
                 cached_input_tokens: 3000,
                 cache_write_tokens: 200,
+                cache_write_hour_tokens: 0,
                 output_tokens: 40,
                 reasoning_tokens: 0,
             })]
@@ -1067,6 +1353,7 @@ mod tests {
                     input_tokens: 12 + 2990 + 200,
                     cached_input_tokens: 2990,
                     cache_write_tokens: 200,
+                    cache_write_hour_tokens: 0,
                     output_tokens: 64,
                     reasoning_tokens: 0,
                 })
@@ -1142,7 +1429,7 @@ mod tests {
     }
 
     #[test]
-    fn ignores_thinking_unknown_blocks_and_unknown_events() {
+    fn keeps_thinking_and_ignores_unknown_blocks_and_events() {
         let events = run(&[
             ("future_event", "not even json"),
             START,
@@ -1157,6 +1444,14 @@ mod tests {
             (
                 "content_block_delta",
                 r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":3,"content_block":{"type":"redacted_thinking","data":"EmwKAhgB"}}"#,
             ),
             (
                 "content_block_start",
@@ -1177,7 +1472,15 @@ mod tests {
             events,
             [
                 ChatEvent::Model("claude-sonnet-4-5-20250929".into()),
-                ChatEvent::ResponseId("msg_1".into())
+                ChatEvent::ResponseId("msg_1".into()),
+                ChatEvent::ReasoningDelta("hmm".into()),
+                ChatEvent::Reasoning(ReasoningBlock::Thinking {
+                    thinking: "hmm".into(),
+                    signature: "abc".into()
+                }),
+                ChatEvent::Reasoning(ReasoningBlock::RedactedThinking {
+                    data: "EmwKAhgB".into()
+                }),
             ]
         );
     }
@@ -1273,6 +1576,7 @@ mod tests {
                     input_tokens: 12,
                     cached_input_tokens: 5,
                     cache_write_tokens: 0,
+                    cache_write_hour_tokens: 0,
                     output_tokens: 3,
                     reasoning_tokens: 0,
                 }),
@@ -1292,7 +1596,7 @@ mod tests {
             id,
             name,
             arguments,
-        } = &events[3]
+        } = &events[5]
         else {
             panic!("expected a tool call, got {events:?}");
         };
@@ -1302,8 +1606,16 @@ mod tests {
         let input: serde_json::Value = serde_json::from_str(arguments).expect("arguments");
         assert_eq!(input, serde_json::json!({"city": "Paris", "days": 2}));
         assert_eq!(events[1], ChatEvent::ResponseId("msg_2".into()));
-        assert_eq!(events[2], ChatEvent::TextDelta("Checking.".into()));
-        assert_eq!(events[4], ChatEvent::Finish(FinishReason::ToolCalls));
+        assert_eq!(events[2], ChatEvent::ReasoningDelta("...".into()));
+        assert_eq!(
+            events[3],
+            ChatEvent::Reasoning(ReasoningBlock::Thinking {
+                thinking: "...".into(),
+                signature: "s".into()
+            })
+        );
+        assert_eq!(events[4], ChatEvent::TextDelta("Checking.".into()));
+        assert_eq!(events[6], ChatEvent::Finish(FinishReason::ToolCalls));
         assert_eq!(events.last(), Some(&ChatEvent::Done));
     }
 

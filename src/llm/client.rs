@@ -240,6 +240,9 @@ pub struct CallOutcome {
     pub finish_reason: Option<FinishReason>,
     /// Tool calls the model asked for, by index order.
     pub tool_calls: Vec<ToolCallRequest>,
+    /// The reasoning blocks that came with the reply, in order: passed
+    /// back with its tool calls.
+    pub reasoning: Vec<crate::llm::ReasoningBlock>,
     /// The model the API reported.
     pub model_reported: Option<String>,
     /// The API's id of the reply.
@@ -280,6 +283,7 @@ struct Reply {
     ttft: Option<Duration>,
     finish_reason: Option<FinishReason>,
     tool_calls: BTreeMap<u32, ToolCallRequest>,
+    reasoning: Vec<crate::llm::ReasoningBlock>,
     model_reported: Option<String>,
     response_id: Option<String>,
     usage: Option<Usage>,
@@ -320,6 +324,7 @@ impl Reply {
                     call
                 })
                 .collect(),
+            reasoning: self.reasoning,
             model_reported: self.model_reported,
             response_id: self.response_id,
             usage: self.usage,
@@ -337,6 +342,8 @@ impl Reply {
 pub trait CallObserver {
     /// More reply text arrived.
     fn text(&mut self, text: &str);
+    /// More of the model's visible reasoning arrived (never reply text).
+    fn reasoning(&mut self, _text: &str) {}
     /// An attempt failed and another will be made after `delay`.
     fn retrying(&mut self, retry: u32, delay: Duration, reason: &str);
     /// The client-side rate limit holds the request back for `wait`.
@@ -352,6 +359,23 @@ impl Client {
         env: &dyn Environment,
     ) -> Result<Client, ClientError> {
         Client::speaking(provider_name, provider, env, wire::for_kind(provider.kind))
+    }
+
+    /// A client to chat with `model` on `provider`, in the wire format
+    /// [`wire::for_model`] picks for it.
+    pub fn for_model(
+        provider_name: &str,
+        provider: &ProviderConfig,
+        model: &str,
+        env: &dyn Environment,
+    ) -> Result<Client, ClientError> {
+        let wire = wire::for_model(provider_name, provider, model);
+        Client::speaking(provider_name, provider, env, wire)
+    }
+
+    /// The wire format the client speaks.
+    pub fn wire(&self) -> &'static dyn WireFormat {
+        self.wire
     }
 
     /// A client for `provider` that speaks `wire` instead of the format of
@@ -459,7 +483,9 @@ impl Client {
                     client: self,
                     body: &body,
                     stream: request.stream,
-                    stream_limit: stream_limit(request.max_output_tokens),
+                    // Responses events echo the request (instructions,
+                    // tools) in their response objects.
+                    stream_limit: stream_limit(request.max_output_tokens) + 4 * body.len(),
                     reply: &mut reply,
                     observer: &mut *observer,
                     started,
@@ -1034,6 +1060,14 @@ impl ChatAttempt<'_> {
                 reply.ttft.get_or_insert_with(|| self.started.elapsed());
                 self.observer.text(&text);
                 reply.text.push_str(&text);
+            }
+            ChatEvent::ReasoningDelta(text) => {
+                reply.output = true;
+                self.observer.reasoning(&text);
+            }
+            ChatEvent::Reasoning(block) => {
+                reply.output = true;
+                reply.reasoning.push(block);
             }
             ChatEvent::ToolCallDelta {
                 index,

@@ -11,6 +11,7 @@ pub mod limiter;
 pub mod models;
 pub mod openai;
 pub mod provider;
+pub mod responses;
 pub mod retry;
 pub mod sse;
 pub mod wire;
@@ -60,6 +61,109 @@ pub struct Message {
     /// Images and PDFs sent with a user message (`chat -a`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The model's reasoning that came with this (assistant) message's
+    /// tool calls, passed back unchanged in the tool round that follows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<ReasoningBlock>,
+}
+
+/// A block of a reasoning model's thinking, kept only to be passed back
+/// unmodified while a tool round goes on (the APIs check it): Anthropic's
+/// thinking blocks, whose signature proves them, and OpenAI Responses
+/// reasoning items, whose content comes encrypted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReasoningBlock {
+    /// An Anthropic `thinking` block.
+    Thinking {
+        /// The thinking text (a summary on Claude 4 models).
+        thinking: String,
+        /// The signature the API checks when the block comes back.
+        signature: String,
+    },
+    /// An Anthropic `redacted_thinking` block (opaque, encrypted).
+    RedactedThinking {
+        /// The encrypted content.
+        data: String,
+    },
+    /// An OpenAI Responses `reasoning` output item.
+    OpenaiReasoning {
+        /// The item id (`rs_...`).
+        id: String,
+        /// The reasoning, encrypted (asked for with `include`); an item
+        /// without it cannot be passed back statelessly and is dropped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encrypted_content: Option<String>,
+        /// The summary texts, in order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        summary: Vec<String>,
+    },
+}
+
+/// How long a provider keeps a marked prompt prefix cached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheTtl {
+    /// Five minutes, refreshed on every hit (writes cost 1.25x input).
+    #[default]
+    #[serde(rename = "5m")]
+    FiveMinutes,
+    /// An hour (writes cost 2x input): for prompts reused less often.
+    #[serde(rename = "1h")]
+    Hour,
+}
+
+impl std::str::FromStr for CacheTtl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CacheTtl, String> {
+        match text {
+            "5m" => Ok(CacheTtl::FiveMinutes),
+            "1h" => Ok(CacheTtl::Hour),
+            other => Err(format!("unknown cache lifetime `{other}`: use 5m or 1h")),
+        }
+    }
+}
+
+/// How hard a reasoning model thinks (`--reasoning-effort`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningEffort {
+    /// As little as the model allows (gpt-5 family).
+    Minimal,
+    /// Little.
+    Low,
+    /// The usual default.
+    Medium,
+    /// Much.
+    High,
+}
+
+impl ReasoningEffort {
+    /// The value as the APIs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        }
+    }
+}
+
+impl std::str::FromStr for ReasoningEffort {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ReasoningEffort, String> {
+        match text {
+            "minimal" => Ok(ReasoningEffort::Minimal),
+            "low" => Ok(ReasoningEffort::Low),
+            "medium" => Ok(ReasoningEffort::Medium),
+            "high" => Ok(ReasoningEffort::High),
+            other => Err(format!(
+                "unknown reasoning effort `{other}`: use minimal, low, medium or high"
+            )),
+        }
+    }
 }
 
 /// An image or PDF sent with a message. What a conversation file keeps of
@@ -109,6 +213,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_result: None,
             attachments: Vec::new(),
+            reasoning: Vec::new(),
         }
     }
 
@@ -231,16 +336,6 @@ pub struct JsonSchemaFormat {
     pub schema: serde_json::Value,
 }
 
-/// Whether a provider's wire format takes a `response_format` schema.
-/// Anthropic's does not: callers ask for the format in the prompt instead
-/// (and validate the reply either way).
-pub fn supports_response_format(kind: crate::llm::provider::ProviderKind) -> bool {
-    match kind {
-        crate::llm::provider::ProviderKind::Openai => true,
-        crate::llm::provider::ProviderKind::Anthropic => false,
-    }
-}
-
 /// One chat request, provider-neutral.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChatRequest {
@@ -258,12 +353,20 @@ pub struct ChatRequest {
     pub stream: bool,
     /// Tools the model may call (none: no `tools` field is sent).
     pub tools: Vec<ToolDeclaration>,
-    /// A schema the reply must follow; sent only where
-    /// [`supports_response_format`] says so.
+    /// A schema the reply must follow; sent only where the wire format
+    /// takes one ([`wire::WireFormat::takes_response_format`]).
     pub response_format: Option<JsonSchemaFormat>,
     /// Mark the stable prefix for the provider's prompt cache (Anthropic's
     /// `cache_control` breakpoints; OpenAI caches on its own).
     pub cache_prompt: bool,
+    /// Keep cached prefixes for an hour instead of five minutes (Anthropic
+    /// bills such writes at twice the input price).
+    pub cache_hour: bool,
+    /// How hard a reasoning model thinks; `None`: the model's default.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Anthropic extended thinking: the thinking budget in tokens
+    /// (at least 1024, below `max_output_tokens`).
+    pub thinking_budget: Option<u32>,
 }
 
 /// Token usage of one call, normalised across providers.
@@ -275,6 +378,10 @@ pub struct Usage {
     pub cached_input_tokens: u64,
     /// Prompt tokens written to the provider's cache.
     pub cache_write_tokens: u64,
+    /// Of those, the ones written for an hour (Anthropic's `1h` TTL,
+    /// billed at twice the input price rather than 1.25 times).
+    #[serde(default)]
+    pub cache_write_hour_tokens: u64,
     /// Output tokens, reasoning included.
     pub output_tokens: u64,
     /// Reasoning tokens among the output tokens.
@@ -290,6 +397,12 @@ pub enum ChatEvent {
     ResponseId(String),
     /// More reply text.
     TextDelta(String),
+    /// More of the model's visible reasoning (an OpenAI reasoning summary,
+    /// Anthropic thinking, a local server's `reasoning_content`): shown
+    /// apart, never part of the reply.
+    ReasoningDelta(String),
+    /// A whole reasoning block, to pass back in a tool round.
+    Reasoning(ReasoningBlock),
     /// A fragment of a tool call, to be accumulated by `index`.
     ToolCallDelta {
         /// Which tool call it belongs to.

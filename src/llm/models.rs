@@ -42,6 +42,23 @@ impl std::fmt::Display for LimitSource {
     }
 }
 
+/// Whether `model` (an OpenAI id, a date suffix allowed) is a reasoning
+/// model: the o-series and GPT-5 and later, except the `-chat` variants,
+/// which are not.
+pub fn is_reasoning_model(model: &str) -> bool {
+    let model = model.rsplit('/').next().unwrap_or(model);
+    let o_series = model.strip_prefix('o').is_some_and(|rest| {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && rest[digits..].chars().next().is_none_or(|c| c == '-')
+    });
+    let gpt = model.strip_prefix("gpt-").is_some_and(|rest| {
+        let major: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        major.parse::<u32>().is_ok_and(|major| major >= 5)
+    });
+    let codex = model.starts_with("codex-");
+    (o_series || gpt || codex) && !model.contains("-chat")
+}
+
 /// Facts about one model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelInfo {
@@ -320,6 +337,34 @@ pub fn fully_configured(model: &str, overrides: &BTreeMap<String, ModelOverride>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasoning_models_are_the_o_series_and_gpt_5_on() {
+        for model in [
+            "o1",
+            "o3-mini",
+            "o4-mini-2025-04-16",
+            "gpt-5",
+            "gpt-5.1",
+            "gpt-5-mini",
+            "gpt-6-pro",
+            "codex-mini-latest",
+            "openai/o3",
+        ] {
+            assert!(is_reasoning_model(model), "{model}");
+        }
+        for model in [
+            "gpt-4o",
+            "gpt-4.1-mini",
+            "gpt-5-chat-latest",
+            "omni-moderation-latest",
+            "olmo-2",
+            "claude-sonnet-4-5",
+            "gpt-oss-20b",
+        ] {
+            assert!(!is_reasoning_model(model), "{model}");
+        }
+    }
 
     #[test]
     fn only_both_limits_in_config_spare_asking_the_server() {

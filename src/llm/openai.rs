@@ -28,6 +28,10 @@ pub struct RequestBody<'a> {
     tools: Vec<WireTool<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<WireResponseFormat<'a>>,
+    /// o-series models on OpenAI, and compatible servers (vLLM, Ollama)
+    /// for their reasoning models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'static str>,
 }
 
 /// A message; `content` is `null` for an assistant message that only
@@ -112,7 +116,7 @@ fn parts(message: &crate::llm::Message) -> WireContent<'_> {
 }
 
 /// The last component of an attachment's path, as the API's file name.
-fn file_name(path: &str) -> &str {
+pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/')
         .next()
         .filter(|n| !n.is_empty())
@@ -166,12 +170,9 @@ struct StreamOptions {
     include_usage: bool,
 }
 
-/// Builds the request body; `legacy_max_tokens` also sends `max_tokens`
-/// for servers that only know that field. Tool results become `tool`
-/// messages; an assistant message's tool calls go in its `tool_calls`.
 /// A tool message's text: the result, and a note for each image, which
-/// Chat Completions tool messages cannot carry.
-fn result_text(result: &crate::llm::ToolResult) -> Cow<'_, str> {
+/// confab sends as text (Chat Completions tool messages cannot carry them).
+pub(crate) fn result_text(result: &crate::llm::ToolResult) -> Cow<'_, str> {
     if result.images.is_empty() {
         return Cow::Borrowed(&result.content);
     }
@@ -189,6 +190,9 @@ fn result_text(result: &crate::llm::ToolResult) -> Cow<'_, str> {
     Cow::Owned(text)
 }
 
+/// Builds the request body; `legacy_max_tokens` also sends `max_tokens`
+/// for servers that only know that field. Tool results become `tool`
+/// messages; an assistant message's tool calls go in its `tool_calls`.
 pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBody<'_> {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if let Some(system) = &request.system {
@@ -264,6 +268,7 @@ pub fn request_body(request: &ChatRequest, legacy_max_tokens: bool) -> RequestBo
                     strict: true,
                 },
             }),
+        reasoning_effort: request.reasoning_effort.map(|effort| effort.as_str()),
     }
 }
 
@@ -295,6 +300,12 @@ struct ChunkChoice {
 struct Delta {
     #[serde(default)]
     content: Option<String>,
+    /// Reasoning text as llama.cpp, vLLM and DeepSeek send it.
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    /// Reasoning text as Ollama and OpenRouter send it.
+    #[serde(default)]
+    reasoning: Option<String>,
     #[serde(default)]
     tool_calls: Vec<ToolCallFragment>,
 }
@@ -393,6 +404,7 @@ impl From<WireUsage> for Usage {
                 .and_then(|d| d.cached_tokens)
                 .unwrap_or(0),
             cache_write_tokens: 0,
+            cache_write_hour_tokens: 0,
             output_tokens: u.completion_tokens,
             reasoning_tokens: u
                 .completion_tokens_details
@@ -470,6 +482,10 @@ pub fn parse_chunk(data: &str) -> Result<Vec<ChatEvent>, StreamError> {
     }
     for choice in chunk.choices {
         if let Some(delta) = choice.delta.or(choice.message) {
+            let reasoning = delta.reasoning_content.or(delta.reasoning);
+            if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
+                events.push(ChatEvent::ReasoningDelta(text));
+            }
             if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                 events.push(ChatEvent::TextDelta(text));
             }
@@ -660,6 +676,7 @@ mod tests {
                 input_tokens: 20,
                 cached_input_tokens: 4,
                 cache_write_tokens: 0,
+                cache_write_hour_tokens: 0,
                 output_tokens: 9,
                 reasoning_tokens: 2
             })]

@@ -12,6 +12,19 @@ pub enum ProviderKind {
     Openai,
     /// Anthropic Messages.
     Anthropic,
+    /// OpenAI's Responses API (`/v1/responses`): reasoning summaries and
+    /// effort. The OpenAI provider speaks it to reasoning models on its own
+    /// (see [`crate::llm::wire::for_model`]).
+    #[serde(rename = "openai-responses", alias = "openai_responses")]
+    OpenaiResponses,
+}
+
+impl ProviderKind {
+    /// Whether the provider is OpenAI-style (either OpenAI wire format):
+    /// a `/v1` base URL, bearer keys, OpenAI's attachment rules.
+    pub fn is_openai_style(self) -> bool {
+        self != ProviderKind::Anthropic
+    }
 }
 
 /// One configured provider (`[providers.NAME]` in `config.toml`).
@@ -112,11 +125,11 @@ impl ProviderConfig {
     pub fn base_url(&self) -> String {
         let url = match (&self.base_url, self.kind) {
             (Some(url), _) => url.trim().trim_end_matches('/').to_string(),
-            (None, ProviderKind::Openai) => DEFAULT_OPENAI_BASE_URL.into(),
             (None, ProviderKind::Anthropic) => DEFAULT_ANTHROPIC_BASE_URL.into(),
+            (None, _) => DEFAULT_OPENAI_BASE_URL.into(),
         };
         match self.kind {
-            ProviderKind::Openai => url,
+            ProviderKind::Openai | ProviderKind::OpenaiResponses => url,
             ProviderKind::Anthropic => url
                 .strip_suffix("/v1")
                 .map_or(url.clone(), |root| root.trim_end_matches('/').to_string()),
@@ -127,7 +140,9 @@ impl ProviderConfig {
     /// (`chat/completions`, `messages`, `models`, `embeddings`).
     pub fn endpoint(&self, path: &str) -> String {
         match self.kind {
-            ProviderKind::Openai => format!("{}/{path}", self.base_url()),
+            ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+                format!("{}/{path}", self.base_url())
+            }
             ProviderKind::Anthropic => format!("{}/v1/{path}", self.base_url()),
         }
     }

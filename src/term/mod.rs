@@ -69,6 +69,10 @@ pub struct StreamPrinter {
     stderr_is_terminal: bool,
     /// Renders the text's Markdown; without one, the text goes out as it came.
     markdown: Option<MarkdownRenderer>,
+    /// Whether the model's reasoning is shown (dimmed, on stderr).
+    show_reasoning: bool,
+    /// Whether reasoning was the last thing shown and its line is open.
+    reasoning_open: bool,
 }
 
 impl StreamPrinter {
@@ -81,6 +85,22 @@ impl StreamPrinter {
             last_char: None,
             stderr_is_terminal: std::io::stderr().is_terminal(),
             markdown,
+            show_reasoning: false,
+            reasoning_open: false,
+        }
+    }
+
+    /// The printer, showing the model's reasoning on stderr when `show`.
+    pub fn showing_reasoning(mut self, show: bool) -> StreamPrinter {
+        self.show_reasoning = show;
+        self
+    }
+
+    /// Ends the line of reasoning on stderr, if one is open.
+    fn close_reasoning(&mut self) {
+        if self.reasoning_open {
+            eprintln!();
+            self.reasoning_open = false;
         }
     }
 
@@ -105,6 +125,7 @@ impl StreamPrinter {
     /// still held, and ends the line.
     pub fn finish(&mut self) {
         self.clear_waiting();
+        self.close_reasoning();
         if !self.echo {
             return;
         }
@@ -120,8 +141,24 @@ impl StreamPrinter {
 }
 
 impl CallObserver for StreamPrinter {
+    fn reasoning(&mut self, text: &str) {
+        self.clear_waiting();
+        if !self.show_reasoning {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        if !self.reasoning_open {
+            let _ = write!(err, "{}", dim("reasoning: "));
+            self.reasoning_open = true;
+        }
+        // What a server sends is printed without its terminal controls.
+        let _ = write!(err, "{}", dim(&crate::safe_text::printable(text)));
+        let _ = err.flush();
+    }
+
     fn text(&mut self, text: &str) {
         self.clear_waiting();
+        self.close_reasoning();
         if !self.echo {
             return;
         }
@@ -201,6 +238,10 @@ impl CallObserver for TerminalSink {
         self.printer.text(text);
     }
 
+    fn reasoning(&mut self, text: &str) {
+        self.printer.reasoning(text);
+    }
+
     fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
         self.printer.retrying(retry, delay, reason);
     }
@@ -218,7 +259,7 @@ impl crate::chat::TurnSink for TerminalSink {
             .as_ref()
             .filter(|_| echo)
             .map(Rendering::renderer);
-        self.printer = StreamPrinter::new(echo, markdown);
+        self.printer = StreamPrinter::new(echo, markdown).showing_reasoning(self.echo);
         self.printer.waiting(model);
     }
 

@@ -157,6 +157,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
     let mut input_tokens = None;
     let mut cached_input_tokens = None;
     let mut cache_write_tokens = None;
+    let mut cache_write_hour_tokens = None;
     let mut output_tokens = None;
     let mut usage_source = None;
     let mut latency_ms = None;
@@ -184,6 +185,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
                 "input_tokens" => set(&mut input_tokens, s.integer()?)?,
                 "cached_input_tokens" => set(&mut cached_input_tokens, s.integer()?)?,
                 "cache_write_tokens" => set(&mut cache_write_tokens, s.integer()?)?,
+                "cache_write_hour_tokens" => set(&mut cache_write_hour_tokens, s.integer()?)?,
                 "output_tokens" => set(&mut output_tokens, s.integer()?)?,
                 "usage_source" => set(
                     &mut usage_source,
@@ -232,6 +234,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
         input_tokens: input_tokens.unwrap_or(0),
         cached_input_tokens: cached_input_tokens.unwrap_or(0),
         cache_write_tokens: cache_write_tokens.unwrap_or(0),
+        cache_write_hour_tokens: cache_write_hour_tokens.unwrap_or(0),
         output_tokens: output_tokens.unwrap_or(0),
         usage_source: usage_source?,
         latency_ms: latency_ms?,

@@ -75,6 +75,9 @@ pub struct UsageRecord {
     /// Prompt tokens written to the provider's cache.
     #[serde(default)]
     pub cache_write_tokens: u64,
+    /// Of those, the ones written for an hour (billed higher).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_hour_tokens: u64,
     /// Output tokens, reasoning included.
     #[serde(default)]
     pub output_tokens: u64,
@@ -122,6 +125,11 @@ pub struct UsageRecord {
     pub preset: Option<String>,
 }
 
+/// Whether a count is zero (and left out of the record).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl UsageRecord {
     /// The record as a report reads it, for pricing one call.
     pub fn view(&self) -> UsageView<'_> {
@@ -135,6 +143,7 @@ impl UsageRecord {
             input_tokens: self.input_tokens,
             cached_input_tokens: self.cached_input_tokens,
             cache_write_tokens: self.cache_write_tokens,
+            cache_write_hour_tokens: self.cache_write_hour_tokens,
             output_tokens: self.output_tokens,
             usage_source: self.usage_source,
             latency_ms: self.latency_ms,
@@ -183,6 +192,9 @@ pub struct UsageView<'a> {
     /// Prompt tokens written to the provider's cache.
     #[serde(default)]
     pub cache_write_tokens: u64,
+    /// Of those, the ones written for an hour.
+    #[serde(default)]
+    pub cache_write_hour_tokens: u64,
     /// Output tokens.
     #[serde(default)]
     pub output_tokens: u64,
@@ -312,6 +324,7 @@ mod tests {
             input_tokens: 120,
             cached_input_tokens: 0,
             cache_write_tokens: 0,
+            cache_write_hour_tokens: 0,
             output_tokens: 30,
             reasoning_tokens: 0,
             usage_source: UsageSource::Api,

@@ -33,6 +33,9 @@ pub struct Price {
     /// Cache-write tokens; the input price when absent.
     #[serde(default)]
     pub cache_write: Option<f64>,
+    /// One-hour cache-write tokens; twice the input price when absent.
+    #[serde(default)]
+    pub cache_write_hour: Option<f64>,
     /// Output tokens, reasoning included.
     pub output: f64,
     /// Where the price comes from.
@@ -52,6 +55,8 @@ pub struct TokenCounts {
     pub cached_input: u64,
     /// Input tokens written to the cache.
     pub cache_write: u64,
+    /// Of those, the ones written for an hour (Anthropic's `1h` TTL).
+    pub cache_write_hour: u64,
     /// Output tokens.
     pub output: u64,
 }
@@ -68,6 +73,7 @@ impl Price {
             ("input", Some(self.input)),
             ("cached_input", self.cached_input),
             ("cache_write", self.cache_write),
+            ("cache_write_hour", self.cache_write_hour),
             ("output", Some(self.output)),
         ];
         keys.into_iter().find_map(|(key, value)| {
@@ -87,11 +93,20 @@ impl Price {
             .input
             .saturating_sub(tokens.cached_input)
             .saturating_sub(tokens.cache_write);
+        let hour = tokens.cache_write_hour.min(tokens.cache_write);
         (uncached as f64 * self.input
             + tokens.cached_input as f64 * self.cached_input.unwrap_or(self.input)
-            + tokens.cache_write as f64 * self.cache_write.unwrap_or(self.input)
+            + (tokens.cache_write - hour) as f64 * self.cache_write.unwrap_or(self.input)
+            + hour as f64 * self.cache_write_hour_price()
             + tokens.output as f64 * self.output)
             / 1_000_000.0
+    }
+
+    /// The price of a one-hour cache write: `cache_write_hour` where the
+    /// table gives it, else twice the input price (Anthropic's multiplier
+    /// for every model, against 1.25 for five-minute writes).
+    pub fn cache_write_hour_price(&self) -> f64 {
+        self.cache_write_hour.unwrap_or(2.0 * self.input)
     }
 }
 
@@ -230,6 +245,7 @@ impl PriceTable {
                 input: input * 1e6,
                 cached_input: entry.cache_read_input_token_cost.map(|c| c * 1e6),
                 cache_write: entry.cache_creation_input_token_cost.map(|c| c * 1e6),
+                cache_write_hour: None,
                 output: output * 1e6,
                 source: Some(source_name.to_string()),
                 note: None,
@@ -359,6 +375,7 @@ output = 15.0
             input: 1_000_000,
             cached_input: 0,
             cache_write: 0,
+            cache_write_hour: 0,
             output: 1_000_000,
         };
         let old = table
@@ -387,6 +404,7 @@ output = 15.0
             input: 1_000_000 + 2_000_000 + 4_000_000,
             cached_input: 2_000_000,
             cache_write: 4_000_000,
+            cache_write_hour: 0,
             output: 100_000,
         });
         // 1M x 3.00 + 2M x 0.30 + 4M x 3.75 + 0.1M x 15.00

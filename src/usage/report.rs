@@ -263,6 +263,7 @@ impl<'a> Pricing<'a> {
             input: record.input_tokens,
             cached_input: record.cached_input_tokens,
             cache_write: record.cache_write_tokens,
+            cache_write_hour: record.cache_write_hour_tokens,
             output: record.output_tokens,
         }))
     }
@@ -472,6 +473,7 @@ mod tests {
             input_tokens: input,
             cached_input_tokens: 0,
             cache_write_tokens: 0,
+            cache_write_hour_tokens: 0,
             output_tokens: output,
             usage_source: UsageSource::Api,
             latency_ms: input,

@@ -33,6 +33,9 @@
 
 #![allow(dead_code)]
 
+#[path = "fake_provider/reasoning.rs"]
+pub mod reasoning;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -152,6 +155,8 @@ pub enum Api {
     /// Anthropic: `POST /v1/messages`, with `x-api-key: KEY` (or a bearer
     /// token) and `anthropic-version`.
     Anthropic,
+    /// OpenAI Responses: `POST /v1/responses`, with `Authorization: Bearer KEY`.
+    OpenAiResponses,
 }
 
 impl Api {
@@ -161,6 +166,7 @@ impl Api {
         match (method, path) {
             ("POST", "/v1/chat/completions" | "/v1/embeddings") => Some(Api::OpenAi),
             ("POST", "/v1/messages") => Some(Api::Anthropic),
+            ("POST", "/v1/responses") => Some(Api::OpenAiResponses),
             _ => None,
         }
     }
@@ -1077,8 +1083,9 @@ fn refusal(shared: &Shared, api: Api, request: &RecordedRequest) -> Option<Reply
     let json = request
         .header("content-type")
         .is_some_and(|v| v.starts_with("application/json"));
-    match api {
-        Api::OpenAi if !key_ok(bearer) => Some(Reply::openai_error(
+    let openai = api != Api::Anthropic;
+    let refused = match api {
+        _ if openai && !key_ok(bearer) => Some(Reply::openai_error(
             401,
             "invalid_request_error",
             "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
@@ -1093,7 +1100,7 @@ fn refusal(shared: &Shared, api: Api, request: &RecordedRequest) -> Option<Reply
                 "anthropic-version: header is required",
             ),
         ),
-        Api::OpenAi if !json => Some(Reply::openai_error(
+        _ if openai && !json => Some(Reply::openai_error(
             400,
             "invalid_request_error",
             "you must provide a JSON body with content-type application/json",
@@ -1104,7 +1111,11 @@ fn refusal(shared: &Shared, api: Api, request: &RecordedRequest) -> Option<Reply
             "content-type must be application/json",
         )),
         _ => None,
-    }
+    };
+    refused.or_else(|| {
+        let body: Value = serde_json::from_str(&request.body).ok()?;
+        reasoning::refusal(api, &body)
+    })
 }
 
 /// The next scripted reply (or the responder's), checked against the
@@ -1120,14 +1131,20 @@ fn scripted_reply(shared: &Shared, api: Api, request: &RecordedRequest) -> Reply
     let reply = reply
         .or_else(|| shared.responder.as_ref().map(|respond| respond(request)))
         .unwrap_or_else(|| Reply::openai_error(500, "server_error", NO_REPLY_MESSAGE));
+    // An OpenAI error fits both OpenAI routes.
+    let fits = |wanted: Api| {
+        wanted == api || (reply.status >= 400 && wanted != Api::Anthropic && api != Api::Anthropic)
+    };
     match reply.api {
-        Some(wanted) if wanted != api => {
+        Some(wanted) if !fits(wanted) => {
             let message = format!(
                 "fake provider: the scripted reply is for {wanted:?} but the request went to {} {}",
                 request.method, request.path
             );
             match api {
-                Api::OpenAi => Reply::openai_error(404, "invalid_request_error", &message),
+                Api::OpenAi | Api::OpenAiResponses => {
+                    Reply::openai_error(404, "invalid_request_error", &message)
+                }
                 Api::Anthropic => Reply::anthropic_error(404, "not_found_error", &message),
             }
         }

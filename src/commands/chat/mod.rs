@@ -51,9 +51,21 @@ pub struct Args {
     pub no_stream: bool,
 
     /// Mark the system prompt, tools and conversation so far for Anthropic's
-    /// prompt cache (reads cost a tenth; writes a quarter more) [config: cache_prompt]
-    #[arg(long)]
-    pub cache_prompt: bool,
+    /// prompt cache (reads cost a tenth; writes a quarter more, or twice the
+    /// input price with =1h) [config: cache_prompt, cache_prompt_ttl]
+    #[arg(long, value_name = "TTL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "5m", value_parser = clap::value_parser!(crate::llm::CacheTtl))]
+    pub cache_prompt: Option<crate::llm::CacheTtl>,
+
+    /// How hard an OpenAI reasoning model thinks: minimal, low, medium or high
+    /// (its summary is shown dimmed on stderr)
+    #[arg(long, value_name = "EFFORT", value_parser = clap::value_parser!(crate::llm::ReasoningEffort))]
+    pub reasoning_effort: Option<crate::llm::ReasoningEffort>,
+
+    /// Turn on Claude's extended thinking with this many tokens (at least
+    /// 1024, below --max-tokens, which covers thinking and reply)
+    #[arg(long, value_name = "N")]
+    pub thinking_budget: Option<u32>,
 
     /// Print one JSON object (reply, usage, ids) instead of the streamed text
     #[arg(long)]
@@ -189,6 +201,8 @@ impl Args {
             temperature: self.temperature.or_else(|| from?.temperature),
             no_stream: self.no_stream,
             cache_prompt: self.cache_prompt,
+            reasoning_effort: self.reasoning_effort,
+            thinking_budget: self.thinking_budget,
         }
     }
 }
