@@ -83,6 +83,8 @@ fn an_openai_batch_goes_through_files_and_batches_and_comes_back_in_input_order(
     );
 
     // The first poll: still running, and `results` says so with exit 75.
+    let fake_status = fake.batches().requests().len();
+    assert_eq!(fake_status, 2, "upload and create, no poll yet");
     let running = home
         .confab_openai(&url)
         .args(["batch", "results", &id])

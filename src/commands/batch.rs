@@ -497,11 +497,11 @@ fn print_batch(record: &BatchRecord, batch: &RemoteBatch, json: bool) -> anyhow:
     writeln!(out, "{}", record.id)?;
     writeln!(
         out,
-        "status: {}{}  ({} {} via {})",
+        "status: {}{}  ({} requests to {} via {})",
         batch.status,
         if batch.ended { " (ended)" } else { "" },
-        record.model,
         record.ids.len(),
+        record.model,
         record.provider
     )?;
     writeln!(
