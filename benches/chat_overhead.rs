@@ -4,6 +4,8 @@
 //! 5 ms more, median). The server is the test suite's fake provider,
 //! answering every request with the same short stream.
 
+#[path = "../tests/support/fake_batches.rs"]
+mod fake_batches;
 #[path = "../tests/support/fake_provider.rs"]
 mod fake_provider;
 

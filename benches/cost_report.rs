@@ -74,6 +74,8 @@ fn generate(path: &Path) {
             finish_reason: None,
             operation: None,
             preset: None,
+            tier: None,
+            batch_id: None,
             error_kind: None,
             outcome: if rng.u8(..50) == 0 {
                 CallOutcome::Error

@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them, offline by default')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Send many prompts as one batch at the batch price; poll, fetch results, cancel')
             [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
@@ -226,6 +227,83 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --format json')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'confab;batch' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Send a JSONL file of prompts as one batch (or price it with --dry-run)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Ask the provider how a batch is doing')
+            [CompletionResult]::new('results', 'results', [CompletionResultType]::ParameterValue, 'Print a batch''s results as JSONL, in input order (exit 75 while it runs)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Ask the provider to cancel a batch')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the batches submitted from this data directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;batch;submit' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'The model, as `chat -m` takes it')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'The model, as `chat -m` takes it')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The system prompt of lines that have none')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system prompt of lines that have none')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'A JSON Schema every reply must follow; `results` marks replies that do not')
+            [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Output cap of lines without their own [default: config max_tokens, else min(model limit, 4096)]')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tag the batch''s usage records (repeatable)')
+            [CompletionResult]::new('--redact', '--redact', [CompletionResultType]::ParameterName, 'Send credentials found in the input as [REDACTED:kind] instead of refusing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Count and price the batch, send nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;batch;status' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (`status`, `cancel`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;batch;results' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (`status`, `cancel`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;batch;cancel' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (`status`, `cancel`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;batch;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;batch;help' {
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Send a JSONL file of prompts as one batch (or price it with --dry-run)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Ask the provider how a batch is doing')
+            [CompletionResult]::new('results', 'results', [CompletionResultType]::ParameterValue, 'Print a batch''s results as JSONL, in input order (exit 75 while it runs)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Ask the provider to cancel a batch')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the batches submitted from this data directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;batch;help;submit' {
+            break
+        }
+        'confab;batch;help;status' {
+            break
+        }
+        'confab;batch;help;results' {
+            break
+        }
+        'confab;batch;help;cancel' {
+            break
+        }
+        'confab;batch;help;list' {
+            break
+        }
+        'confab;batch;help;help' {
             break
         }
         'confab;usage' {
@@ -467,6 +545,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('rag', 'rag', [CompletionResultType]::ParameterValue, 'Index local docs and query them, offline by default')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Show a past conversation with its costs, re-run it on another model, or price a re-run')
             [CompletionResult]::new('cost-report', 'cost-report', [CompletionResultType]::ParameterValue, 'Report what the recorded calls cost, grouped, with budgets for CI')
+            [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Send many prompts as one batch at the batch price; poll, fetch results, cancel')
             [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List, show and delete stored conversations')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration, secrets masked, and where files live')
@@ -516,6 +595,29 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;cost-report' {
+            break
+        }
+        'confab;help;batch' {
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Send a JSONL file of prompts as one batch (or price it with --dry-run)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Ask the provider how a batch is doing')
+            [CompletionResult]::new('results', 'results', [CompletionResultType]::ParameterValue, 'Print a batch''s results as JSONL, in input order (exit 75 while it runs)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Ask the provider to cancel a batch')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the batches submitted from this data directory')
+            break
+        }
+        'confab;help;batch;submit' {
+            break
+        }
+        'confab;help;batch;status' {
+            break
+        }
+        'confab;help;batch;results' {
+            break
+        }
+        'confab;help;batch;cancel' {
+            break
+        }
+        'confab;help;batch;list' {
             break
         }
         'confab;help;usage' {

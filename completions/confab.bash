@@ -16,6 +16,9 @@ _confab() {
             ",$1")
                 cmd="confab"
                 ;;
+            confab,batch)
+                cmd="confab__subcmd__batch"
+                ;;
             confab,cache)
                 cmd="confab__subcmd__cache"
                 ;;
@@ -61,6 +64,42 @@ _confab() {
             confab,usage)
                 cmd="confab__subcmd__usage"
                 ;;
+            confab__subcmd__batch,cancel)
+                cmd="confab__subcmd__batch__subcmd__cancel"
+                ;;
+            confab__subcmd__batch,help)
+                cmd="confab__subcmd__batch__subcmd__help"
+                ;;
+            confab__subcmd__batch,list)
+                cmd="confab__subcmd__batch__subcmd__list"
+                ;;
+            confab__subcmd__batch,results)
+                cmd="confab__subcmd__batch__subcmd__results"
+                ;;
+            confab__subcmd__batch,status)
+                cmd="confab__subcmd__batch__subcmd__status"
+                ;;
+            confab__subcmd__batch,submit)
+                cmd="confab__subcmd__batch__subcmd__submit"
+                ;;
+            confab__subcmd__batch__subcmd__help,cancel)
+                cmd="confab__subcmd__batch__subcmd__help__subcmd__cancel"
+                ;;
+            confab__subcmd__batch__subcmd__help,help)
+                cmd="confab__subcmd__batch__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__batch__subcmd__help,list)
+                cmd="confab__subcmd__batch__subcmd__help__subcmd__list"
+                ;;
+            confab__subcmd__batch__subcmd__help,results)
+                cmd="confab__subcmd__batch__subcmd__help__subcmd__results"
+                ;;
+            confab__subcmd__batch__subcmd__help,status)
+                cmd="confab__subcmd__batch__subcmd__help__subcmd__status"
+                ;;
+            confab__subcmd__batch__subcmd__help,submit)
+                cmd="confab__subcmd__batch__subcmd__help__subcmd__submit"
+                ;;
             confab__subcmd__cache,clear)
                 cmd="confab__subcmd__cache__subcmd__clear"
                 ;;
@@ -90,6 +129,9 @@ _confab() {
                 ;;
             confab__subcmd__guard__subcmd__help,scan)
                 cmd="confab__subcmd__guard__subcmd__help__subcmd__scan"
+                ;;
+            confab__subcmd__help,batch)
+                cmd="confab__subcmd__help__subcmd__batch"
                 ;;
             confab__subcmd__help,cache)
                 cmd="confab__subcmd__help__subcmd__cache"
@@ -135,6 +177,21 @@ _confab() {
                 ;;
             confab__subcmd__help,usage)
                 cmd="confab__subcmd__help__subcmd__usage"
+                ;;
+            confab__subcmd__help__subcmd__batch,cancel)
+                cmd="confab__subcmd__help__subcmd__batch__subcmd__cancel"
+                ;;
+            confab__subcmd__help__subcmd__batch,list)
+                cmd="confab__subcmd__help__subcmd__batch__subcmd__list"
+                ;;
+            confab__subcmd__help__subcmd__batch,results)
+                cmd="confab__subcmd__help__subcmd__batch__subcmd__results"
+                ;;
+            confab__subcmd__help__subcmd__batch,status)
+                cmd="confab__subcmd__help__subcmd__batch__subcmd__status"
+                ;;
+            confab__subcmd__help__subcmd__batch,submit)
+                cmd="confab__subcmd__help__subcmd__batch__subcmd__submit"
                 ;;
             confab__subcmd__help__subcmd__cache,clear)
                 cmd="confab__subcmd__help__subcmd__cache__subcmd__clear"
@@ -317,12 +374,222 @@ _confab() {
 
     case "${cmd}" in
         confab)
-            opts="-h -V --help --version chat count-tokens rag replay cost-report usage history config guard cache models tools presets completions help"
+            opts="-h -V --help --version chat count-tokens rag replay cost-report batch usage history config guard cache models tools presets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch)
+            opts="-h --help submit status results cancel list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__cancel)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help)
+            opts="submit status results cancel list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help__subcmd__results)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__help__subcmd__submit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__list)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__results)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__status)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__batch__subcmd__submit)
+            opts="-m -s -h --model --system --schema --max-tokens --redact --dry-run --tag --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --system)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-tokens)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -590,7 +857,7 @@ _confab() {
                     return 0
                     ;;
                 --group-by)
-                    COMPREPLY=($(compgen -W "model provider day week month conversation command tag preset" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "model provider day week month conversation command tag preset tier" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -765,8 +1032,92 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help)
-            opts="chat count-tokens rag replay cost-report usage history config guard cache models tools presets completions help"
+            opts="chat count-tokens rag replay cost-report batch usage history config guard cache models tools presets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__batch)
+            opts="submit status results cancel list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__batch__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__batch__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__batch__subcmd__results)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__batch__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__batch__subcmd__submit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand rag 'Index local docs and query them, offline by default'
             cand replay 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
             cand cost-report 'Report what the recorded calls cost, grouped, with budgets for CI'
+            cand batch 'Send many prompts as one batch at the batch price; poll, fetch results, cancel'
             cand usage 'Send recorded calls to an OpenTelemetry backend'
             cand history 'List, show and delete stored conversations'
             cand config 'Show the effective configuration, secrets masked, and where files live'
@@ -204,6 +205,70 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --json 'Same as --format json'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'confab;batch'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand submit 'Send a JSONL file of prompts as one batch (or price it with --dry-run)'
+            cand status 'Ask the provider how a batch is doing'
+            cand results 'Print a batch''s results as JSONL, in input order (exit 75 while it runs)'
+            cand cancel 'Ask the provider to cancel a batch'
+            cand list 'List the batches submitted from this data directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;batch;submit'= {
+            cand -m 'The model, as `chat -m` takes it'
+            cand --model 'The model, as `chat -m` takes it'
+            cand -s 'The system prompt of lines that have none'
+            cand --system 'The system prompt of lines that have none'
+            cand --schema 'A JSON Schema every reply must follow; `results` marks replies that do not'
+            cand --max-tokens 'Output cap of lines without their own [default: config max_tokens, else min(model limit, 4096)]'
+            cand --tag 'Tag the batch''s usage records (repeatable)'
+            cand --redact 'Send credentials found in the input as [REDACTED:kind] instead of refusing'
+            cand --dry-run 'Count and price the batch, send nothing'
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;batch;status'= {
+            cand --json 'Print JSON (`status`, `cancel`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;batch;results'= {
+            cand --json 'Print JSON (`status`, `cancel`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;batch;cancel'= {
+            cand --json 'Print JSON (`status`, `cancel`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;batch;list'= {
+            cand --json 'Print JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;batch;help'= {
+            cand submit 'Send a JSONL file of prompts as one batch (or price it with --dry-run)'
+            cand status 'Ask the provider how a batch is doing'
+            cand results 'Print a batch''s results as JSONL, in input order (exit 75 while it runs)'
+            cand cancel 'Ask the provider to cancel a batch'
+            cand list 'List the batches submitted from this data directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;batch;help;submit'= {
+        }
+        &'confab;batch;help;status'= {
+        }
+        &'confab;batch;help;results'= {
+        }
+        &'confab;batch;help;cancel'= {
+        }
+        &'confab;batch;help;list'= {
+        }
+        &'confab;batch;help;help'= {
         }
         &'confab;usage'= {
             cand -h 'Print help'
@@ -399,6 +464,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand rag 'Index local docs and query them, offline by default'
             cand replay 'Show a past conversation with its costs, re-run it on another model, or price a re-run'
             cand cost-report 'Report what the recorded calls cost, grouped, with budgets for CI'
+            cand batch 'Send many prompts as one batch at the batch price; poll, fetch results, cancel'
             cand usage 'Send recorded calls to an OpenTelemetry backend'
             cand history 'List, show and delete stored conversations'
             cand config 'Show the effective configuration, secrets masked, and where files live'
@@ -437,6 +503,23 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;help;replay'= {
         }
         &'confab;help;cost-report'= {
+        }
+        &'confab;help;batch'= {
+            cand submit 'Send a JSONL file of prompts as one batch (or price it with --dry-run)'
+            cand status 'Ask the provider how a batch is doing'
+            cand results 'Print a batch''s results as JSONL, in input order (exit 75 while it runs)'
+            cand cancel 'Ask the provider to cancel a batch'
+            cand list 'List the batches submitted from this data directory'
+        }
+        &'confab;help;batch;submit'= {
+        }
+        &'confab;help;batch;status'= {
+        }
+        &'confab;help;batch;results'= {
+        }
+        &'confab;help;batch;cancel'= {
+        }
+        &'confab;help;batch;list'= {
         }
         &'confab;help;usage'= {
             cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'

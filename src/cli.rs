@@ -15,7 +15,8 @@ use crate::commands;
     long_about = "confab chats with OpenAI-style and Anthropic model APIs, counts tokens exactly, \
 indexes local docs for retrieval, replays past conversations and reports what every call cost.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage error, 3 budget or token limit exceeded, \
-4 provider or auth error, 5 rejected by a guard (secret, injection, invalid --schema reply), 130 interrupted."
+4 provider or auth error, 5 rejected by a guard (secret, injection, invalid --schema reply), \
+75 not finished yet (batch results of a running batch), 130 interrupted."
 )]
 pub struct Cli {
     /// The subcommand to run.
@@ -37,6 +38,9 @@ pub enum Command {
     Replay(commands::replay::Args),
     /// Report what the recorded calls cost, grouped, with budgets for CI
     CostReport(commands::cost_report::Args),
+    /// Send many prompts as one batch at the batch price; poll, fetch results, cancel
+    #[command(subcommand)]
+    Batch(commands::batch::Command),
     /// Send recorded calls to an OpenTelemetry backend
     #[command(subcommand)]
     Usage(commands::usage::Command),
@@ -117,6 +121,7 @@ impl Cli {
             Command::Rag(command) => commands::rag::run(command),
             Command::Replay(args) => commands::replay::run(args),
             Command::CostReport(args) => commands::cost_report::run(args),
+            Command::Batch(command) => commands::batch::run(command),
             Command::Usage(command) => commands::usage::run(command),
             Command::Guard(command) => commands::guard::run(command),
             Command::Cache(args) => commands::cache::run(args),

@@ -17,6 +17,9 @@ pub enum ExitKind {
     Provider,
     /// A guard rejected the input.
     InputRejected,
+    /// The work is not done yet; try again later (`batch results` of a
+    /// batch still running).
+    Pending,
     /// Interrupted by Ctrl-C.
     Interrupted,
     /// Stopped by SIGHUP (the terminal went away).
@@ -34,6 +37,7 @@ impl ExitKind {
             ExitKind::BudgetExceeded => 3,
             ExitKind::Provider => 4,
             ExitKind::InputRejected => 5,
+            ExitKind::Pending => 75,
             ExitKind::Interrupted => 130,
             ExitKind::HungUp => 129,
             ExitKind::Terminated => 143,

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod attach;
+pub mod batch;
 pub mod cache;
 pub mod chat;
 pub mod cli;

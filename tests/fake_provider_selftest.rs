@@ -1,6 +1,8 @@
 //! Self-tests for the fake model provider in `tests/support/fake_provider.rs`,
 //! driven by a hand-written std HTTP client.
 
+#[path = "support/fake_batches.rs"]
+mod fake_batches;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 
@@ -494,4 +496,71 @@ fn raw_replies_and_delays() {
     assert_eq!(response.header("content-length"), Some("4"));
     assert_eq!(response.header("connection"), Some("close"));
     assert_eq!(response.body, "abcd");
+}
+
+/// The batch routes refuse what the real APIs refuse (see `fake_batches`).
+#[test]
+fn batch_routes_are_as_strict_as_the_real_apis() {
+    let provider = FakeProvider::start(vec![]);
+    let bearer = "Authorization: Bearer sk-test";
+    let anthropic = "x-api-key: sk-ant-test\r\nanthropic-version: 2023-06-01";
+    let no_key = send_with(&provider, "POST", "/v1/files", "", "{}");
+    assert_eq!(no_key.status, 401);
+    let not_multipart = send_with(&provider, "POST", "/v1/files", bearer, "{}");
+    assert_eq!(not_multipart.status, 400);
+    assert!(
+        not_multipart.body.contains("multipart"),
+        "{}",
+        not_multipart.body
+    );
+    let no_file = send_with(
+        &provider,
+        "POST",
+        "/v1/batches",
+        bearer,
+        r#"{"input_file_id": "file-nope", "endpoint": "/v1/chat/completions", "completion_window": "24h"}"#,
+    );
+    assert_eq!(no_file.status, 404);
+    let no_version = send_with(
+        &provider,
+        "POST",
+        "/v1/messages/batches",
+        "x-api-key: sk-ant-test",
+        "{}",
+    );
+    assert_eq!(no_version.status, 400);
+    let request = |id: &str, stream: bool| {
+        format!(
+            r#"{{"custom_id": "{id}", "params": {{"model": "m", "max_tokens": 5, "stream": {stream}, "messages": [{{"role": "user", "content": "x"}}]}}}}"#
+        )
+    };
+    for body in [
+        format!(r#"{{"requests": [{}]}}"#, request("a", true)),
+        format!(
+            r#"{{"requests": [{}, {}]}}"#,
+            request("a", false),
+            request("a", false)
+        ),
+        format!(r#"{{"requests": [{}]}}"#, request("no spaces", false)),
+    ] {
+        let refused = send_with(&provider, "POST", "/v1/messages/batches", anthropic, &body);
+        assert_eq!(refused.status, 400, "{body}");
+    }
+    let body = format!(r#"{{"requests": [{}]}}"#, request("a", false));
+    let created = send_with(&provider, "POST", "/v1/messages/batches", anthropic, &body);
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = provider.batches().ids()[0].clone();
+    let early = send_with(
+        &provider,
+        "GET",
+        &format!("/v1/messages/batches/{id}/results"),
+        anthropic,
+        "",
+    );
+    assert_eq!(early.status, 400, "no results before the batch has ended");
+    assert!(
+        created.body.contains("\"results_url\":null"),
+        "{}",
+        created.body
+    );
 }

@@ -2,6 +2,8 @@
 //! provider: the tools are declared, the model's call comes back, a
 //! configured tool runs, and its result goes back in each provider's shape.
 
+#[path = "support/fake_batches.rs"]
+mod fake_batches;
 #[path = "support/fake_provider.rs"]
 mod fake_provider;
 

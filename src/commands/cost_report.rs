@@ -242,6 +242,9 @@ fn cells(row: &ReportRow) -> Vec<String> {
         if row.estimated_calls > 0 {
             cost.insert(0, '~');
         }
+        if row.batch_calls > 0 {
+            cost.push('*');
+        }
         if row.unpriced_calls > 0 {
             cost.push_str(&format!(" +{} unpriced", row.unpriced_calls));
         }
@@ -368,6 +371,13 @@ fn write_table_notes(
             report.total.estimated_calls
         )?;
     }
+    if report.total.batch_calls > 0 {
+        writeln!(
+            out,
+            "* includes {} batch requests (`confab batch`), priced at the batch price",
+            report.total.batch_calls
+        )?;
+    }
     if with_cache {
         writeln!(
             out,
@@ -404,6 +414,7 @@ fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             "ttft_p95_ms",
             "cache_hits",
             "saved_usd",
+            "batch_calls",
         ]
         .map(String::from),
     );
@@ -440,6 +451,7 @@ fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             ms(row.ttft_p95_ms),
             row.cache_hits.to_string(),
             format!("{:.6}", row.saved_usd),
+            row.batch_calls.to_string(),
         ]);
         writeln!(out, "{}", fields.join(","))?;
     }

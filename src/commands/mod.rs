@@ -1,6 +1,7 @@
 //! One module per subcommand: the glue between the command line, the core
 //! library and the terminal. Each has an `Args` struct and a `run`.
 
+pub mod batch;
 pub mod cache;
 pub mod chat;
 pub mod completions;

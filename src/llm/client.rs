@@ -726,6 +726,107 @@ impl Client {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Plain API requests (the batch endpoints): JSON or multipart in, a bounded
+// body out, through the same auth headers, timeouts and retry loop as chat.
+// ---------------------------------------------------------------------------
+
+/// A request body and its content type.
+#[derive(Clone, Debug)]
+pub struct ApiBody {
+    /// `application/json`, `multipart/form-data; boundary=...`.
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// One plain API request ([`Client::api_request`]).
+#[derive(Clone, Debug)]
+pub struct ApiRequest<'a> {
+    /// The full URL (see [`ProviderConfig::endpoint`]).
+    pub url: &'a str,
+    /// A POST body; `None`: a GET.
+    pub body: Option<ApiBody>,
+    /// The most bytes of the answer read.
+    pub limit: usize,
+    /// Whether the answer may be any media type (a file download), not only JSON.
+    pub download: bool,
+}
+
+impl Client {
+    /// Sends `request` with the provider's auth headers, retried as a chat
+    /// call is, and returns the body of the 2xx answer (at most
+    /// `request.limit` bytes); an error answer is the API error it holds.
+    pub fn api_request(&self, request: &ApiRequest<'_>) -> Result<String, CallFailure> {
+        let mut attempt = ApiAttempt {
+            client: self,
+            request,
+        };
+        let total = self.timeouts.total;
+        self.runtime.block_on(async {
+            match tokio::time::timeout(total, self.with_retries(&mut attempt)).await {
+                Ok(retried) => retried.result.map_err(Stop::into_failure),
+                Err(_) => Err(CallFailure::Transport(format!(
+                    "the request took longer than {} s (total_timeout_secs)",
+                    total.as_secs()
+                ))),
+            }
+        })
+    }
+}
+
+/// One attempt of a plain API request.
+struct ApiAttempt<'a> {
+    client: &'a Client,
+    request: &'a ApiRequest<'a>,
+}
+
+impl Attempt for ApiAttempt<'_> {
+    type Output = String;
+
+    async fn run(&mut self) -> Result<String, Box<FailedAttempt>> {
+        let client = self.client;
+        let mut builder = match &self.request.body {
+            Some(body) => client
+                .http
+                .post(self.request.url)
+                .header("content-type", body.content_type.as_str())
+                .body(body.bytes.clone()),
+            None => client.http.get(self.request.url),
+        };
+        for (name, value) in client.wire.auth_headers(client.api_key.as_deref()) {
+            builder = builder.header(name, value);
+        }
+        let response = match tokio::time::timeout(client.timeouts.response, builder.send()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => return Err(transport_failure(&describe(&err))),
+            Err(_) => return Err(transport_failure("timed out: no answer from the server")),
+        };
+        let status = response.status().as_u16();
+        if !self.request.download || !(200..300).contains(&status) {
+            check_response(status, response.headers(), false)
+                .map_err(|failure| refused(status, failure))?;
+        }
+        if !(200..300).contains(&status) {
+            let parse = |status: u16, body: &str| client.wire.parse_error(status, body);
+            return Err(client.error_answer(response, &parse).await);
+        }
+        read_body(response, self.request.limit, client.timeouts.read)
+            .await
+            .map_err(|err| match err.starts_with("the body is over") {
+                true => refused(status, CallFailure::Malformed(err)),
+                false => transport_failure(&err),
+            })
+    }
+
+    fn retrying(&mut self, retry: u32, delay: Duration, reason: &str) {
+        eprintln!(
+            "confab: {reason}; retry {retry} in {:.1}s",
+            delay.as_secs_f64()
+        );
+    }
+}
+
 /// The HTTP client: rustls (see [`tls_config`]), bounded connect and read
 /// times, no redirects followed (following one would send the key
 /// wherever the Location points; see `check_response`), HTTP/1.1.

@@ -165,6 +165,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
     let mut outcome = None;
     let mut tags = None;
     let mut preset = None;
+    let mut tier = None;
     s.expect(b'{')?;
     s.skip_ws();
     if s.peek()? != b'}' {
@@ -209,6 +210,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
                 )?,
                 "tags" => set(&mut tags, s.strings()?)?,
                 "preset" => set(&mut preset, s.nullable(Scanner::string)?)?,
+                "tier" => set(&mut tier, s.nullable(Scanner::string)?)?,
                 _ => s.skip_value()?,
             }
             s.skip_ws();
@@ -242,6 +244,7 @@ pub fn parse(line: &[u8]) -> Option<UsageView<'_>> {
         outcome: outcome?,
         tags: tags.unwrap_or_default(),
         preset: preset.flatten().map(Cow::Borrowed),
+        tier: tier.flatten().map(Cow::Borrowed),
     })
 }
 
@@ -258,6 +261,7 @@ mod tests {
         let lines = [
             r#"{"v":1,"ts":"2026-01-01T00:00:00Z","call_id":"a","conversation_id":"c1","command":"chat","provider":"p","host":"h","model_requested":"m","model_reported":"m-1","input_tokens":10,"cached_input_tokens":2,"cache_write_tokens":3,"output_tokens":4,"reasoning_tokens":0,"usage_source":"api","latency_ms":5,"ttft_ms":6,"retries":1,"status":200,"error_kind":null,"outcome":"ok","tags":["ci","x"]}"#,
             r#"{"ts":"t","command":"chat","provider":"p","model_requested":"m","usage_source":"api","latency_ms":5,"outcome":"ok","tags":[],"preset":"review"}"#,
+            r#"{"ts":"t","command":"batch","provider":"p","model_requested":"m","usage_source":"api","latency_ms":0,"outcome":"ok","tier":"batch","batch_id":"b1"}"#,
             r#" { "ts" : "2026-01-01T00:00:00Z" , "command":"chat","provider":"p","model_requested":"m","usage_source":"local","latency_ms":5,"outcome":"interrupted","ttft_ms":null,"model_reported":null,"tags":[] } "#,
             r#"{"ts":"t","command":"c\"quoted","provider":"p","model_requested":"m","usage_source":"api","latency_ms":5,"outcome":"ok"}"#,
             r#"{"ts":"t","command":"c","provider":"p","model_requested":"m","usage_source":"api","latency_ms":5.5,"outcome":"ok"}"#,
@@ -284,13 +288,15 @@ mod tests {
             "the common case takes the fast path"
         );
         assert!(parse(lines[1].as_bytes()).is_some());
-        assert!(parse(lines[2].as_bytes()).is_some());
+        assert!(parse(lines[3].as_bytes()).is_some());
         let with_preset = parse(lines[1].as_bytes()).expect("fast path");
         assert_eq!(with_preset.preset.as_deref(), Some("review"));
+        let batch = parse(lines[2].as_bytes()).expect("fast path");
+        assert!(batch.is_batch(), "the tier is read on the fast path");
         assert!(
-            parse(lines[3].as_bytes()).is_none(),
+            parse(lines[4].as_bytes()).is_none(),
             "escapes defer to serde"
         );
-        assert!(serde_view(lines[3]).is_some());
+        assert!(serde_view(lines[4]).is_some());
     }
 }

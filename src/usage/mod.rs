@@ -123,12 +123,22 @@ pub struct UsageRecord {
     /// The preset the call's prompt came from (`chat -p`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// The pricing tier: `batch` for a request of a batch (`confab
+    /// batch`), priced at the batch price; absent for a standard call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The provider's id of the batch the request was part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
 }
 
 /// Whether a count is zero (and left out of the record).
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+
+/// The [`UsageRecord::tier`] of a request made through a batch API.
+pub const BATCH_TIER: &str = "batch";
 
 impl UsageRecord {
     /// The record as a report reads it, for pricing one call.
@@ -155,6 +165,7 @@ impl UsageRecord {
                 .map(|t| Cow::Borrowed(t.as_str()))
                 .collect(),
             preset: self.preset.as_deref().map(Cow::Borrowed),
+            tier: self.tier.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -213,6 +224,9 @@ pub struct UsageView<'a> {
     /// The preset of the call's prompt, if any.
     #[serde(borrow, default)]
     pub preset: Option<Cow<'a, str>>,
+    /// The pricing tier (`batch`), if not the standard one.
+    #[serde(borrow, default)]
+    pub tier: Option<Cow<'a, str>>,
 }
 
 impl UsageView<'_> {
@@ -221,6 +235,11 @@ impl UsageView<'_> {
         self.model_reported
             .as_deref()
             .unwrap_or(&self.model_requested)
+    }
+
+    /// Whether the call was a request of a batch, priced at the batch price.
+    pub fn is_batch(&self) -> bool {
+        self.tier.as_deref() == Some(BATCH_TIER)
     }
 }
 
@@ -341,6 +360,8 @@ mod tests {
             finish_reason: Some("stop".into()),
             operation: None,
             preset: None,
+            tier: None,
+            batch_id: None,
         }
     }
 

@@ -46,6 +46,78 @@ pub struct Price {
     pub note: Option<String>,
 }
 
+/// A batch price rule: from `from` on, a call made through a provider's
+/// batch API costs `multiplier` times its standard price (cache prices
+/// included: the discounts stack). A rule names a `model` (an override)
+/// or a `provider` (the vendor, as the price entries name it).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRate {
+    /// The vendor whose models the rule covers (`openai`, `anthropic`).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// One model the rule covers, overriding its vendor's rule.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The UTC date (YYYY-MM-DD) the rule took effect.
+    pub from: String,
+    /// The batch price as a fraction of the standard price (0.5: half).
+    pub multiplier: f64,
+    /// Where the rule comes from.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Caveats.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl BatchRate {
+    /// What is wrong with this rule: it must name exactly one of
+    /// `provider` and `model`, a YYYY-MM-DD date and a multiplier from 0 to 1.
+    pub fn problem(&self) -> Option<String> {
+        let name = self
+            .model
+            .as_deref()
+            .or(self.provider.as_deref())
+            .unwrap_or("?");
+        if self.provider.is_some() == self.model.is_some() {
+            return Some(format!(
+                "a [[batch]] rule (for {name}, from {}) names exactly one of `provider` and `model`",
+                self.from
+            ));
+        }
+        if jiff::civil::Date::strptime("%Y-%m-%d", &self.from).is_err() {
+            return Some(format!(
+                "`from = \"{}\"` of the [[batch]] rule for {name} is not a YYYY-MM-DD date",
+                self.from
+            ));
+        }
+        (!self.multiplier.is_finite() || !(0.0..=1.0).contains(&self.multiplier)).then(|| {
+            format!(
+                "`multiplier = {}` of the [[batch]] rule for {name} is not a fraction from 0 to 1",
+                self.multiplier
+            )
+        })
+    }
+}
+
+/// The price of one call: the model's price, times the batch multiplier
+/// for batch calls (1 for the others).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate<'a> {
+    /// The model's standard price.
+    pub price: &'a Price,
+    /// What the call pays of it.
+    pub multiplier: f64,
+}
+
+impl Rate<'_> {
+    /// The cost in USD of `tokens` at this rate.
+    pub fn cost(&self, tokens: TokenCounts) -> f64 {
+        self.price.cost(tokens) * self.multiplier
+    }
+}
+
 /// Token counts to price.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TokenCounts {
@@ -135,12 +207,17 @@ pub enum PriceError {
 struct PriceFile {
     #[serde(default)]
     price: Vec<Price>,
+    #[serde(default)]
+    batch: Vec<BatchRate>,
 }
 
-/// Prices by model, each model's list sorted by date.
+/// Prices by model, each model's list sorted by date; batch rules by
+/// model and by vendor, sorted by date too.
 #[derive(Clone, Debug, Default)]
 pub struct PriceTable {
     by_model: HashMap<String, Vec<Price>>,
+    batch_by_model: HashMap<String, Vec<BatchRate>>,
+    batch_by_provider: HashMap<String, Vec<BatchRate>>,
 }
 
 impl PriceTable {
@@ -201,6 +278,15 @@ impl PriceTable {
                 });
             }
             table.insert(price);
+        }
+        for rate in file.batch {
+            if let Some(message) = rate.problem() {
+                return Err(PriceError::Invalid {
+                    source_name: source_name.to_string(),
+                    message,
+                });
+            }
+            table.insert_batch(rate);
         }
         Ok(table)
     }
@@ -268,13 +354,55 @@ impl PriceTable {
         prices.sort_by(|a, b| a.from.cmp(&b.from));
     }
 
-    /// Adds `other`'s prices, replacing those for the same model and date.
+    fn insert_batch(&mut self, rate: BatchRate) {
+        let (map, key) = match (&rate.model, &rate.provider) {
+            (Some(model), _) => (&mut self.batch_by_model, model.clone()),
+            (None, Some(provider)) => (&mut self.batch_by_provider, provider.clone()),
+            (None, None) => return,
+        };
+        let rates = map.entry(key).or_default();
+        rates.retain(|r| r.from != rate.from);
+        rates.push(rate);
+        rates.sort_by(|a, b| a.from.cmp(&b.from));
+    }
+
+    /// Adds `other`'s prices and batch rules, replacing those for the same
+    /// model (or vendor) and date.
     pub fn merge(&mut self, other: PriceTable) {
         for prices in other.by_model.into_values() {
             for price in prices {
                 self.insert(price);
             }
         }
+        let rates = other.batch_by_model.into_values();
+        for rate in rates.chain(other.batch_by_provider.into_values()).flatten() {
+            self.insert_batch(rate);
+        }
+    }
+
+    /// The batch multiplier of `model` on `date`: its own rule in effect
+    /// that day, else the rule of the vendor its price names (else of
+    /// `provider`, the configured provider's name) in effect that day, else
+    /// the earliest rule (for days before every rule). `None`: no rule.
+    pub fn batch_multiplier(
+        &self,
+        model: &str,
+        price: &Price,
+        provider: &str,
+        date: &str,
+    ) -> Option<f64> {
+        let in_effect = |rates: &'_ Vec<BatchRate>| -> Option<f64> {
+            let rate = rates.iter().rev().find(|r| r.from.as_str() <= date)?;
+            Some(rate.multiplier)
+        };
+        let own = candidate_ids(model).find_map(|id| self.batch_by_model.get(&id));
+        let vendor = [price.provider.as_deref(), Some(provider)]
+            .into_iter()
+            .flatten()
+            .find_map(|v| self.batch_by_provider.get(v));
+        own.and_then(in_effect)
+            .or_else(|| vendor.and_then(in_effect))
+            .or_else(|| Some(vendor.or(own)?.first()?.multiplier))
     }
 
     /// The price of `model` on `date` (YYYY-MM-DD): the latest price that
@@ -440,6 +568,56 @@ output = 15.0
             assert!(
                 table.lookup(model, "2026-01-01").is_some(),
                 "{model} is priced"
+            );
+        }
+    }
+
+    #[test]
+    fn batch_rules_follow_the_model_then_the_vendor_by_date() {
+        let text = format!(
+            "{}\n[[batch]]\nprovider = \"anthropic\"\nfrom = \"2024-10-08\"\nmultiplier = 0.5\n\
+             [[batch]]\nmodel = \"claude-sonnet-4-5\"\nfrom = \"2026-06-01\"\nmultiplier = 0.25\n",
+            TABLE.replace(
+                "model = \"claude-sonnet-4-5\"",
+                "model = \"claude-sonnet-4-5\"\nprovider = \"anthropic\"",
+            )
+        );
+        let table = PriceTable::from_toml(&text, "test").expect("valid");
+
+        let price = table
+            .lookup("claude-sonnet-4-5", "2026-01-01")
+            .expect("priced");
+        let at = |date| table.batch_multiplier("claude-sonnet-4-5-20250929", price, "x", date);
+        assert_eq!(
+            at("2026-01-01"),
+            Some(0.5),
+            "the vendor's rule before the override"
+        );
+        assert_eq!(
+            at("2026-07-01"),
+            Some(0.25),
+            "the model's own rule from its date"
+        );
+        let gpt = table.lookup("gpt-4o", "2026-01-01").expect("priced");
+        assert_eq!(
+            table.batch_multiplier("gpt-4o", gpt, "openai", "2026-01-01"),
+            None
+        );
+        for bad in [
+            "[[batch]]\nfrom = \"2026-01-01\"\nmultiplier = 0.5\n",
+            "[[batch]]\nprovider = \"p\"\nmodel = \"m\"\nfrom = \"2026-01-01\"\nmultiplier = 0.5\n",
+            "[[batch]]\nprovider = \"p\"\nfrom = \"soon\"\nmultiplier = 0.5\n",
+            "[[batch]]\nprovider = \"p\"\nfrom = \"2026-01-01\"\nmultiplier = 1.5\n",
+        ] {
+            assert!(PriceTable::from_toml(bad, "t").is_err(), "{bad}");
+        }
+        let builtin = PriceTable::builtin().expect("valid");
+        for model in ["gpt-4o-mini", "claude-sonnet-4-5"] {
+            let price = builtin.lookup(model, "2026-01-01").expect("priced");
+            assert_eq!(
+                builtin.batch_multiplier(model, price, "whatever", "2026-01-01"),
+                Some(0.5),
+                "{model} has the vendor's batch discount"
             );
         }
     }

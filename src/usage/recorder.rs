@@ -42,6 +42,27 @@ pub struct ChatCall<'a> {
     pub prompt: &'a str,
 }
 
+/// One request of a batch, as its result says.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchCall<'a> {
+    /// When the batch was submitted, RFC 3339 (the day it is priced at).
+    pub ts: &'a str,
+    /// The provider's id of the batch.
+    pub batch_id: &'a str,
+    /// The model asked for.
+    pub model: &'a str,
+    /// The model the API reported.
+    pub model_reported: Option<&'a str>,
+    /// The API's id of the reply.
+    pub response_id: Option<&'a str>,
+    /// The usage the API reported.
+    pub usage: Option<Usage>,
+    /// Why the model stopped.
+    pub finish_reason: Option<&'a str>,
+    /// Why the request failed (`invalid_request_error`, `expired`...), if it did.
+    pub error_kind: Option<&'a str>,
+}
+
 impl CallRecorder {
     /// A recorder writing to `log` for calls to `provider` at `host`.
     pub fn new(log: UsageLog, provider: &str, host: &str) -> CallRecorder {
@@ -171,6 +192,35 @@ impl CallRecorder {
         }
     }
 
+    /// The record of one request of a batch (`confab batch results`), at
+    /// the batch tier. A request that failed was billed nothing: its
+    /// counts are zero.
+    pub fn batch_record(&self, call: &BatchCall<'_>) -> UsageRecord {
+        let (usage, source) = match call.usage {
+            Some(usage) if call.error_kind.is_none() => (usage, UsageSource::Api),
+            _ => (Usage::default(), UsageSource::Local),
+        };
+        UsageRecord {
+            model_reported: call.model_reported.map(str::to_string),
+            input_tokens: usage.input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            output_tokens: usage.output_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            usage_source: source,
+            error_kind: call.error_kind.map(str::to_string),
+            outcome: match call.error_kind {
+                None => Outcome::Ok,
+                Some(_) => Outcome::Error,
+            },
+            response_id: call.response_id.map(str::to_string),
+            finish_reason: call.finish_reason.map(str::to_string),
+            tier: Some(usage::BATCH_TIER.to_string()),
+            batch_id: Some(call.batch_id.to_string()),
+            ..self.base(call.ts, &usage::new_call_id(), "batch", call.model)
+        }
+    }
+
     /// Appends `record` to the log.
     pub fn write(&self, record: &UsageRecord) -> Result<(), JsonlError> {
         self.log.append(record)
@@ -208,6 +258,8 @@ impl CallRecorder {
             finish_reason: None,
             operation: None,
             preset: self.preset.clone(),
+            tier: None,
+            batch_id: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
-use crate::usage::prices::{Price, PriceTable, TokenCounts};
+use crate::usage::prices::{PriceTable, Rate, TokenCounts};
 use crate::usage::{CallOutcome, UsageSource, UsageView};
 
 /// A grouping dimension.
@@ -34,6 +34,8 @@ pub enum GroupKey {
     Tag,
     /// The preset (`chat -p`) the prompt came from.
     Preset,
+    /// The pricing tier: `standard`, or `batch` for requests of a batch.
+    Tier,
 }
 
 impl GroupKey {
@@ -49,6 +51,7 @@ impl GroupKey {
             GroupKey::Command => "command",
             GroupKey::Tag => "tag",
             GroupKey::Preset => "preset",
+            GroupKey::Tier => "tier",
         }
     }
 }
@@ -138,6 +141,8 @@ pub struct ReportRow {
     pub cache_hits: u64,
     /// What the cache hits would have cost as API calls, USD.
     pub saved_usd: f64,
+    /// Calls that were requests of a batch, priced at the batch price.
+    pub batch_calls: u64,
 }
 
 /// A finished report.
@@ -185,6 +190,9 @@ impl Accumulator {
         if record.usage_source == UsageSource::Local {
             row.estimated_calls += 1;
         }
+        if record.is_batch() {
+            row.batch_calls += 1;
+        }
         self.latencies.push(record.latency_ms);
         if let Some(ttft) = record.ttft_ms {
             self.ttfts.push(ttft);
@@ -204,6 +212,7 @@ impl Accumulator {
         a.estimated_calls += b.estimated_calls;
         a.cache_hits += b.cache_hits;
         a.saved_usd += b.saved_usd;
+        a.batch_calls += b.batch_calls;
         self.latencies.extend(other.latencies);
         self.ttfts.extend(other.ttfts);
     }
@@ -238,28 +247,40 @@ pub struct Pricing<'a> {
 }
 
 impl<'a> Pricing<'a> {
-    /// The price of a call's model on its day, or `None` when it has none.
-    fn price(&self, record: &UsageView<'_>) -> Option<&'a Price> {
+    /// The rate of a call on its day: its model's price, at the batch
+    /// multiplier for a batch request; `None` when the model has no price
+    /// (or a batch request's has no batch rule).
+    fn rate(&self, record: &UsageView<'_>) -> Option<Rate<'a>> {
         let day = record.ts.get(..10).unwrap_or(&record.ts);
-        record
+        let (model, price) = record
             .model_reported
             .as_deref()
-            .and_then(|m| self.table.lookup(m, day))
-            .or_else(|| self.table.lookup(&record.model_requested, day))
+            .and_then(|m| Some((m, self.table.lookup(m, day)?)))
+            .or_else(|| {
+                let requested = record.model_requested.as_ref();
+                Some((requested, self.table.lookup(requested, day)?))
+            })?;
+        let multiplier = if record.is_batch() {
+            self.table
+                .batch_multiplier(model, price, &record.provider, day)?
+        } else {
+            1.0
+        };
+        Some(Rate { price, multiplier })
     }
 
     /// The cost of one call, or `None` when its model has no price.
     pub fn cost(&self, record: &UsageView<'_>) -> Option<f64> {
-        self.cost_with(record, self.price(record))
+        self.cost_with(record, self.rate(record))
     }
 
-    fn cost_with(&self, record: &UsageView<'_>, price: Option<&Price>) -> Option<f64> {
+    fn cost_with(&self, record: &UsageView<'_>, rate: Option<Rate<'_>>) -> Option<f64> {
         if !self.free_providers.is_empty() && self.free_providers.contains(record.provider.as_ref())
         {
             return Some(0.0);
         }
-        let price = price?;
-        Some(price.cost(TokenCounts {
+        let rate = rate?;
+        Some(rate.cost(TokenCounts {
             input: record.input_tokens,
             cached_input: record.cached_input_tokens,
             cache_write: record.cache_write_tokens,
@@ -293,8 +314,9 @@ pub struct ReportBuilder<'p> {
     groups: HashMap<String, Accumulator>,
     total: Accumulator,
     unpriced: BTreeSet<String>,
-    /// Prices by `model` + separator + `day`, looked up once each.
-    prices: HashMap<String, Option<&'p Price>>,
+    /// Rates by `model` + separator + `day` (+ separator + tier for
+    /// batch requests), looked up once each.
+    prices: HashMap<String, Option<Rate<'p>>>,
     weeks: HashMap<String, String>,
     /// Reused buffers, so the common path allocates nothing.
     key: String,
@@ -328,15 +350,19 @@ impl<'p> ReportBuilder<'p> {
         self.key.push_str(record.model());
         self.key.push(KEY_SEPARATOR);
         self.key.push_str(day);
-        let price = match self.prices.get(self.key.as_str()) {
-            Some(price) => *price,
+        if record.is_batch() {
+            self.key.push(KEY_SEPARATOR);
+            self.key.push_str(&record.provider);
+        }
+        let rate = match self.prices.get(self.key.as_str()) {
+            Some(rate) => *rate,
             None => {
-                let price = self.pricing.price(record);
-                self.prices.insert(self.key.clone(), price);
-                price
+                let rate = self.pricing.rate(record);
+                self.prices.insert(self.key.clone(), rate);
+                rate
             }
         };
-        let cost = self.pricing.cost_with(record, price);
+        let cost = self.pricing.cost_with(record, rate);
         if cost.is_none()
             && record.outcome != CallOutcome::CacheHit
             && !self.unpriced.contains(record.model())
@@ -375,6 +401,7 @@ impl<'p> ReportBuilder<'p> {
                 GroupKey::Conversation => record.conversation_id.as_deref().unwrap_or("(none)"),
                 GroupKey::Command => &record.command,
                 GroupKey::Preset => record.preset.as_deref().unwrap_or("(none)"),
+                GroupKey::Tier => record.tier.as_deref().unwrap_or("standard"),
                 GroupKey::Tag if record.tags.is_empty() => "(none)",
                 GroupKey::Tag => {
                     let mut next = Vec::with_capacity(self.keys.len() * record.tags.len());
@@ -481,6 +508,7 @@ mod tests {
             outcome: CallOutcome::Ok,
             tags: tags.iter().map(|t| Cow::Borrowed(*t)).collect(),
             preset: None,
+            tier: None,
         }
     }
 
@@ -532,6 +560,49 @@ mod tests {
         );
         assert_eq!(report.total.calls, 1);
         assert_eq!(report.rows[0].group, ["2026-07", "2026-W27"]);
+    }
+
+    /// Regression for batches (#17): a batch request costs half its
+    /// standard price, cache reads and writes included, and shows as such.
+    #[test]
+    fn batch_requests_are_priced_at_the_batch_rate_with_cache_prices() {
+        let table = PriceTable::from_toml(
+            "[[price]]\nmodel = \"m\"\nprovider = \"acme\"\nfrom = \"2026-01-01\"\n\
+             input = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n\
+             [[batch]]\nprovider = \"acme\"\nfrom = \"2026-01-01\"\nmultiplier = 0.5\n",
+            "t",
+        )
+        .expect("valid");
+        let pricing = Pricing {
+            table: &table,
+            free_providers: HashSet::new(),
+        };
+        let mut sync = record("2026-03-01T10:00:00Z", "m", 1_000_000, 200_000, &[]);
+        sync.cached_input_tokens = 400_000;
+        sync.cache_write_tokens = 100_000;
+        let mut batch = sync.clone();
+        batch.tier = Some("batch".into());
+        // 500k uncached x $3 + 400k read x $0.30 + 100k written x $3.75
+        // + 200k out x $15 = 1.5 + 0.12 + 0.375 + 3.0 = $4.995 per MTok
+        // prices; the batch request pays half of that.
+        let report = build(
+            &[sync, batch],
+            &Filters::default(),
+            &[GroupKey::Tier],
+            &pricing,
+        );
+        let rows: Vec<_> = report
+            .rows
+            .iter()
+            .map(|r| (r.group[0].as_str(), r.cost_usd, r.batch_calls))
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].0, rows[0].2), ("batch", 1));
+        assert!((rows[0].1 - 2.4975).abs() < 1e-9, "{rows:?}");
+        assert_eq!((rows[1].0, rows[1].2), ("standard", 0));
+        assert!((rows[1].1 - 4.995).abs() < 1e-9, "{rows:?}");
+        assert!((report.total.cost_usd - 7.4925).abs() < 1e-9);
+        assert_eq!(report.total.batch_calls, 1);
     }
 
     #[test]

@@ -874,6 +874,8 @@ struct Shared {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     stop: AtomicBool,
+    /// The batch endpoints and their state (see `fake_batches`).
+    batches: super::fake_batches::Batches,
 }
 
 /// A fake provider listening on `127.0.0.1`, stopped when dropped.
@@ -917,6 +919,7 @@ impl FakeProvider {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            batches: Default::default(),
         });
         let accept_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -978,6 +981,11 @@ impl FakeProvider {
         *lock(&self.shared.api_key) = Some(key.to_string());
     }
 
+    /// The batch endpoints' state, to script and inspect (see `fake_batches`).
+    pub fn batches(&self) -> &super::fake_batches::Batches {
+        &self.shared.batches
+    }
+
     /// Serves API requests that carry no key, as local servers do.
     pub fn allow_keyless(&self) {
         self.shared.keyless.store(true, Ordering::SeqCst);
@@ -1019,6 +1027,12 @@ fn handle_connection(mut stream: TcpStream, shared: &Shared) {
     let Some(request) = read_request(&mut stream) else {
         return;
     };
+    if let Some(reply) = shared.batches.answer(&request) {
+        reply.send(&mut stream);
+        let _ = stream.flush();
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    }
     let api = Api::of_route(&request.method, &request.path);
     let reply = match api {
         None => side_reply(shared, &request),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_batches;
 pub mod fake_provider;
 pub mod otlp_receiver;
 pub mod real_server;
