@@ -108,6 +108,21 @@ fn breakpoints_go_on_the_stable_prefix_and_cache_tokens_are_priced() {
         .expect("the cached conversation");
     let cost = cached["cost_usd"].as_f64().expect("cost");
     assert!((cost - 8226.0e-6).abs() < 1e-9, "{cost}");
+    // The saving against the full input price: call 1 would have cost
+    // 2010*3 + 2*15 = 6060 (1500 less: the write premium), call 2
+    // 2012*3 + 2*15 = 6066 (5400 more): 3900 saved.
+    let saved = cached["prompt_cache_saved_usd"].as_f64().expect("saving");
+    assert!((saved - 3900.0e-6).abs() < 1e-9, "{saved}");
+    let table = home
+        .confab()
+        .args(["cost-report", "--group-by", "conversation"])
+        .output()
+        .expect("running confab");
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(
+        table.contains("prompt cache read 2000 tokens and wrote 2000: $0.0039 less"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -385,6 +385,21 @@ fn write_table_notes(
             report.total.cache_hits, report.total.saved_usd
         )?;
     }
+    let total = &report.total;
+    if total.cached_input_tokens > 0 || total.cache_write_tokens > 0 {
+        let saved = total.prompt_cache_saved_usd;
+        writeln!(
+            out,
+            "the provider's prompt cache read {} tokens and wrote {}: {} than at the full input price",
+            total.cached_input_tokens,
+            total.cache_write_tokens,
+            if saved >= 0.0 {
+                format!("${saved:.4} less")
+            } else {
+                format!("${:.4} more (writes cost extra until later calls read them)", -saved)
+            }
+        )?;
+    }
     Ok(())
 }
 
@@ -415,6 +430,7 @@ fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             "cache_hits",
             "saved_usd",
             "batch_calls",
+            "prompt_cache_saved_usd",
         ]
         .map(String::from),
     );
@@ -452,6 +468,7 @@ fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             row.cache_hits.to_string(),
             format!("{:.6}", row.saved_usd),
             row.batch_calls.to_string(),
+            format!("{:.6}", row.prompt_cache_saved_usd),
         ]);
         writeln!(out, "{}", fields.join(","))?;
     }

@@ -143,6 +143,10 @@ pub struct ReportRow {
     pub saved_usd: f64,
     /// Calls that were requests of a batch, priced at the batch price.
     pub batch_calls: u64,
+    /// What the provider's prompt cache saved, USD: the priced calls at
+    /// the full input price for their cached and cache-write tokens, less
+    /// their cost (negative while writes have not yet paid for themselves).
+    pub prompt_cache_saved_usd: f64,
 }
 
 /// A finished report.
@@ -167,7 +171,7 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn add(&mut self, record: &UsageView<'_>, cost: Option<f64>) {
+    fn add(&mut self, record: &UsageView<'_>, cost: Option<f64>, cache_saved: f64) {
         let row = &mut self.row;
         // A cache hit made no API call: its tokens and price are savings.
         if record.outcome == CallOutcome::CacheHit {
@@ -187,6 +191,7 @@ impl Accumulator {
             Some(cost) => row.cost_usd += cost,
             None => row.unpriced_calls += 1,
         }
+        row.prompt_cache_saved_usd += cache_saved;
         if record.usage_source == UsageSource::Local {
             row.estimated_calls += 1;
         }
@@ -213,6 +218,7 @@ impl Accumulator {
         a.cache_hits += b.cache_hits;
         a.saved_usd += b.saved_usd;
         a.batch_calls += b.batch_calls;
+        a.prompt_cache_saved_usd += b.prompt_cache_saved_usd;
         self.latencies.extend(other.latencies);
         self.ttfts.extend(other.ttfts);
     }
@@ -272,6 +278,30 @@ impl<'a> Pricing<'a> {
     /// The cost of one call, or `None` when its model has no price.
     pub fn cost(&self, record: &UsageView<'_>) -> Option<f64> {
         self.cost_with(record, self.rate(record))
+    }
+
+    /// What the prompt cache saved on one call (see
+    /// [`ReportRow::prompt_cache_saved_usd`]): 0 without cache tokens.
+    fn prompt_cache_saving(
+        &self,
+        record: &UsageView<'_>,
+        rate: Option<Rate<'_>>,
+        cost: Option<f64>,
+    ) -> f64 {
+        let (Some(rate), Some(cost)) = (rate, cost) else {
+            return 0.0;
+        };
+        if record.cached_input_tokens == 0 && record.cache_write_tokens == 0 || cost == 0.0 {
+            return 0.0;
+        }
+        let uncached = rate.cost(TokenCounts {
+            input: record.input_tokens,
+            cached_input: 0,
+            cache_write: 0,
+            cache_write_hour: 0,
+            output: record.output_tokens,
+        });
+        uncached - cost
     }
 
     fn cost_with(&self, record: &UsageView<'_>, rate: Option<Rate<'_>>) -> Option<f64> {
@@ -369,14 +399,19 @@ impl<'p> ReportBuilder<'p> {
         {
             self.unpriced.insert(record.model().to_string());
         }
-        self.total.add(record, cost);
+        let saved = if record.outcome == CallOutcome::CacheHit {
+            0.0
+        } else {
+            self.pricing.prompt_cache_saving(record, rate, cost)
+        };
+        self.total.add(record, cost, saved);
         self.group_keys(record);
         for key in &self.keys {
             match self.groups.get_mut(key.as_str()) {
-                Some(acc) => acc.add(record, cost),
+                Some(acc) => acc.add(record, cost, saved),
                 None => {
                     let mut acc = Accumulator::default();
-                    acc.add(record, cost);
+                    acc.add(record, cost, saved);
                     self.groups.insert(key.clone(), acc);
                 }
             }
