@@ -23,6 +23,7 @@ const MASTER_KEY: &str = "sk-confab-conformance";
 /// What the mock models answer.
 const GPT_REPLY: &str = "Hello from LiteLLM's mock.";
 const CLAUDE_REPLY: &str = "Hello from the Anthropic route.";
+const RESPONSES_REPLY: &str = "Hello from the Responses route.";
 
 /// The proxy's config, as LiteLLM's docs write one: models with
 /// `litellm_params` (`mock_response` answers without calling anyone) and
@@ -43,6 +44,11 @@ fn proxy_config() -> String {
       model: anthropic/claude-sonnet-4-5
       api_key: sk-unused
       mock_response: "{CLAUDE_REPLY}"
+  - model_name: mock-o4
+    litellm_params:
+      model: openai/o4-mini
+      api_key: sk-unused
+      mock_response: "{RESPONSES_REPLY}"
   - model_name: mock-limited
     litellm_params:
       model: openai/gpt-4o-mini
@@ -107,6 +113,7 @@ fn litellm_proxy_conformance() {
     limits_come_from_the_proxy(&proxy);
     continuing_a_conversation(&proxy);
     attachments_and_cache_markers_are_accepted(&proxy);
+    responses_and_thinking_requests_are_accepted(&proxy);
     error_responses_are_reported_and_retried_by_the_rules(&proxy);
 }
 
@@ -150,6 +157,68 @@ fn anthropic_route_streamed_and_not(proxy: &RealServer) {
         assert_eq!(record["usage_source"], "api");
         assert!(record["input_tokens"].as_u64().is_some_and(|n| n > 0));
     }
+}
+
+/// The proxy's Responses route (`/v1/responses`) takes confab's stateless
+/// reasoning request and its whole reply reads back; a stream its mock
+/// cannot make (LiteLLM answers a plain `data: {"error": ...}` line) is a
+/// provider error, not an empty reply. Its Anthropic route takes a
+/// thinking budget.
+fn responses_and_thinking_requests_are_accepted(proxy: &RealServer) {
+    let home = TempHome::new();
+    home.write(
+        "config.toml",
+        format!(
+            "[providers.proxy]\nkind = \"openai-responses\"\nbase_url = \"{}/v1\"\napi_key_env = \"OPENAI_API_KEY\"\n",
+            proxy.root()
+        ),
+    );
+    let run = |stream: bool| {
+        let mut cmd = openai_confab(&home, proxy);
+        cmd.args([
+            "chat",
+            "-m",
+            "proxy:mock-o4",
+            "--reasoning-effort",
+            "low",
+            "--json",
+            "hi",
+        ]);
+        if !stream {
+            cmd.arg("--no-stream");
+        }
+        cmd.output().expect("confab runs")
+    };
+    let report = success_json(&run(false));
+    assert_eq!(report["text"], RESPONSES_REPLY);
+    let record = &home.usage_records()[0];
+    assert_eq!(record["usage_source"], "api");
+    assert!(record["input_tokens"].as_u64().is_some_and(|n| n > 0));
+    let streamed = run(true);
+    assert_eq!(streamed.status.code(), Some(4), "{}", stderr_of(&streamed));
+    assert!(
+        stderr_of(&streamed).contains("Error processing stream start"),
+        "{}",
+        stderr_of(&streamed)
+    );
+
+    let home = TempHome::new();
+    let output = anthropic_confab(&home, proxy)
+        .args([
+            "chat",
+            "-m",
+            "anthropic:mock-claude",
+            "--thinking-budget",
+            "2048",
+            "--max-tokens",
+            "3000",
+            "--no-stream",
+            "--json",
+            "hi",
+        ])
+        .output()
+        .expect("confab runs");
+    assert_eq!(success_json(&output)["text"], CLAUDE_REPLY);
 }
 
 fn limits_come_from_the_proxy(proxy: &RealServer) {

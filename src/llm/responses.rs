@@ -422,6 +422,9 @@ struct StreamPayload {
     arguments: Option<String>,
     #[serde(default)]
     summary_index: Option<u32>,
+    /// An error object, as proxies send it in a plain `data:` line.
+    #[serde(default)]
+    error: Option<WireError>,
     // The `error` event's fields are at the top level.
     #[serde(default)]
     code: Option<serde_json::Value>,
@@ -461,6 +464,10 @@ pub fn parse_event(
         let preview: String = data.chars().take(80).collect();
         StreamError::Malformed(format!("{event_type}: {err}: {preview}"))
     })?;
+    // Like the SDK, any event that carries an error object is one.
+    if let Some(error) = payload.error {
+        return Err(StreamError::Api(error.into_api_error(None)));
+    }
     let mut events = Vec::new();
     let index = payload.output_index.unwrap_or(0);
     match event_type {

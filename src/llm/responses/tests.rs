@@ -312,6 +312,16 @@ fn incomplete_failed_and_error_events_mean_what_they_say() {
         parse_event("response.created", "{not json", &mut StreamState::default()),
         Err(StreamError::Malformed(_))
     ));
+    // LiteLLM's proxy reports a failed stream as a plain data line.
+    let proxied = run(&[(
+        "",
+        serde_json::json!({"error": {"message": "Error processing stream start", "type": "internal_server_error", "code": "500"}}),
+    )])
+    .unwrap_err();
+    assert!(
+        matches!(&proxied, StreamError::Api(e) if e.message == "Error processing stream start"),
+        "{proxied:?}"
+    );
     let ignored = run(&[(
         "response.web_search_call.searching",
         serde_json::json!({"x": 1}),
