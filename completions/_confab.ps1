@@ -225,6 +225,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Exit with code 3 when the total cost is over USD')
             [CompletionResult]::new('--prices', '--prices', [CompletionResultType]::ParameterName, 'Also read prices from this file (confab TOML or LiteLLM JSON)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --format json')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Report from this machine''s usage log even when a team store (CONFAB_DATABASE_URL or [store] url) is configured')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -310,6 +311,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend as spans, with their original times')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -322,12 +324,23 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'confab;usage;push' {
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Push this usage log instead of confab''s own (repeatable)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print what was pushed as JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'confab;usage;help' {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend as spans, with their original times')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'confab;usage;help;export' {
+            break
+        }
+        'confab;usage;help;push' {
             break
         }
         'confab;usage;help;help' {
@@ -622,9 +635,13 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         }
         'confab;help;usage' {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Send recorded calls to an OpenTelemetry backend as spans, with their original times')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks')
             break
         }
         'confab;help;usage;export' {
+            break
+        }
+        'confab;help;usage;push' {
             break
         }
         'confab;help;history' {

@@ -247,6 +247,9 @@ _confab() {
             confab__subcmd__help__subcmd__usage,export)
                 cmd="confab__subcmd__help__subcmd__usage__subcmd__export"
                 ;;
+            confab__subcmd__help__subcmd__usage,push)
+                cmd="confab__subcmd__help__subcmd__usage__subcmd__push"
+                ;;
             confab__subcmd__history,delete)
                 cmd="confab__subcmd__history__subcmd__delete"
                 ;;
@@ -361,11 +364,17 @@ _confab() {
             confab__subcmd__usage,help)
                 cmd="confab__subcmd__usage__subcmd__help"
                 ;;
+            confab__subcmd__usage,push)
+                cmd="confab__subcmd__usage__subcmd__push"
+                ;;
             confab__subcmd__usage__subcmd__help,export)
                 cmd="confab__subcmd__usage__subcmd__help__subcmd__export"
                 ;;
             confab__subcmd__usage__subcmd__help,help)
                 cmd="confab__subcmd__usage__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__usage__subcmd__help,push)
+                cmd="confab__subcmd__usage__subcmd__help__subcmd__push"
                 ;;
             *)
                 ;;
@@ -818,7 +827,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__cost__subcmd__report)
-            opts="-h --log --since --until --model --provider --tag --conversation --command --group-by --format --json --budget --prices --help"
+            opts="-h --log --since --until --model --provider --tag --conversation --command --group-by --format --json --budget --prices --local --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1564,7 +1573,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__usage)
-            opts="export"
+            opts="export push"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1578,6 +1587,20 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__usage__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__usage__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2244,7 +2267,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__usage)
-            opts="-h --help export help"
+            opts="-h --help export push help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2284,7 +2307,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__usage__subcmd__help)
-            opts="export help"
+            opts="export push help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2318,6 +2341,38 @@ _confab() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__usage__subcmd__push)
+            opts="-h --log --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

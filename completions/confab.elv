@@ -203,6 +203,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --budget 'Exit with code 3 when the total cost is over USD'
             cand --prices 'Also read prices from this file (confab TOML or LiteLLM JSON)'
             cand --json 'Same as --format json'
+            cand --local 'Report from this machine''s usage log even when a team store (CONFAB_DATABASE_URL or [store] url) is configured'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -274,6 +275,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+            cand push 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;usage;export'= {
@@ -284,11 +286,20 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'confab;usage;push'= {
+            cand --log 'Push this usage log instead of confab''s own (repeatable)'
+            cand --json 'Print what was pushed as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'confab;usage;help'= {
             cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+            cand push 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;usage;help;export'= {
+        }
+        &'confab;usage;help;push'= {
         }
         &'confab;usage;help;help'= {
         }
@@ -523,8 +534,11 @@ set edit:completion:arg-completer[confab] = {|@words|
         }
         &'confab;help;usage'= {
             cand export 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+            cand push 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks'
         }
         &'confab;help;usage;export'= {
+        }
+        &'confab;help;usage;push'= {
         }
         &'confab;help;history'= {
             cand list 'List conversations, newest first'

@@ -159,6 +159,7 @@ markdown\t'A Markdown table, for PR comments'"
 complete -c confab -n "__fish_confab_using_subcommand cost-report" -l budget -d 'Exit with code 3 when the total cost is over USD' -r
 complete -c confab -n "__fish_confab_using_subcommand cost-report" -l prices -d 'Also read prices from this file (confab TOML or LiteLLM JSON)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand cost-report" -l json -d 'Same as --format json'
+complete -c confab -n "__fish_confab_using_subcommand cost-report" -l local -d 'Report from this machine\'s usage log even when a team store (CONFAB_DATABASE_URL or [store] url) is configured'
 complete -c confab -n "__fish_confab_using_subcommand cost-report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c confab -n "__fish_confab_using_subcommand batch; and not __fish_seen_subcommand_from submit status results cancel list help" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand batch; and not __fish_seen_subcommand_from submit status results cancel list help" -f -a "submit" -d 'Send a JSONL file of prompts as one batch (or price it with --dry-run)'
@@ -190,15 +191,20 @@ complete -c confab -n "__fish_confab_using_subcommand batch; and __fish_seen_sub
 complete -c confab -n "__fish_confab_using_subcommand batch; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Ask the provider to cancel a batch'
 complete -c confab -n "__fish_confab_using_subcommand batch; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the batches submitted from this data directory'
 complete -c confab -n "__fish_confab_using_subcommand batch; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export help" -s h -l help -d 'Print help'
-complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export help" -f -a "export" -d 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
-complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export push help" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export push help" -f -a "export" -d 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export push help" -f -a "push" -d 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks'
+complete -c confab -n "__fish_confab_using_subcommand usage; and not __fish_seen_subcommand_from export push help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l log -d 'Read this usage log instead of confab\'s own (repeatable)' -r -F
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l since -d 'Only calls since: a date (2026-11-01), a time (RFC 3339), or an age (24h, 7d, 2w)' -r
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l until -d 'Only calls before: a date (that whole day included), a time, or an age' -r
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -l otlp -d 'Export over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry] endpoint)'
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from push" -l log -d 'Push this usage log instead of confab\'s own (repeatable)' -r -F
+complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from push" -l json -d 'Print what was pushed as JSON'
+complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from help" -f -a "export" -d 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from help" -f -a "push" -d 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks'
 complete -c confab -n "__fish_confab_using_subcommand usage; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c confab -n "__fish_confab_using_subcommand history; and not __fish_seen_subcommand_from list show delete help" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand history; and not __fish_seen_subcommand_from list show delete help" -f -a "list" -d 'List conversations, newest first'
@@ -294,6 +300,7 @@ complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subc
 complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from batch" -f -a "cancel" -d 'Ask the provider to cancel a batch'
 complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from batch" -f -a "list" -d 'List the batches submitted from this data directory'
 complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from usage" -f -a "export" -d 'Send recorded calls to an OpenTelemetry backend as spans, with their original times'
+complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from usage" -f -a "push" -d 'Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks'
 complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from history" -f -a "list" -d 'List conversations, newest first'
 complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from history" -f -a "show" -d 'Print a conversation'
 complete -c confab -n "__fish_confab_using_subcommand help; and __fish_seen_subcommand_from history" -f -a "delete" -d 'Delete a conversation'

@@ -223,6 +223,30 @@ impl Drop for BusyGuard {
     }
 }
 
+/// Pushes the usage records this machine's log gained to the team store,
+/// when one is configured; a failure is one warning, never the command's
+/// result (the records wait in the log for the next push).
+pub fn push_usage_to_store() {
+    let Ok(paths) = Paths::resolve() else {
+        return;
+    };
+    let Ok(config) = Config::load(&paths, &ProcessEnvironment) else {
+        return;
+    };
+    let store = match crate::store::StoreSettings::resolve(&config.store, &ProcessEnvironment) {
+        Ok(Some(store)) => store,
+        Ok(None) => return,
+        Err(err) => {
+            eprintln!("warning: usage records were not pushed: {err}");
+            return;
+        }
+    };
+    let log = crate::usage::UsageLog::in_data_dir(&paths.data_dir);
+    if let Some(warning) = crate::store::sync::push_new_records(&store, log.path()) {
+        eprintln!("warning: {warning}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

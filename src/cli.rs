@@ -110,7 +110,21 @@ pub const COMPLETION_FILES: [(clap_complete::Shell, &str); 5] = [
 impl Cli {
     /// Runs the parsed command line.
     pub fn run(self) -> anyhow::Result<std::process::ExitCode> {
-        match self.command {
+        let records_usage = matches!(
+            self.command,
+            Command::Chat(_) | Command::Replay(_) | Command::Rag(_) | Command::Batch(_)
+        );
+        let result = self.command.run();
+        if records_usage {
+            crate::app::push_usage_to_store();
+        }
+        result
+    }
+}
+
+impl Command {
+    fn run(self) -> anyhow::Result<std::process::ExitCode> {
+        match self {
             Command::CountTokens(args) => commands::count_tokens::run(args),
             Command::Completions(args) => {
                 commands::completions::print(&render_completions(args.shell))

@@ -106,6 +106,9 @@ pub struct Config {
     /// Rolling compaction of long conversations.
     #[serde(default)]
     pub compaction: crate::conversation::compaction::CompactionSettings,
+    /// The team store (Postgres) usage is pushed to and reported from.
+    #[serde(default)]
+    pub store: crate::store::StoreConfig,
     /// Tools the model may call (`[tools.NAME]`); no others exist.
     #[serde(default)]
     pub tools: BTreeMap<String, crate::tools::ToolConfig>,
@@ -144,6 +147,7 @@ impl Default for Config {
             cache_prompt: false,
             cache_prompt_ttl: crate::llm::CacheTtl::FiveMinutes,
             compaction: Default::default(),
+            store: Default::default(),
             tools: BTreeMap::new(),
             mcp_servers: BTreeMap::new(),
             tool_settings: Default::default(),

@@ -23,6 +23,7 @@ pub mod private_files;
 pub mod rag;
 pub mod safe_text;
 pub mod schema;
+pub mod store;
 pub mod telemetry;
 pub mod term;
 pub mod tokens;

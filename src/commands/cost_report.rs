@@ -77,6 +77,11 @@ pub struct Args {
     /// Also read prices from this file (confab TOML or LiteLLM JSON)
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+
+    /// Report from this machine's usage log even when a team store
+    /// (CONFAB_DATABASE_URL or [store] url) is configured
+    #[arg(long)]
+    pub local: bool,
 }
 
 /// Runs `confab cost-report`.
@@ -104,13 +109,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.group_by.clone()
     };
-    let report = build_report(
-        &logs,
-        !args.window.log.is_empty(),
-        &filters,
-        &group_by,
-        &pricing,
-    )?;
+    let store = crate::store::StoreSettings::resolve(&config.store, &ProcessEnvironment)
+        .map_err(store_failure)?
+        .filter(|_| !args.local && args.window.log.is_empty());
+    let report = match store {
+        Some(store) => {
+            let mut client = store.connect().map_err(store_failure)?;
+            crate::store::report::build(&mut client, &filters, &group_by, &pricing)
+                .map_err(store_failure)?
+        }
+        None => build_report(
+            &logs,
+            !args.window.log.is_empty(),
+            &filters,
+            &group_by,
+            &pricing,
+        )?,
+    };
     print_report(&args, &report)?;
     if report.total.calls == 0 {
         eprintln!("note: no usage records matched");
@@ -225,6 +240,19 @@ fn check_budget(
     Err(Failure::new(ExitKind::BudgetExceeded, message)
         .hint("see the rows above for where it went; raise --budget if this is expected")
         .into())
+}
+
+/// A store that cannot be used: a wrong setting is a usage error, an
+/// unreachable or refusing database a provider-side one (exit 4).
+pub fn store_failure(err: crate::store::StoreError) -> Failure {
+    match err {
+        crate::store::StoreError::Setting(_) => Failure::new(ExitKind::Usage, err.to_string())
+            .hint("fix CONFAB_DATABASE_URL or [store] in config.toml"),
+        _ => Failure::new(ExitKind::Provider, err.to_string()).hint(
+            "check that the database is up and the password (CONFAB_DATABASE_PASSWORD, \
+             [store] password_env or password_cmd) is right; --local reports this machine's log",
+        ),
+    }
 }
 
 fn price_failure(err: crate::usage::prices::PriceError) -> Failure {

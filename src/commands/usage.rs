@@ -18,6 +18,23 @@ pub enum Command {
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:6006 confab usage export --otlp --since 7d
   confab usage export --otlp --log ci-usage.jsonl")]
     Export(ExportArgs),
+    /// Upload usage records the team store (CONFAB_DATABASE_URL or [store] url) lacks
+    #[command(after_help = "Examples:
+  confab usage push                           this machine's log (what commands did not push)
+  confab usage push --log ci-usage.jsonl      logs copied from CI runners
+Records are keyed by call_id: pushing twice, or the same log from two machines, adds nothing.")]
+    Push(PushArgs),
+}
+
+/// `confab usage push`.
+#[derive(Debug, ClapArgs)]
+pub struct PushArgs {
+    /// Push this usage log instead of confab's own (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub log: Vec<std::path::PathBuf>,
+    /// Print what was pushed as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `confab usage export`.
@@ -38,7 +55,64 @@ const SEND_EVERY: usize = 1000;
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Export(args) => export(args),
+        Command::Push(args) => push(args),
     }
+}
+
+fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
+    use crate::commands::cost_report::store_failure;
+    let paths = Paths::resolve()?;
+    let config = Config::load(&paths, &ProcessEnvironment)
+        .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).hint("fix config.toml"))?;
+    let store = crate::store::StoreSettings::resolve(&config.store, &ProcessEnvironment)
+        .map_err(store_failure)?
+        .ok_or_else(|| {
+            Failure::new(ExitKind::Usage, "no team store is configured").hint(
+                "set CONFAB_DATABASE_URL=postgres://USER@HOST:PORT/DATABASE (or [store] url) \
+                 and CONFAB_DATABASE_PASSWORD",
+            )
+        })?;
+    let mut client = store.connect().map_err(store_failure)?;
+    let own = args.log.is_empty();
+    let logs: Vec<std::path::PathBuf> = if own {
+        vec![crate::usage::UsageLog::in_data_dir(&paths.data_dir)
+            .path()
+            .to_path_buf()]
+    } else {
+        args.log.clone()
+    };
+    let mut total = crate::store::ledger::Pushed::default();
+    for log in &logs {
+        if !own && !log.exists() {
+            return Err(Failure::new(
+                ExitKind::Usage,
+                format!("cannot read {}: no such file", log.display()),
+            )
+            .hint("check the --log path")
+            .into());
+        }
+        let (done, covered) =
+            crate::store::ledger::push_log_from(&mut client, log, 0).map_err(store_failure)?;
+        for warning in &done.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if own && covered > 0 {
+            crate::store::ledger::write_mark(log, store.target(), covered)?;
+        }
+        total.added += done.pushed.added;
+        total.present += done.pushed.present;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&total)?);
+    } else {
+        println!(
+            "pushed {} new usage records to {} ({} were there already)",
+            total.added,
+            store.target(),
+            total.present
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {

@@ -48,18 +48,26 @@ pub fn resolve(
 
 /// What `command` prints, trimmed; it gets no stdin.
 fn run_key_command(name: &str, command: &[String]) -> Result<Option<String>, KeyError> {
-    let failed = |message: String| KeyError::KeyCommand {
+    let key = secret_from_command(command).map_err(|message| KeyError::KeyCommand {
         provider: name.to_string(),
         message,
+    })?;
+    Ok(Some(key).filter(|k| !k.is_empty()))
+}
+
+/// What a secret command (`api_key_cmd`, `[store] password_cmd`) prints,
+/// trimmed; it runs without a shell and gets no stdin.
+pub fn secret_from_command(command: &[String]) -> Result<String, String> {
+    let Some((program, args)) = command.split_first() else {
+        return Err("the command is empty".into());
     };
-    let output = std::process::Command::new(&command[0])
-        .args(&command[1..])
+    let output = std::process::Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|err| failed(err.to_string()))?;
+        .map_err(|err| err.to_string())?;
     if !output.status.success() {
-        return Err(failed(format!("it exited with {}", output.status)));
+        return Err(format!("it exited with {}", output.status));
     }
-    let key = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    Ok(Some(key).filter(|k| !k.is_empty()))
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

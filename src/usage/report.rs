@@ -172,16 +172,33 @@ struct Accumulator {
 
 impl Accumulator {
     fn add(&mut self, record: &UsageView<'_>, cost: Option<f64>, cache_saved: f64) {
-        let row = &mut self.row;
-        // A cache hit made no API call: its tokens and price are savings.
-        if record.outcome == CallOutcome::CacheHit {
-            row.cache_hits += 1;
-            row.saved_usd += cost.unwrap_or(0.0);
-            return;
+        if self.add_calls(record, 1, cost, cache_saved) {
+            self.latencies.push(record.latency_ms);
+            if let Some(ttft) = record.ttft_ms {
+                self.ttfts.push(ttft);
+            }
         }
-        row.calls += 1;
+    }
+
+    /// Adds `calls` calls whose tokens and cost `record` and `cost` sum
+    /// (one outcome, source and tier); false for cache hits, which made
+    /// no API call (their tokens and price are savings).
+    fn add_calls(
+        &mut self,
+        record: &UsageView<'_>,
+        calls: u64,
+        cost: Option<f64>,
+        cache_saved: f64,
+    ) -> bool {
+        let row = &mut self.row;
+        if record.outcome == CallOutcome::CacheHit {
+            row.cache_hits += calls;
+            row.saved_usd += cost.unwrap_or(0.0);
+            return false;
+        }
+        row.calls += calls;
         if record.outcome == CallOutcome::Error {
-            row.errors += 1;
+            row.errors += calls;
         }
         row.input_tokens += record.input_tokens;
         row.cached_input_tokens += record.cached_input_tokens;
@@ -189,19 +206,16 @@ impl Accumulator {
         row.output_tokens += record.output_tokens;
         match cost {
             Some(cost) => row.cost_usd += cost,
-            None => row.unpriced_calls += 1,
+            None => row.unpriced_calls += calls,
         }
         row.prompt_cache_saved_usd += cache_saved;
         if record.usage_source == UsageSource::Local {
-            row.estimated_calls += 1;
+            row.estimated_calls += calls;
         }
         if record.is_batch() {
-            row.batch_calls += 1;
+            row.batch_calls += calls;
         }
-        self.latencies.push(record.latency_ms);
-        if let Some(ttft) = record.ttft_ms {
-            self.ttfts.push(ttft);
-        }
+        true
     }
 
     fn merge(&mut self, other: Accumulator) {
@@ -418,6 +432,41 @@ impl<'p> ReportBuilder<'p> {
         }
     }
 
+    /// Adds `calls` calls summed elsewhere (by the store's SQL): `record`
+    /// holds their token sums and the model, day, provider, tier, outcome
+    /// and source they share (cost is linear in tokens, so pricing the
+    /// sum prices each). They count in the total when `to_total`, and in
+    /// the row of `group` (one value per grouping key) when given. Their
+    /// latency percentiles come from [`Report::set_percentiles`].
+    pub fn add_aggregate(
+        &mut self,
+        record: &UsageView<'_>,
+        calls: u64,
+        group: Option<&[String]>,
+        to_total: bool,
+    ) {
+        let rate = self.pricing.rate(record);
+        let cost = self.pricing.cost_with(record, rate);
+        if cost.is_none() && record.outcome != CallOutcome::CacheHit {
+            self.unpriced.insert(record.model().to_string());
+        }
+        let saved = if record.outcome == CallOutcome::CacheHit {
+            0.0
+        } else {
+            self.pricing.prompt_cache_saving(record, rate, cost)
+        };
+        if to_total {
+            self.total.add_calls(record, calls, cost, saved);
+        }
+        if let Some(group) = group {
+            let key = group.join(&KEY_SEPARATOR.to_string());
+            self.groups
+                .entry(key)
+                .or_default()
+                .add_calls(record, calls, cost, saved);
+        }
+    }
+
     /// Fills `self.keys` with the record's group keys (tags multiply).
     fn group_keys(&mut self, record: &UsageView<'_>) {
         self.keys.clear();
@@ -495,6 +544,27 @@ impl<'p> ReportBuilder<'p> {
             rows,
             total: self.total.finish(Vec::new()),
             unpriced_models: self.unpriced.into_iter().collect(),
+        }
+    }
+}
+
+impl Report {
+    /// Sets the latency and time-to-first-token percentiles (p50, p95) of
+    /// the row of `group`, or of the total when `group` is empty.
+    pub fn set_percentiles(
+        &mut self,
+        group: &[String],
+        latency: (Option<u64>, Option<u64>),
+        ttft: (Option<u64>, Option<u64>),
+    ) {
+        let row = if group.is_empty() {
+            Some(&mut self.total)
+        } else {
+            self.rows.iter_mut().find(|row| row.group == group)
+        };
+        if let Some(row) = row {
+            (row.latency_p50_ms, row.latency_p95_ms) = latency;
+            (row.ttft_p50_ms, row.ttft_p95_ms) = ttft;
         }
     }
 }
