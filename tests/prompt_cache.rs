@@ -141,7 +141,7 @@ fn tokens_and_json_show_what_the_cache_did() {
     support::assert_success(&repl);
     let stdout = String::from_utf8_lossy(&repl.stdout);
     assert!(
-        stdout.contains("prompt cache      on:")
+        stdout.contains("prompt cache      on, kept 5 minutes:")
             && stdout.contains("the last reply read 0 cached tokens, wrote 2000"),
         "{stdout}"
     );

@@ -393,3 +393,44 @@ fn an_hour_long_cache_is_marked_so_and_its_writes_cost_twice_the_input() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(support::stderr_of(&bad).contains("use 5m or 1h"));
 }
+
+#[test]
+fn a_preset_can_set_the_effort_and_a_flag_overrides_it() {
+    let home = TempHome::new();
+    home.write(
+        "presets/think.toml",
+        "model = \"o4-mini\"\nreasoning_effort = \"high\"\n",
+    );
+    let fake = FakeProvider::start(vec![
+        Reply::responses_stream("o4-mini", &["Deep."], &["A"], (5, 0, 5, 3)),
+        Reply::responses_stream("o4-mini", &["Quick."], &["B"], (5, 0, 5, 1)),
+    ]);
+    for args in [
+        ["chat", "-p", "think", "one"].as_slice(),
+        [
+            "chat",
+            "-p",
+            "think",
+            "--reasoning-effort",
+            "minimal",
+            "two",
+        ]
+        .as_slice(),
+    ] {
+        let output = home
+            .confab_openai(&fake.base_url())
+            .args(args)
+            .output()
+            .expect("running confab");
+        support::assert_success(&output);
+    }
+    let efforts: Vec<Value> = fake
+        .requests()
+        .iter()
+        .map(|r| r.json()["reasoning"]["effort"].clone())
+        .collect();
+    assert_eq!(
+        efforts,
+        [serde_json::json!("high"), serde_json::json!("minimal")]
+    );
+}

@@ -55,6 +55,12 @@ pub struct Preset {
     /// The output cap in tokens.
     #[serde(default)]
     pub max_tokens: Option<u32>,
+    /// How hard a reasoning model thinks (`minimal`...`high`).
+    #[serde(default)]
+    pub reasoning_effort: Option<crate::llm::ReasoningEffort>,
+    /// Claude's extended thinking budget in tokens.
+    #[serde(default)]
+    pub thinking_budget: Option<u32>,
     /// A JSON Schema file the reply must follow (relative to `presets/`).
     #[serde(default)]
     pub schema: Option<PathBuf>,

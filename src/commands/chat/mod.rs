@@ -201,8 +201,8 @@ impl Args {
             temperature: self.temperature.or_else(|| from?.temperature),
             no_stream: self.no_stream,
             cache_prompt: self.cache_prompt,
-            reasoning_effort: self.reasoning_effort,
-            thinking_budget: self.thinking_budget,
+            reasoning_effort: self.reasoning_effort.or_else(|| from?.reasoning_effort),
+            thinking_budget: self.thinking_budget.or_else(|| from?.thinking_budget),
         }
     }
 }

@@ -283,9 +283,13 @@ fn print_tokens(session: &Engine, last_cache: Option<(u64, u64)>) {
         session.compact_fraction() * 100.0
     );
     let marking = if session.marks_prompt_cache() {
-        "on: system prompt, tools and the conversation so far are marked"
+        let ttl = match session.prompt_cache_ttl() {
+            crate::llm::CacheTtl::FiveMinutes => "5 minutes",
+            crate::llm::CacheTtl::Hour => "an hour",
+        };
+        format!("on, kept {ttl}: system prompt, tools and the conversation so far are marked")
     } else {
-        "not marked (--cache-prompt or cache_prompt = true; OpenAI caches on its own)"
+        "not marked (--cache-prompt or cache_prompt = true; OpenAI caches on its own)".to_string()
     };
     match last_cache {
         Some((read, written)) => println!(
