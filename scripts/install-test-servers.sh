@@ -3,6 +3,8 @@
 # $CONFAB_TEST_CACHE (default ~/.cache/confab-test), reusing what is there:
 #   - LiteLLM's proxy (PyPI), in a venv: scripts/litellm-requirements.txt.
 #   - Arize Phoenix (PyPI), in a venv: scripts/phoenix-requirements.txt.
+#   - PostgreSQL 16 with pgvector, the binaries bundled in the pgserver
+#     wheel (PyPI), in a venv: scripts/postgres-requirements.txt.
 #   - The official MCP servers (npm), server-filesystem and
 #     server-everything: scripts/mcp-servers/package-lock.json (Node from
 #     Debian's packages when the machine has none).
@@ -36,6 +38,13 @@ litellm="$(install_venv litellm scripts/litellm-requirements.txt)"
 phoenix="$(install_venv phoenix scripts/phoenix-requirements.txt)"
 "$phoenix/bin/python" -c 'import phoenix.server.main' >/dev/null 2>&1 || {
   echo "the Phoenix venv at $phoenix is broken; remove it and run again" >&2
+  exit 1
+}
+postgres="$(install_venv postgres scripts/postgres-requirements.txt)"
+pg_bin="$(echo "$postgres"/lib/python3*/site-packages/pgserver/pginstall/bin)"
+"$pg_bin/postgres" --version 2>/dev/null | grep -q '(PostgreSQL) 16\.' &&
+  [ -f "$pg_bin/../share/postgresql/extension/vector.control" ] || {
+  echo "the Postgres venv at $postgres is broken (no PostgreSQL 16 with pgvector in $pg_bin); remove it and run again" >&2
   exit 1
 }
 # Installs the MCP servers of scripts/mcp-servers/package-lock.json into
@@ -74,3 +83,4 @@ echo "export CONFAB_LITELLM=$litellm/bin/litellm"
 echo "export CONFAB_MCP_SERVERS=$mcp/node_modules/@modelcontextprotocol"
 echo "export CONFAB_NODE=$(command -v node)"
 echo "export CONFAB_PHOENIX=$phoenix/bin/phoenix"
+echo "export CONFAB_PG_BIN=$pg_bin"

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/install-test-servers.sh)"
-export CONFAB_LITELLM CONFAB_PHOENIX CONFAB_MCP_SERVERS CONFAB_NODE
+export CONFAB_LITELLM CONFAB_PHOENIX CONFAB_MCP_SERVERS CONFAB_NODE CONFAB_PG_BIN
 exec cargo test --locked "$@"

@@ -6,6 +6,7 @@
 pub mod fake_batches;
 pub mod fake_provider;
 pub mod otlp_receiver;
+pub mod postgres;
 pub mod real_server;
 
 use std::path::Path;
