@@ -174,6 +174,11 @@ fn index_telemetry(paths: &Paths) -> Telemetry {
 }
 
 fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl-C, SIGTERM and SIGHUP end the run at once with 128 + N, as in
+    // every confab command, even where the parent ignores them (a job
+    // started in the background by a script): each run is one
+    // transaction, so the index stays as it was.
+    let _signals = crate::app::Cancel::on_signals();
     let started = Instant::now();
     let mut index = Index::open(&paths.data_dir, &args.name, true).map_err(store_failure)?;
     // Ctrl-C while waiting ends the process: nothing was written yet.
