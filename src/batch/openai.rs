@@ -23,11 +23,9 @@ pub struct OpenAiBatches;
 /// to it: the Responses API for reasoning models (and on a Responses
 /// provider), Chat Completions for the others.
 pub fn chat_wire(kind: ProviderKind, model: &str) -> &'static dyn WireFormat {
-    if kind == ProviderKind::OpenaiResponses || crate::llm::models::is_reasoning_model(model) {
-        wire::for_kind(ProviderKind::OpenaiResponses)
-    } else {
-        wire::for_kind(ProviderKind::Openai)
-    }
+    // Batches go to OpenAI's own API: the format its provider would speak.
+    let provider = crate::llm::provider::ProviderConfig::new(kind);
+    wire::for_model("openai", &provider, model)
 }
 
 /// The `url` of each line and the batch's `endpoint`: the chat path

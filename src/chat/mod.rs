@@ -300,17 +300,14 @@ impl Engine {
         self.retrieved = Some(hits);
     }
 
-    /// Whether requests carry prompt-cache breakpoints (`--cache-prompt`
-    /// or `cache_prompt = true`).
-    pub fn marks_prompt_cache(&self) -> bool {
-        self.options.cache_prompt.is_some() || self.config.cache_prompt
-    }
-
-    /// How long marked prefixes stay cached: the flag's, else config's.
-    pub fn prompt_cache_ttl(&self) -> crate::llm::CacheTtl {
-        self.options
+    /// How long requests ask the provider to cache their marked prefix:
+    /// `--cache-prompt[=TTL]`, else `cache_prompt = true` with
+    /// `cache_prompt_ttl`; `None`: requests carry no breakpoints.
+    pub fn prompt_cache(&self) -> Option<crate::llm::CacheTtl> {
+        self.options.cache_prompt.or(self
+            .config
             .cache_prompt
-            .unwrap_or(self.config.cache_prompt_ttl)
+            .then_some(self.config.cache_prompt_ttl))
     }
 
     /// The host (and port) of the API this engine talks to.

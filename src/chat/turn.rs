@@ -114,8 +114,7 @@ impl Engine {
             max_output_tokens: u32::try_from(cap).unwrap_or(u32::MAX),
             temperature: self.options.temperature,
             stream: !self.options.no_stream,
-            cache_prompt: self.marks_prompt_cache(),
-            cache_hour: self.prompt_cache_ttl() == crate::llm::CacheTtl::Hour,
+            cache_prompt: self.prompt_cache(),
             reasoning_effort: self.options.reasoning_effort,
             thinking_budget: self.options.thinking_budget,
             tools: self

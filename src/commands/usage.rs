@@ -99,8 +99,7 @@ fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         if own && covered > 0 {
             crate::store::ledger::write_mark(log, store.target(), covered)?;
         }
-        total.added += done.pushed.added;
-        total.present += done.pushed.present;
+        total.add(done.pushed);
     }
     if args.json {
         println!("{}", serde_json::to_string(&total)?);

@@ -610,13 +610,10 @@ pub const MAX_CACHE_BREAKPOINTS: usize = 4;
 /// message (for the next turn). A prefix shorter than the model's minimum
 /// (1024 tokens for most) is simply not cached. Works on the serialised
 /// body: `cache_control` is an attribute of whichever block ends a prefix.
-pub fn mark_cache_breakpoints(body: &mut serde_json::Value, hour: bool) {
-    let marker = || {
-        if hour {
-            serde_json::json!({"type": "ephemeral", "ttl": "1h"})
-        } else {
-            serde_json::json!({"type": "ephemeral"})
-        }
+pub fn mark_cache_breakpoints(body: &mut serde_json::Value, ttl: crate::llm::CacheTtl) {
+    let marker = || match ttl {
+        crate::llm::CacheTtl::Hour => serde_json::json!({"type": "ephemeral", "ttl": "1h"}),
+        crate::llm::CacheTtl::FiveMinutes => serde_json::json!({"type": "ephemeral"}),
     };
     if let Some(last_tool) = body["tools"].as_array_mut().and_then(|t| t.last_mut()) {
         last_tool["cache_control"] = marker();
@@ -672,11 +669,11 @@ impl crate::llm::wire::WireFormat for Messages {
 
     fn chat_body(&self, request: &ChatRequest) -> Vec<u8> {
         // Serializing plain structs of strings and numbers cannot fail.
-        if !request.cache_prompt {
+        let Some(ttl) = request.cache_prompt else {
             return serde_json::to_vec(&request_body(request)).unwrap_or_default();
-        }
+        };
         let mut body = serde_json::to_value(request_body(request)).unwrap_or_default();
-        mark_cache_breakpoints(&mut body, request.cache_hour);
+        mark_cache_breakpoints(&mut body, ttl);
         serde_json::to_vec(&body).unwrap_or_default()
     }
 
@@ -976,7 +973,7 @@ mod tests {
                 {"role": "user", "content": [{"type": "text", "text": "five"}]}
             ]
         });
-        mark_cache_breakpoints(&mut body, false);
+        mark_cache_breakpoints(&mut body, crate::llm::CacheTtl::FiveMinutes);
         let text = body.to_string();
         assert_eq!(text.matches("cache_control").count(), MAX_CACHE_BREAKPOINTS);
         assert!(body["tools"][0].get("cache_control").is_none());
@@ -994,7 +991,7 @@ mod tests {
         );
 
         let mut bare = serde_json::json!({"messages": [{"role": "user", "content": ""}]});
-        mark_cache_breakpoints(&mut bare, false);
+        mark_cache_breakpoints(&mut bare, crate::llm::CacheTtl::FiveMinutes);
         assert!(
             !bare.to_string().contains("cache_control"),
             "no marker on an empty text"
@@ -1127,8 +1124,7 @@ mod tests {
             system: Some("long".into()),
             messages: vec![message(Role::User, "hi")],
             max_output_tokens: 10,
-            cache_prompt: true,
-            cache_hour: true,
+            cache_prompt: Some(crate::llm::CacheTtl::Hour),
             ..ChatRequest::default()
         };
         let body: serde_json::Value =

@@ -356,12 +356,10 @@ pub struct ChatRequest {
     /// A schema the reply must follow; sent only where the wire format
     /// takes one ([`wire::WireFormat::takes_response_format`]).
     pub response_format: Option<JsonSchemaFormat>,
-    /// Mark the stable prefix for the provider's prompt cache (Anthropic's
-    /// `cache_control` breakpoints; OpenAI caches on its own).
-    pub cache_prompt: bool,
-    /// Keep cached prefixes for an hour instead of five minutes (Anthropic
-    /// bills such writes at twice the input price).
-    pub cache_hour: bool,
+    /// Mark the stable prefix for the provider's prompt cache, kept this
+    /// long (Anthropic's `cache_control` breakpoints; OpenAI caches on its
+    /// own); `None`: no marks.
+    pub cache_prompt: Option<CacheTtl>,
     /// How hard a reasoning model thinks; `None`: the model's default.
     pub reasoning_effort: Option<ReasoningEffort>,
     /// Anthropic extended thinking: the thinking budget in tokens

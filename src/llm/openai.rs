@@ -368,6 +368,15 @@ enum WireError {
     Text(String),
 }
 
+/// An error code as text: servers send strings or integers.
+pub(crate) fn code_text(code: serde_json::Value) -> Option<String> {
+    match code {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 impl WireError {
     fn into_api_error(self, status: Option<u16>) -> ApiError {
         match self {
@@ -378,11 +387,7 @@ impl WireError {
             } => ApiError {
                 status,
                 kind,
-                code: code.and_then(|c| match c {
-                    serde_json::Value::String(s) => Some(s),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                }),
+                code: code.and_then(code_text),
                 message: message.unwrap_or_else(|| "the server reported an error".into()),
             },
             WireError::Text(message) => ApiError {

@@ -395,11 +395,7 @@ impl WireError {
         ApiError {
             status,
             kind: self.kind,
-            code: self.code.and_then(|code| match code {
-                serde_json::Value::String(s) => Some(s),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }),
+            code: self.code.and_then(crate::llm::openai::code_text),
             message: self
                 .message
                 .unwrap_or_else(|| "the server reported an error".into()),

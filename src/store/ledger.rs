@@ -26,7 +26,8 @@ pub struct Pushed {
 }
 
 impl Pushed {
-    fn add(&mut self, other: Pushed) {
+    /// Adds what another push did.
+    pub fn add(&mut self, other: Pushed) {
         self.added += other.added;
         self.present += other.present;
     }
@@ -155,7 +156,12 @@ pub fn mark_path(log_path: &Path) -> PathBuf {
 
 /// The mark for `target`; a mark for another store (or none) is 0.
 pub fn read_mark(log_path: &Path, target: &str) -> u64 {
-    std::fs::read(mark_path(log_path))
+    let path = mark_path(log_path);
+    // A mark is a few dozen bytes; anything far larger is not one.
+    if std::fs::metadata(&path).map_or(true, |m| m.len() > 4096) {
+        return 0;
+    }
+    std::fs::read(path)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<PushMark>(&bytes).ok())
         .filter(|mark| mark.target == target)

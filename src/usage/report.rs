@@ -389,35 +389,7 @@ impl<'p> ReportBuilder<'p> {
         if !self.filters.accepts(record) {
             return;
         }
-        let day = record.ts.get(..10).unwrap_or(&record.ts);
-        self.key.clear();
-        self.key.push_str(record.model());
-        self.key.push(KEY_SEPARATOR);
-        self.key.push_str(day);
-        if record.is_batch() {
-            self.key.push(KEY_SEPARATOR);
-            self.key.push_str(&record.provider);
-        }
-        let rate = match self.prices.get(self.key.as_str()) {
-            Some(rate) => *rate,
-            None => {
-                let rate = self.pricing.rate(record);
-                self.prices.insert(self.key.clone(), rate);
-                rate
-            }
-        };
-        let cost = self.pricing.cost_with(record, rate);
-        if cost.is_none()
-            && record.outcome != CallOutcome::CacheHit
-            && !self.unpriced.contains(record.model())
-        {
-            self.unpriced.insert(record.model().to_string());
-        }
-        let saved = if record.outcome == CallOutcome::CacheHit {
-            0.0
-        } else {
-            self.pricing.prompt_cache_saving(record, rate, cost)
-        };
+        let (cost, saved) = self.price(record);
         self.total.add(record, cost, saved);
         self.group_keys(record);
         for key in &self.keys {
@@ -445,16 +417,7 @@ impl<'p> ReportBuilder<'p> {
         group: Option<&[String]>,
         to_total: bool,
     ) {
-        let rate = self.pricing.rate(record);
-        let cost = self.pricing.cost_with(record, rate);
-        if cost.is_none() && record.outcome != CallOutcome::CacheHit {
-            self.unpriced.insert(record.model().to_string());
-        }
-        let saved = if record.outcome == CallOutcome::CacheHit {
-            0.0
-        } else {
-            self.pricing.prompt_cache_saving(record, rate, cost)
-        };
+        let (cost, saved) = self.price(record);
         if to_total {
             self.total.add_calls(record, calls, cost, saved);
         }
@@ -465,6 +428,37 @@ impl<'p> ReportBuilder<'p> {
                 .or_default()
                 .add_calls(record, calls, cost, saved);
         }
+    }
+
+    /// The cost of `record` (`None`: its model has no price, which is
+    /// noted) and what the prompt cache saved on it; the rate of each
+    /// model and day is looked up once.
+    fn price(&mut self, record: &UsageView<'_>) -> (Option<f64>, f64) {
+        let day = record.ts.get(..10).unwrap_or(&record.ts);
+        self.key.clear();
+        self.key.push_str(record.model());
+        self.key.push(KEY_SEPARATOR);
+        self.key.push_str(day);
+        if record.is_batch() {
+            self.key.push(KEY_SEPARATOR);
+            self.key.push_str(&record.provider);
+        }
+        let rate = match self.prices.get(self.key.as_str()) {
+            Some(rate) => *rate,
+            None => {
+                let rate = self.pricing.rate(record);
+                self.prices.insert(self.key.clone(), rate);
+                rate
+            }
+        };
+        let cost = self.pricing.cost_with(record, rate);
+        if record.outcome == CallOutcome::CacheHit {
+            return (cost, 0.0);
+        }
+        if cost.is_none() && !self.unpriced.contains(record.model()) {
+            self.unpriced.insert(record.model().to_string());
+        }
+        (cost, self.pricing.prompt_cache_saving(record, rate, cost))
     }
 
     /// Fills `self.keys` with the record's group keys (tags multiply).

@@ -282,14 +282,16 @@ fn print_tokens(session: &Engine, last_cache: Option<(u64, u64)>) {
         b.compact_threshold,
         session.compact_fraction() * 100.0
     );
-    let marking = if session.marks_prompt_cache() {
-        let ttl = match session.prompt_cache_ttl() {
-            crate::llm::CacheTtl::FiveMinutes => "5 minutes",
-            crate::llm::CacheTtl::Hour => "an hour",
-        };
-        format!("on, kept {ttl}: system prompt, tools and the conversation so far are marked")
-    } else {
-        "not marked (--cache-prompt or cache_prompt = true; OpenAI caches on its own)".to_string()
+    let marking = match session.prompt_cache() {
+        Some(ttl) => {
+            let ttl = match ttl {
+                crate::llm::CacheTtl::FiveMinutes => "5 minutes",
+                crate::llm::CacheTtl::Hour => "an hour",
+            };
+            format!("on, kept {ttl}: system prompt, tools and the conversation so far are marked")
+        }
+        None => "not marked (--cache-prompt or cache_prompt = true; OpenAI caches on its own)"
+            .to_string(),
     };
     match last_cache {
         Some((read, written)) => println!(
