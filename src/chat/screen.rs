@@ -163,12 +163,25 @@ impl Engine {
         })
     }
 
+    /// Where `--rag` indexes are: the team store when one is set, else
+    /// this machine.
+    fn rag_location(&self) -> anyhow::Result<crate::rag::store::Location> {
+        crate::rag::store::Location::resolve(
+            &self.paths.data_dir,
+            &self.config.store,
+            &crate::config::ProcessEnvironment,
+            crate::rag::store::LocationChoice::Configured,
+        )
+        .map_err(|err| crate::store::failure(err).into())
+    }
+
     /// The chunks for this request: retrieved now with `--rag`, or handed
     /// over by `rag query --answer`. They go with this request only; the
     /// conversation keeps what the user wrote.
     fn retrieve_for(&mut self, message: &str) -> anyhow::Result<Option<Vec<QueryHit>>> {
         Ok(match &self.plan.rag_index {
             Some(index) => Some(crate::rag::retrieve::retrieve(
+                &self.rag_location()?,
                 &self.paths,
                 index,
                 message,

@@ -110,13 +110,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.group_by.clone()
     };
     let store = crate::store::StoreSettings::resolve(&config.store, &ProcessEnvironment)
-        .map_err(store_failure)?
+        .map_err(crate::store::failure)?
         .filter(|_| !args.local && args.window.log.is_empty());
     let report = match store {
         Some(store) => {
-            let mut client = store.connect().map_err(store_failure)?;
+            let mut client = store.connect().map_err(crate::store::failure)?;
             crate::store::report::build(&mut client, &filters, &group_by, &pricing)
-                .map_err(store_failure)?
+                .map_err(crate::store::failure)?
         }
         None => build_report(
             &logs,
@@ -240,19 +240,6 @@ fn check_budget(
     Err(Failure::new(ExitKind::BudgetExceeded, message)
         .hint("see the rows above for where it went; raise --budget if this is expected")
         .into())
-}
-
-/// A store that cannot be used: a wrong setting is a usage error, an
-/// unreachable or refusing database a provider-side one (exit 4).
-pub fn store_failure(err: crate::store::StoreError) -> Failure {
-    match err {
-        crate::store::StoreError::Setting(_) => Failure::new(ExitKind::Usage, err.to_string())
-            .hint("fix CONFAB_DATABASE_URL or [store] in config.toml"),
-        _ => Failure::new(ExitKind::Provider, err.to_string()).hint(
-            "check that the database is up and the password (CONFAB_DATABASE_PASSWORD, \
-             [store] password_env or password_cmd) is right; --local reports this machine's log",
-        ),
-    }
 }
 
 fn price_failure(err: crate::usage::prices::PriceError) -> Failure {

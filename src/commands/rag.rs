@@ -13,9 +13,9 @@ use crate::exit::{ExitKind, Failure};
 use crate::rag::chunk::{chunk_document, html_to_text, ChunkOptions, DocKind};
 use crate::rag::embed::Embedder;
 use crate::rag::eval::{evaluate, Metrics, Qrel};
-use crate::rag::retrieve::{embedder_for, retrieve, store_failure, Caller, QueryHit};
+use crate::rag::retrieve::{embedder_for, store_failure, Caller, QueryHit, Retriever};
 use crate::rag::search::Mode;
-use crate::rag::store::{self, Index, NewChunk};
+use crate::rag::store::{self, IndexUpdate, Location, LocationChoice, NewChunk};
 use crate::telemetry::Telemetry;
 use crate::walk;
 
@@ -39,9 +39,44 @@ pub enum Command {
     Rm(RmArgs),
 }
 
+/// Where the indexes are: the team store when one is set, else this machine.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LocationFlags {
+    /// Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)
+    #[arg(long, value_name = "URL", conflicts_with = "local")]
+    pub store: Option<String>,
+    /// Use this machine's indexes even when a team store is set
+    #[arg(long)]
+    pub local: bool,
+}
+
+impl LocationFlags {
+    /// The location these flags name.
+    fn resolve(&self, paths: &Paths) -> anyhow::Result<Location> {
+        let local = Location::Local {
+            data_dir: paths.data_dir.clone(),
+        };
+        if self.local {
+            return Ok(local);
+        }
+        let env = crate::config::ProcessEnvironment;
+        let config = crate::config::Config::load(paths, &env)
+            .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()))?;
+        let choice = match &self.store {
+            Some(url) => LocationChoice::Store(url),
+            None => LocationChoice::Configured,
+        };
+        Location::resolve(&paths.data_dir, &config.store, &env, choice)
+            .map_err(|err| crate::store::failure(err).into())
+    }
+}
+
 /// Arguments of `rag index`.
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
+    /// Where the index is.
+    #[command(flatten)]
+    pub location: LocationFlags,
     /// Files or directories to index
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
@@ -68,6 +103,9 @@ pub struct IndexArgs {
 /// Arguments of `rag query`.
 #[derive(Debug, clap::Args)]
 pub struct QueryArgs {
+    /// Where the index is.
+    #[command(flatten)]
+    pub location: LocationFlags,
     /// The question
     #[arg(value_name = "QUESTION", required = true)]
     pub query: Vec<String>,
@@ -94,6 +132,9 @@ pub struct QueryArgs {
 /// Arguments of `rag eval`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
+    /// Where the index is.
+    #[command(flatten)]
+    pub location: LocationFlags,
     /// JSON lines: {"id","query","relevant":[source paths]}
     #[arg(value_name = "QRELS")]
     pub qrels: PathBuf,
@@ -108,6 +149,9 @@ pub struct EvalArgs {
 /// Arguments of `rag list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
+    /// Where the index is.
+    #[command(flatten)]
+    pub location: LocationFlags,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -116,6 +160,9 @@ pub struct ListArgs {
 /// Arguments of `rag stats`.
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
+    /// Where the index is.
+    #[command(flatten)]
+    pub location: LocationFlags,
     /// Index name
     #[arg(value_name = "NAME", default_value = DEFAULT_INDEX)]
     pub name: String,
@@ -127,6 +174,9 @@ pub struct StatsArgs {
 /// Arguments of `rag rm`.
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
+    /// Where the index is.
+    #[command(flatten)]
+    pub location: LocationFlags,
     /// Index name
     #[arg(value_name = "NAME")]
     pub name: String,
@@ -142,8 +192,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::List(args) => list(&paths, args),
         Command::Stats(args) => stats(&paths, args),
         Command::Rm(args) => {
-            store::remove(&paths.data_dir, &args.name).map_err(store_failure)?;
-            eprintln!("removed index {}", args.name);
+            let location = args.location.resolve(&paths)?;
+            location.remove(&args.name).map_err(store_failure)?;
+            eprintln!("removed index {} ({})", args.name, location.label());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -153,6 +204,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 #[derive(Debug, Default, Serialize)]
 struct IndexSummary {
     index: String,
+    location: String,
     embedder: String,
     files_indexed: usize,
     files_unchanged: usize,
@@ -180,28 +232,23 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
     // transaction, so the index stays as it was.
     let _signals = crate::app::Cancel::on_signals();
     let started = Instant::now();
-    let mut index = Index::open(&paths.data_dir, &args.name, true).map_err(store_failure)?;
-    // Ctrl-C while waiting ends the process: nothing was written yet.
-    let _writer = index
-        .writer_lock(
-            || {
-                eprintln!(
-                    "note: another confab is indexing `{}`; waiting for it to finish",
-                    args.name
-                )
-            },
-            || false,
-        )
-        .map_err(store_failure)?;
+    let location = args.location.resolve(paths)?;
+    let mut index = location.open(&args.name, true).map_err(store_failure)?;
     let telemetry = index_telemetry(paths);
     let caller = Caller {
         command: "rag index",
         telemetry: &telemetry,
     };
     let mut embedder = embedder_for(paths, &args.embedder, caller)?;
-    check_embedder(&index, &args.name, &embedder.id())?;
     let list = walk::list_files(&args.paths, &args.walk.options())
         .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).hint("check the paths"))?;
+    // Ctrl-C while waiting for another run ends the process: nothing was
+    // written yet.
+    let name = args.name.clone();
+    let waiting =
+        move || eprintln!("note: another confab is indexing `{name}`; waiting for it to finish");
+    let mut update = index.update(&waiting).map_err(store_failure)?;
+    check_embedder(update.as_mut(), &args.name, &embedder.id())?;
     let chunk_options = ChunkOptions {
         max_tokens: args.chunk_tokens,
         overlap: args.overlap,
@@ -209,12 +256,12 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
     };
     let mut summary = IndexSummary {
         index: args.name.clone(),
+        location: location.label(),
         embedder: embedder.id(),
         files_skipped: list.skipped.len(),
         ..IndexSummary::default()
     };
     let progress = progress_bar(list.files.len());
-    let update = index.update().map_err(store_failure)?;
     let known = update.file_hashes().map_err(store_failure)?;
     let mut seen = std::collections::HashSet::new();
     // Files are read, hashed and chunked on all cores a batch at a time,
@@ -239,7 +286,7 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
             .embed(&texts)
             .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?;
         let mut batch_run = BatchRun {
-            update: &update,
+            update: update.as_mut(),
             summary: &mut summary,
             seen: &mut seen,
             progress: &progress,
@@ -248,20 +295,18 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
         progress.set_message(format!("{} chunks", summary.chunks_written));
     }
     progress.finish_and_clear();
-    remove_gone(&update, &args.paths, &seen, &mut summary)?;
-    finish_run(update, embedder.as_ref())?;
-    if let Err(err) = index.write_vector_cache() {
-        eprintln!(
-            "warning: the vector cache was not written ({err}); queries read the database instead"
-        );
+    let shared = matches!(location, Location::Shared(_));
+    remove_gone(update.as_mut(), &args.paths, &seen, shared, &mut summary)?;
+    if let Some(warning) = finish_run(update, embedder.as_ref())? {
+        eprintln!("warning: {warning}");
     }
     summary.seconds = started.elapsed().as_secs_f64();
     report_index(&summary, args.json)
 }
 
 /// Refuses to add vectors from another embedder to an index.
-fn check_embedder(index: &Index, name: &str, embedder: &str) -> anyhow::Result<()> {
-    match index.meta("embedder").map_err(store_failure)? {
+fn check_embedder(update: &mut dyn IndexUpdate, name: &str, embedder: &str) -> anyhow::Result<()> {
+    match update.meta("embedder").map_err(store_failure)? {
         Some(existing) if !same_embedder(&existing, embedder) => Err(Failure::new(
             ExitKind::Usage,
             format!(
@@ -287,14 +332,14 @@ fn progress_bar(files: usize) -> indicatif::ProgressBar {
 }
 
 /// Writing one batch of prepared files into the run.
-struct BatchRun<'a, 'u> {
-    update: &'a store::Update<'u>,
+struct BatchRun<'a> {
+    update: &'a mut dyn IndexUpdate,
     summary: &'a mut IndexSummary,
     seen: &'a mut std::collections::HashSet<String>,
     progress: &'a indicatif::ProgressBar,
 }
 
-impl BatchRun<'_, '_> {
+impl BatchRun<'_> {
     /// Writes each changed file with its vectors (in the order they were
     /// embedded) and counts the rest.
     fn write(&mut self, prepared: Vec<Prepared>, vectors: Vec<Vec<f32>>) -> anyhow::Result<()> {
@@ -342,20 +387,23 @@ impl BatchRun<'_, '_> {
     }
 }
 
-/// Removes files indexed before under these roots that are gone now (or
-/// anywhere, if they no longer exist).
+/// Removes files indexed before under these roots that are gone now. A
+/// local index also loses files that no longer exist anywhere; a shared
+/// one keeps them, since other machines indexed files this one lacks.
 fn remove_gone(
-    update: &store::Update<'_>,
+    update: &mut dyn IndexUpdate,
     paths: &[PathBuf],
     seen: &std::collections::HashSet<String>,
+    shared: bool,
     summary: &mut IndexSummary,
 ) -> anyhow::Result<()> {
     let roots: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    for old in index_paths(update)? {
+    for old in update.paths().map_err(store_failure)? {
         let under_root = roots
             .iter()
             .any(|r| old == *r || old.starts_with(&format!("{}/", r.trim_end_matches('/'))));
-        if (under_root && !seen.contains(&old)) || !std::path::Path::new(&old).exists() {
+        let vanished = !shared && !std::path::Path::new(&old).exists();
+        if (under_root && !seen.contains(&old)) || vanished {
             update.remove_file(&old).map_err(store_failure)?;
             summary.files_removed += 1;
         }
@@ -363,8 +411,11 @@ fn remove_gone(
     Ok(())
 }
 
-/// Records what built the index and commits the run.
-fn finish_run(update: store::Update<'_>, embedder: &dyn Embedder) -> anyhow::Result<()> {
+/// Records what built the index and commits the run; a warning to show.
+fn finish_run(
+    mut update: Box<dyn IndexUpdate + '_>,
+    embedder: &dyn Embedder,
+) -> anyhow::Result<Option<String>> {
     update
         .set_meta("embedder", &embedder.id())
         .map_err(store_failure)?;
@@ -376,8 +427,7 @@ fn finish_run(update: store::Update<'_>, embedder: &dyn Embedder) -> anyhow::Res
     update
         .set_meta("version", store::FORMAT_VERSION)
         .map_err(store_failure)?;
-    update.commit().map_err(store_failure)?;
-    Ok(())
+    update.commit().map_err(store_failure)
 }
 
 /// Prints the run's summary: JSON on stdout with `--json`, a line on stderr.
@@ -472,10 +522,6 @@ fn prepare(
     }
 }
 
-fn index_paths(update: &store::Update<'_>) -> anyhow::Result<Vec<String>> {
-    update.paths().map_err(store_failure)
-}
-
 /// Whether two embedder ids name the same model (`builtin` matches any builtin id).
 fn same_embedder(existing: &str, requested: &str) -> bool {
     existing == requested
@@ -488,7 +534,9 @@ fn query(paths: &Paths, args: QueryArgs) -> anyhow::Result<ExitCode> {
         command: "rag query",
         telemetry: &ctx.telemetry,
     };
-    let hits = retrieve(paths, &args.name, &question, args.mode, args.k, caller)?;
+    let location = args.location.resolve(paths)?;
+    let hits = Retriever::open(&location, paths, &args.name, caller)?
+        .retrieve(&question, args.mode, args.k)?;
     if args.answer {
         return answer(ctx, &args, &question, &hits);
     }
@@ -585,20 +633,21 @@ fn eval(paths: &Paths, args: EvalArgs) -> anyhow::Result<ExitCode> {
         })?;
         qrels.push(qrel);
     }
+    let location = args.location.resolve(paths)?;
+    let telemetry = Telemetry::off();
+    let caller = Caller {
+        command: "rag eval",
+        telemetry: &telemetry,
+    };
+    let mut retriever = Retriever::open(&location, paths, &args.name, caller)?;
     let mut results: Vec<(Mode, Metrics)> = Vec::new();
     for mode in [Mode::Bm25, Mode::Vector, Mode::Hybrid] {
         let mut failure = None;
-        let metrics = evaluate(&qrels, |query| {
-            let caller = Caller {
-                command: "rag eval",
-                telemetry: &Telemetry::off(),
-            };
-            match retrieve(paths, &args.name, query, mode, 10, caller) {
-                Ok(hits) => hits.into_iter().map(|h| h.path).collect(),
-                Err(err) => {
-                    failure.get_or_insert(err);
-                    Vec::new()
-                }
+        let metrics = evaluate(&qrels, |query| match retriever.retrieve(query, mode, 10) {
+            Ok(hits) => hits.into_iter().map(|h| h.path).collect(),
+            Err(err) => {
+                failure.get_or_insert(err);
+                Vec::new()
             }
         });
         if let Some(err) = failure {
@@ -648,12 +697,13 @@ fn eval(paths: &Paths, args: EvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list(paths: &Paths, args: ListArgs) -> anyhow::Result<ExitCode> {
-    let names = store::list(&paths.data_dir).map_err(store_failure)?;
+    let location = args.location.resolve(paths)?;
+    let names = location.list().map_err(store_failure)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let stats: Vec<_> = names
             .iter()
-            .filter_map(|n| Index::open(&paths.data_dir, n, false).ok()?.stats(n).ok())
+            .filter_map(|n| location.open(n, false).ok()?.stats().ok())
             .collect();
         serde_json::to_writer_pretty(&mut out, &stats)?;
         writeln!(out)?;
@@ -666,14 +716,16 @@ fn list(paths: &Paths, args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn stats(paths: &Paths, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let index = Index::open(&paths.data_dir, &args.name, false).map_err(store_failure)?;
-    let stats = index.stats(&args.name).map_err(store_failure)?;
+    let location = args.location.resolve(paths)?;
+    let mut index = location.open(&args.name, false).map_err(store_failure)?;
+    let stats = index.stats().map_err(store_failure)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &stats)?;
         writeln!(out)?;
     } else {
         writeln!(out, "index     {}", stats.name)?;
+        writeln!(out, "location  {}", stats.location)?;
         writeln!(
             out,
             "embedder  {} ({} dimensions)",

@@ -60,7 +60,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
-    use crate::commands::cost_report::store_failure;
+    use crate::store::failure as store_failure;
     let paths = Paths::resolve()?;
     let config = Config::load(&paths, &ProcessEnvironment)
         .map_err(|err| Failure::new(ExitKind::Usage, err.to_string()).hint("fix config.toml"))?;

@@ -10,14 +10,18 @@ use crate::exit::{ExitKind, Failure};
 use crate::llm::client::Client;
 use crate::rag::embed::{ApiEmbedder, BuiltinEmbedder, Embedder};
 use crate::rag::search::{search, Mode};
-use crate::rag::store::{Index, StoreError};
+use crate::rag::store::{IndexStore, Location, StoreError};
 use crate::usage::UsageLog;
 
 /// An index error as the failure people see, with what to do next.
 pub fn store_failure(err: StoreError) -> anyhow::Error {
+    if let StoreError::Shared(shared) = err {
+        return crate::store::failure(shared).into();
+    }
     let hint = match &err {
         StoreError::NotFound(_) => {
-            "`confab rag list` shows the indexes; `confab rag index DIR` builds one"
+            "`confab rag list` shows the indexes (the team store's when one is set; --local for \
+             this machine's); `confab rag index DIR` builds one"
         }
         StoreError::BadName(_) => "pick another --name",
         _ if err.is_busy() => {
@@ -93,73 +97,114 @@ pub struct QueryHit {
     pub text: String,
 }
 
-/// Retrieves the hits for a question from index `name`.
-pub fn retrieve(
-    paths: &Paths,
-    name: &str,
-    question: &str,
-    mode: Mode,
-    k: usize,
-    caller: Caller<'_>,
-) -> anyhow::Result<Vec<QueryHit>> {
-    let started = std::time::SystemTime::now();
-    let clock = std::time::Instant::now();
-    let hits = retrieve_hits(paths, name, question, mode, k, caller)?;
-    caller.telemetry.retrieval(&RetrievalSpan {
-        index: name,
-        requested: k,
-        returned: hits.len(),
-        started,
-        duration: clock.elapsed(),
-    });
-    Ok(hits)
+/// An open index with the embedder it was built with, for one question
+/// after another (`rag eval` asks hundreds).
+pub struct Retriever<'a> {
+    paths: &'a Paths,
+    index: Box<dyn IndexStore>,
+    /// Built when a mode first needs vectors.
+    embedder: Option<Box<dyn Embedder>>,
+    caller: Caller<'a>,
 }
 
-fn retrieve_hits(
-    paths: &Paths,
-    name: &str,
-    question: &str,
-    mode: Mode,
-    k: usize,
-    caller: Caller<'_>,
-) -> anyhow::Result<Vec<QueryHit>> {
-    let index = Index::open(&paths.data_dir, name, false).map_err(store_failure)?;
-    let embedder_id = index
-        .meta("embedder")
-        .map_err(store_failure)?
-        .unwrap_or_default();
-    let query_vector = if mode == Mode::Bm25 {
-        Vec::new()
-    } else {
-        let mut embedder = embedder_for(paths, &embedder_id, caller)?;
-        embedder
-            .embed(&[question.to_string()])
-            .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?
-            .pop()
-            .unwrap_or_default()
-    };
-    let vectors = if mode == Mode::Bm25 {
-        None
-    } else {
-        Some(index.vectors().map_err(store_failure)?)
-    };
-    let hits = search(&index, vectors.as_ref(), question, &query_vector, mode, k)
-        .map_err(store_failure)?;
-    let mut out = Vec::new();
-    for (rank, hit) in hits.into_iter().enumerate() {
-        if let Some(chunk) = index.chunk(hit.id).map_err(store_failure)? {
-            out.push(QueryHit {
+impl<'a> Retriever<'a> {
+    /// Opens index `name` at `location`.
+    pub fn open(
+        location: &Location,
+        paths: &'a Paths,
+        name: &str,
+        caller: Caller<'a>,
+    ) -> anyhow::Result<Retriever<'a>> {
+        Ok(Retriever {
+            paths,
+            index: location.open(name, false).map_err(store_failure)?,
+            embedder: None,
+            caller,
+        })
+    }
+
+    /// The top `k` chunks for `question` by `mode`, with a retrieval span.
+    pub fn retrieve(
+        &mut self,
+        question: &str,
+        mode: Mode,
+        k: usize,
+    ) -> anyhow::Result<Vec<QueryHit>> {
+        let started = std::time::SystemTime::now();
+        let clock = std::time::Instant::now();
+        let hits = self.hits(question, mode, k)?;
+        self.caller.telemetry.retrieval(&RetrievalSpan {
+            index: self.index.name(),
+            requested: k,
+            returned: hits.len(),
+            started,
+            duration: clock.elapsed(),
+        });
+        Ok(hits)
+    }
+
+    fn hits(&mut self, question: &str, mode: Mode, k: usize) -> anyhow::Result<Vec<QueryHit>> {
+        let query_vector = if mode == Mode::Bm25 {
+            Vec::new()
+        } else {
+            self.embed(question)?
+        };
+        let hits =
+            search(self.index.as_mut(), question, &query_vector, mode, k).map_err(store_failure)?;
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        let mut chunks: std::collections::HashMap<i64, _> = self
+            .index
+            .chunks(&ids)
+            .map_err(store_failure)?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        Ok(hits
+            .into_iter()
+            .filter_map(|hit| Some((chunks.remove(&hit.id)?, hit.score)))
+            .enumerate()
+            .map(|(rank, (chunk, score))| QueryHit {
                 rank: rank + 1,
                 path: chunk.path,
                 start_line: chunk.start_line,
                 end_line: chunk.end_line,
                 heading: chunk.heading,
-                score: hit.score,
+                score,
                 text: chunk.text,
-            });
-        }
+            })
+            .collect())
     }
-    Ok(out)
+
+    /// The question's embedding by the index's own embedder.
+    fn embed(&mut self, question: &str) -> anyhow::Result<Vec<f32>> {
+        if self.embedder.is_none() {
+            let id = self
+                .index
+                .meta("embedder")
+                .map_err(store_failure)?
+                .unwrap_or_default();
+            self.embedder = Some(embedder_for(self.paths, &id, self.caller)?);
+        }
+        let embedder = self.embedder.as_mut().expect("set above");
+        Ok(embedder
+            .embed(&[question.to_string()])
+            .map_err(|err| Failure::new(ExitKind::Provider, err.to_string()))?
+            .pop()
+            .unwrap_or_default())
+    }
+}
+
+/// Retrieves the hits for one question from index `name` at `location`.
+pub fn retrieve(
+    location: &Location,
+    paths: &Paths,
+    name: &str,
+    question: &str,
+    mode: Mode,
+    k: usize,
+    caller: Caller<'_>,
+) -> anyhow::Result<Vec<QueryHit>> {
+    Retriever::open(location, paths, name, caller)?.retrieve(question, mode, k)
 }
 
 /// The user message for a question with retrieved chunks: each chunk

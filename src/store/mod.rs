@@ -108,6 +108,17 @@ impl std::fmt::Debug for StoreSettings {
     }
 }
 
+/// Where a store URL came from, which decides whether it may hold a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UrlSource {
+    /// `CONFAB_DATABASE_URL`: private to the process, so it may.
+    Environment,
+    /// `[store] url`: a file that gets shared and committed, so it may not.
+    ConfigFile,
+    /// `--store URL`: visible in the process list, so it may not.
+    CommandLine,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TlsMode {
     Disable,
@@ -122,9 +133,30 @@ impl StoreSettings {
         env: &dyn Environment,
     ) -> Result<Option<StoreSettings>, StoreError> {
         let from_env = env.var(URL_VARIABLE).filter(|u| !u.trim().is_empty());
-        let Some(url) = from_env.clone().or_else(|| config.url.clone()) else {
-            return Ok(None);
-        };
+        match (from_env, &config.url) {
+            (Some(url), _) => Self::build(&url, UrlSource::Environment, config, env).map(Some),
+            (None, Some(url)) => Self::build(url, UrlSource::ConfigFile, config, env).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The settings for a URL given on the command line (`--store URL`);
+    /// the password comes from where `[store]` says, never from the URL,
+    /// which other users can read in the process list.
+    pub fn for_url(
+        url: &str,
+        config: &StoreConfig,
+        env: &dyn Environment,
+    ) -> Result<StoreSettings, StoreError> {
+        Self::build(url, UrlSource::CommandLine, config, env)
+    }
+
+    fn build(
+        url: &str,
+        source: UrlSource,
+        config: &StoreConfig,
+        env: &dyn Environment,
+    ) -> Result<StoreSettings, StoreError> {
         let (url, tls) = split_sslmode(url.trim())?;
         let mut parsed = postgres::Config::from_str(&url).map_err(|err| {
             StoreError::Setting(format!(
@@ -132,12 +164,25 @@ impl StoreSettings {
                 crate::safe_text::redact_url(&url)
             ))
         })?;
-        if parsed.get_password().is_some() && from_env.is_none() {
-            return Err(StoreError::Setting(
-                "[store] url holds a password; config.toml must not: put it in \
-                 CONFAB_DATABASE_PASSWORD (or password_env / password_cmd)"
-                    .into(),
-            ));
+        if parsed.get_password().is_some() {
+            match source {
+                UrlSource::Environment => {}
+                UrlSource::ConfigFile => {
+                    return Err(StoreError::Setting(
+                        "[store] url holds a password; config.toml must not: put it in \
+                         CONFAB_DATABASE_PASSWORD (or password_env / password_cmd)"
+                            .into(),
+                    ))
+                }
+                UrlSource::CommandLine => {
+                    return Err(StoreError::Setting(
+                        "the --store URL holds a password, which every user of this machine \
+                         can read in the process list: put it in CONFAB_DATABASE_PASSWORD \
+                         (or [store] password_env / password_cmd)"
+                            .into(),
+                    ))
+                }
+            }
         }
         if parsed.get_password().is_none() {
             if let Some(password) = password(config, env)? {
@@ -152,11 +197,11 @@ impl StoreSettings {
         parsed.connect_timeout(Duration::from_secs(config.connect_timeout_secs.max(1)));
         parsed.application_name("confab");
         let target = target_of(&parsed);
-        Ok(Some(StoreSettings {
+        Ok(StoreSettings {
             config: parsed,
             tls,
             target,
-        }))
+        })
     }
 
     /// Host, port and database, for messages (never the credentials).
@@ -164,10 +209,16 @@ impl StoreSettings {
         &self.target
     }
 
-    /// Connects and brings the schema up to date (see [`migrate`]).
+    /// Connects and brings the usage ledger's schema up to date (see
+    /// [`migrate`]).
     pub fn connect(&self) -> Result<postgres::Client, StoreError> {
+        self.connect_for(&migrate::LEDGER)
+    }
+
+    /// Connects and brings `track`'s schema up to date.
+    pub fn connect_for(&self, track: &migrate::Track) -> Result<postgres::Client, StoreError> {
         let mut client = self.open()?;
-        migrate::apply(&mut client)?;
+        migrate::apply(&mut client, track)?;
         Ok(client)
     }
 
@@ -191,6 +242,21 @@ impl StoreSettings {
                 config.connect(connector).map_err(failed)
             }
         }
+    }
+}
+
+/// A store that cannot be used, as the failure people see: a wrong
+/// setting is a usage error (exit 2), an unreachable or refusing database
+/// a provider-side one (exit 4).
+pub fn failure(err: StoreError) -> crate::exit::Failure {
+    use crate::exit::{ExitKind, Failure};
+    match err {
+        StoreError::Setting(_) => Failure::new(ExitKind::Usage, err.to_string())
+            .hint("fix CONFAB_DATABASE_URL, --store or [store] in config.toml"),
+        _ => Failure::new(ExitKind::Provider, err.to_string()).hint(
+            "check that the database is up and the password (CONFAB_DATABASE_PASSWORD, \
+             [store] password_env or password_cmd) is right; --local uses this machine's files",
+        ),
     }
 }
 

@@ -9,62 +9,11 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// The index format version, in `meta`.
-pub const FORMAT_VERSION: &str = "1";
-
-/// Errors of the index store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// SQLite failed.
-    #[error("index {path}: {source}")]
-    Sqlite {
-        /// The database file.
-        path: PathBuf,
-        /// The SQLite error.
-        source: rusqlite::Error,
-    },
-    /// No index has this name.
-    #[error("no index named `{0}`")]
-    NotFound(String),
-    /// The name cannot be a directory name.
-    #[error("`{0}` is not a valid index name (use letters, digits, `-`, `_`, `.`)")]
-    BadName(String),
-    /// The index directory cannot be created or removed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The directory.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-}
-
-/// A chunk as stored, for results.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct StoredChunk {
-    /// Row id.
-    pub id: i64,
-    /// Source path, as indexed.
-    pub path: String,
-    /// First line.
-    pub start_line: i64,
-    /// Last line.
-    pub end_line: i64,
-    /// Heading path.
-    pub heading: String,
-    /// The text.
-    pub text: String,
-}
-
-/// A chunk to store, with its vector.
-pub struct NewChunk<'a> {
-    /// Source path.
-    pub path: &'a str,
-    /// The chunk.
-    pub chunk: &'a crate::rag::chunk::Chunk,
-    /// Its embedding (unit length).
-    pub vector: &'a [f32],
-}
+use super::terms::{self, Field};
+use super::{
+    rag_dir, CandidateQuery, Candidates, IndexStats, IndexStore, IndexUpdate, NewChunk, StoreError,
+    StoredChunk,
+};
 
 /// All vectors of an index, flat, for a tight scan.
 pub struct VectorSet {
@@ -106,64 +55,15 @@ impl VectorSet {
     }
 }
 
-/// Sizes for `rag stats`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct IndexStats {
-    /// Index name.
-    pub name: String,
-    /// Files indexed.
-    pub files: i64,
-    /// Chunks.
-    pub chunks: i64,
-    /// Total tokens of the chunks.
-    pub tokens: i64,
-    /// The embedder that built it.
-    pub embedder: String,
-    /// Vector dimensions.
-    pub dim: i64,
-    /// Database size in bytes.
-    pub bytes: u64,
-}
-
-/// An open index.
-pub struct Index {
+/// A local index, open.
+pub struct LocalIndex {
     conn: Connection,
     path: PathBuf,
+    name: String,
 }
 
 /// How long a statement waits for another process's hold on the database.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl StoreError {
-    /// Whether another process holds the database (not damage).
-    pub fn is_busy(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Sqlite {
-                source: rusqlite::Error::SqliteFailure(e, _),
-                ..
-            } if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
-    }
-}
-
-/// The directory holding all indexes.
-pub fn rag_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("rag")
-}
-
-fn check_name(name: &str) -> Result<(), StoreError> {
-    let ok = !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::BadName(name.to_string()))
-    }
-}
 
 /// The names of every index, sorted.
 pub fn list(data_dir: &Path) -> Result<Vec<String>, StoreError> {
@@ -184,7 +84,6 @@ pub fn list(data_dir: &Path) -> Result<Vec<String>, StoreError> {
 
 /// Deletes index `name`.
 pub fn remove(data_dir: &Path, name: &str) -> Result<(), StoreError> {
-    check_name(name)?;
     let dir = rag_dir(data_dir).join(name);
     if !dir.join("index.sqlite").exists() {
         return Err(StoreError::NotFound(name.to_string()));
@@ -192,10 +91,9 @@ pub fn remove(data_dir: &Path, name: &str) -> Result<(), StoreError> {
     std::fs::remove_dir_all(&dir).map_err(|source| StoreError::Io { path: dir, source })
 }
 
-impl Index {
-    /// Opens index `name`; creates it when `create` is true.
-    pub fn open(data_dir: &Path, name: &str, create: bool) -> Result<Index, StoreError> {
-        check_name(name)?;
+impl LocalIndex {
+    /// Opens index `name` (a checked name); creates it when `create` is true.
+    pub fn open(data_dir: &Path, name: &str, create: bool) -> Result<LocalIndex, StoreError> {
         let dir = rag_dir(data_dir).join(name);
         let path = dir.join("index.sqlite");
         if !path.exists() {
@@ -236,21 +134,11 @@ impl Index {
 ",
         )
         .map_err(sql)?;
-        Ok(Index { conn, path })
-    }
-
-    /// Takes the index's writer lock, so that two `rag index` runs on one
-    /// index take turns instead of failing on a locked database: calls
-    /// `waiting` once if another process holds it; `Ok(None)` when
-    /// `give_up` says to stop waiting.
-    pub fn writer_lock(
-        &self,
-        waiting: impl FnOnce(),
-        give_up: impl Fn() -> bool,
-    ) -> Result<Option<crate::private_files::FileLock>, StoreError> {
-        let path = self.path.with_file_name("writer.lock");
-        crate::private_files::FileLock::acquire(&path, waiting, give_up)
-            .map_err(|source| StoreError::Io { path, source })
+        Ok(LocalIndex {
+            conn,
+            path,
+            name: name.to_string(),
+        })
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
@@ -260,124 +148,38 @@ impl Index {
         }
     }
 
-    /// A value from the index's metadata.
-    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.sql(e))
-    }
-
-    /// Starts an indexing run: everything until [`Update::commit`] is one transaction.
-    pub fn update(&mut self) -> Result<Update<'_>, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|source| StoreError::Sqlite {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(Update { tx, path })
-    }
-
-    /// The vector cache beside the database: all vectors in one flat file,
-    /// so a query reads them in one go instead of row by row.
-    fn cache_path(&self) -> PathBuf {
-        self.path.with_file_name("vectors.bin")
+    fn meta_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        meta_in(&self.conn, key).map_err(|e| self.sql(e))
     }
 
     /// Every vector, for a scan: from the cache when it matches the
     /// database's generation, else from the database.
     pub fn vectors(&self) -> Result<VectorSet, StoreError> {
-        let generation = self.meta("generation")?.unwrap_or_default();
-        if let Some(set) = read_cache(&self.cache_path(), &generation) {
+        let generation = self.meta_value("generation")?.unwrap_or_default();
+        if let Some(set) = read_cache(&cache_path(&self.path), &generation) {
             return Ok(set);
         }
-        self.vectors_from_database()
-    }
-
-    /// Rewrites the vector cache (temp file, then rename) for the current generation.
-    pub fn write_vector_cache(&self) -> Result<(), StoreError> {
-        let generation = self.meta("generation")?.unwrap_or_default();
-        let set = self.vectors_from_database()?;
-        let mut bytes = Vec::with_capacity(32 + set.ids.len() * (12 + set.dim));
-        bytes.extend_from_slice(CACHE_MAGIC);
-        bytes.extend_from_slice(&(generation.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(generation.as_bytes());
-        bytes.extend_from_slice(&(set.dim as u32).to_le_bytes());
-        bytes.extend_from_slice(&(set.ids.len() as u64).to_le_bytes());
-        for id in &set.ids {
-            bytes.extend_from_slice(&id.to_le_bytes());
-        }
-        for scale in &set.scales {
-            bytes.extend_from_slice(&scale.to_le_bytes());
-        }
-        bytes.extend(set.values().iter().map(|&v| v as u8));
-        let path = self.cache_path();
-        crate::private_files::write_atomic(&path, &bytes).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })
-    }
-
-    fn vectors_from_database(&self) -> Result<VectorSet, StoreError> {
-        let dim: usize = self.meta("dim")?.and_then(|d| d.parse().ok()).unwrap_or(0);
-        let mut set = VectorSet {
-            ids: Vec::new(),
-            scales: Vec::new(),
-            values: VectorValues::Owned(Vec::new()),
-            dim,
-        };
-        let mut values = Vec::new();
-        let mut statement = self
-            .conn
-            .prepare("SELECT id, vector FROM chunks")
-            .map_err(|e| self.sql(e))?;
-        let mut rows = statement.query([]).map_err(|e| self.sql(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.sql(e))? {
-            let id: i64 = row.get(0).map_err(|e| self.sql(e))?;
-            let blob = row.get_ref(1).map_err(|e| self.sql(e))?;
-            let bytes = blob.as_blob().unwrap_or(&[]);
-            if bytes.len() != 4 + dim {
-                continue;
-            }
-            set.ids.push(id);
-            set.scales
-                .push(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-            values.extend(bytes[4..].iter().map(|&b| b as i8));
-        }
-        set.values = VectorValues::Owned(values);
-        Ok(set)
+        vectors_from_database(&self.conn).map_err(|e| self.sql(e))
     }
 
     /// BM25 full-text search: chunk ids, best first, with FTS5's score
-    /// (lower is better).
-    pub fn bm25(&self, query: &str, limit: usize) -> Result<Vec<(i64, f64)>, StoreError> {
-        let words: Vec<String> = query
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
+    /// negated (higher is better).
+    fn bm25(&self, query: &str, limit: usize) -> Result<Vec<(i64, f64)>, StoreError> {
+        let terms: Vec<String> = terms::query_terms(query)
+            .into_iter()
+            .map(|w| format!("\"{w}\""))
             .collect();
-        // Stop words match nearly every chunk and add little to BM25, but
-        // make FTS5 score them all; they are dropped unless nothing else is left.
-        let content: Vec<&String> = words.iter().filter(|w| !is_stop_word(w)).collect();
-        let chosen: Vec<&String> = if content.is_empty() {
-            words.iter().collect()
-        } else {
-            content
-        };
-        let terms: Vec<String> = chosen.iter().map(|w| format!("\"{w}\"")).collect();
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT rowid, bm25(chunks_fts, 1.0, 0.5, 0.2) AS score FROM chunks_fts
-                 WHERE chunks_fts MATCH ?1 ORDER BY score LIMIT ?2",
-            )
-            .map_err(|e| self.sql(e))?;
+        let sql = format!(
+            "SELECT rowid, -bm25(chunks_fts, {}, {}, {}) AS score FROM chunks_fts
+             WHERE chunks_fts MATCH ?1 ORDER BY score DESC, rowid LIMIT ?2",
+            Field::Text.weight(),
+            Field::Heading.weight(),
+            Field::Path.weight()
+        );
+        let mut statement = self.conn.prepare(&sql).map_err(|e| self.sql(e))?;
         let rows = statement
             .query_map(params![terms.join(" OR "), limit as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -386,8 +188,7 @@ impl Index {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
     }
 
-    /// One chunk by id.
-    pub fn chunk(&self, id: i64) -> Result<Option<StoredChunk>, StoreError> {
+    fn chunk(&self, id: i64) -> Result<Option<StoredChunk>, StoreError> {
         self.conn
             .query_row(
                 "SELECT id, path, start_line, end_line, heading, text FROM chunks WHERE id = ?1",
@@ -406,42 +207,179 @@ impl Index {
             .optional()
             .map_err(|e| self.sql(e))
     }
+}
 
-    /// Sizes and settings.
-    pub fn stats(&self, name: &str) -> Result<IndexStats, StoreError> {
+impl IndexStore for LocalIndex {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.meta_value(key)
+    }
+
+    fn candidates(&mut self, query: &CandidateQuery<'_>) -> Result<Candidates, StoreError> {
+        let vectors = match query.vector {
+            Some(_) => Some(self.vectors()?),
+            None => None,
+        };
+        let this = &*self;
+        // The vector scan runs on other cores while SQLite answers BM25.
+        let (by_vector, by_bm25) = std::thread::scope(|scope| {
+            let scan = scope.spawn(|| match (&vectors, query.vector) {
+                (Some(set), Some(vector)) => vector_top_k(set, vector, query.depth),
+                _ => Vec::new(),
+            });
+            let by_bm25 = match query.text {
+                Some(text) => this.bm25(text, query.depth),
+                None => Ok(Vec::new()),
+            };
+            (scan.join().unwrap_or_default(), by_bm25)
+        });
+        Ok(Candidates {
+            by_bm25: by_bm25?,
+            by_vector,
+        })
+    }
+
+    fn chunks(&mut self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(chunk) = self.chunk(*id)? {
+                out.push(chunk);
+            }
+        }
+        Ok(out)
+    }
+
+    fn stats(&mut self) -> Result<IndexStats, StoreError> {
         let count = |sql: &str| -> Result<i64, StoreError> {
             self.conn
                 .query_row(sql, [], |r| r.get(0))
                 .map_err(|e| self.sql(e))
         };
         Ok(IndexStats {
-            name: name.to_string(),
+            name: self.name.clone(),
+            location: "local".into(),
             files: count("SELECT COUNT(*) FROM files")?,
             chunks: count("SELECT COUNT(*) FROM chunks")?,
             tokens: count("SELECT COALESCE(SUM(tokens), 0) FROM chunks")?,
-            embedder: self.meta("embedder")?.unwrap_or_default(),
-            dim: self.meta("dim")?.and_then(|d| d.parse().ok()).unwrap_or(0),
+            embedder: self.meta_value("embedder")?.unwrap_or_default(),
+            dim: self
+                .meta_value("dim")?
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0),
             bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
         })
     }
+
+    /// Takes the index's writer lock first, so that two `rag index` runs on
+    /// one index take turns instead of failing on a locked database.
+    fn update(&mut self, waiting: &dyn Fn()) -> Result<Box<dyn IndexUpdate + '_>, StoreError> {
+        let lock_path = self.path.with_file_name("writer.lock");
+        let lock = crate::private_files::FileLock::acquire(&lock_path, waiting, || false)
+            .map_err(|source| StoreError::Io {
+                path: lock_path.clone(),
+                source,
+            })?
+            .ok_or_else(|| StoreError::Io {
+                path: lock_path,
+                source: std::io::Error::other("gave up waiting for the writer lock"),
+            })?;
+        let conn: &Connection = &self.conn;
+        let tx = conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        Ok(Box::new(LocalUpdate {
+            tx,
+            conn,
+            path: self.path.clone(),
+            _lock: lock,
+        }))
+    }
 }
 
-/// An indexing run in progress (one transaction).
-pub struct Update<'a> {
+/// A metadata value of the index `conn` holds.
+fn meta_in(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+/// The vector cache beside the database: all vectors in one flat file,
+/// so a query reads them in one go instead of row by row.
+fn cache_path(database: &Path) -> PathBuf {
+    database.with_file_name("vectors.bin")
+}
+
+fn vectors_from_database(conn: &Connection) -> rusqlite::Result<VectorSet> {
+    let dim: usize = meta_in(conn, "dim")?
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    let mut set = VectorSet {
+        ids: Vec::new(),
+        scales: Vec::new(),
+        values: VectorValues::Owned(Vec::new()),
+        dim,
+    };
+    let mut values = Vec::new();
+    let mut statement = conn.prepare("SELECT id, vector FROM chunks")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let blob = row.get_ref(1)?;
+        let bytes = blob.as_blob().unwrap_or(&[]);
+        if bytes.len() != 4 + dim {
+            continue;
+        }
+        set.ids.push(id);
+        set.scales
+            .push(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
+        values.extend(bytes[4..].iter().map(|&b| b as i8));
+    }
+    set.values = VectorValues::Owned(values);
+    Ok(set)
+}
+
+/// Rewrites the vector cache of the database `conn` holds (temp file, then
+/// rename) for its current generation.
+fn write_vector_cache(conn: &Connection, database: &Path) -> Result<(), String> {
+    let generation = meta_in(conn, "generation")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let set = vectors_from_database(conn).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(32 + set.ids.len() * (12 + set.dim));
+    bytes.extend_from_slice(CACHE_MAGIC);
+    bytes.extend_from_slice(&(generation.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(generation.as_bytes());
+    bytes.extend_from_slice(&(set.dim as u32).to_le_bytes());
+    bytes.extend_from_slice(&(set.ids.len() as u64).to_le_bytes());
+    for id in &set.ids {
+        bytes.extend_from_slice(&id.to_le_bytes());
+    }
+    for scale in &set.scales {
+        bytes.extend_from_slice(&scale.to_le_bytes());
+    }
+    bytes.extend(set.values().iter().map(|&v| v as u8));
+    crate::private_files::write_atomic(&cache_path(database), &bytes).map_err(|e| e.to_string())
+}
+
+/// An indexing run on a local index (one transaction, under the writer lock).
+struct LocalUpdate<'a> {
     tx: rusqlite::Transaction<'a>,
+    conn: &'a Connection,
     path: PathBuf,
+    _lock: crate::private_files::FileLock,
 }
 
-impl Update<'_> {
+impl LocalUpdate<'_> {
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
         }
     }
+}
 
-    /// Sets a metadata value.
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+impl IndexUpdate for LocalUpdate<'_> {
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.tx
             .execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -452,8 +390,11 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
-    /// Every indexed path with its content hash, as the transaction sees it.
-    pub fn file_hashes(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        meta_in(&self.tx, key).map_err(|e| self.sql(e))
+    }
+
+    fn file_hashes(&mut self) -> Result<std::collections::HashMap<String, String>, StoreError> {
         let mut statement = self
             .tx
             .prepare("SELECT path, hash FROM files")
@@ -464,8 +405,7 @@ impl Update<'_> {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
-    /// Every indexed path, as the transaction sees it.
-    pub fn paths(&self) -> Result<Vec<String>, StoreError> {
+    fn paths(&mut self) -> Result<Vec<String>, StoreError> {
         let mut statement = self
             .tx
             .prepare("SELECT path FROM files ORDER BY path")
@@ -477,11 +417,10 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
-    /// Removes a file and its chunks. The full-text index is kept in step
-    /// with one statement per file, not per chunk: FTS5 flushes its pending
-    /// terms at every statement, which per chunk costs more than the rest of
-    /// indexing together.
-    pub fn remove_file(&self, path: &str) -> Result<(), StoreError> {
+    /// The full-text index is kept in step with one statement per file, not
+    /// per chunk: FTS5 flushes its pending terms at every statement, which
+    /// per chunk costs more than the rest of indexing together.
+    fn remove_file(&mut self, path: &str) -> Result<(), StoreError> {
         self.tx
             .execute(
                 "INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, path)
@@ -498,9 +437,8 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
-    /// Replaces a file's chunks.
-    pub fn put_file(
-        &self,
+    fn put_file(
+        &mut self,
         path: &str,
         hash: &str,
         bytes: usize,
@@ -527,6 +465,7 @@ impl Update<'_> {
                 ])
                 .map_err(|e| self.sql(e))?;
         }
+        drop(insert);
         self.tx
             .execute(
                 "INSERT INTO chunks_fts(rowid, text, heading, path)
@@ -543,9 +482,10 @@ impl Update<'_> {
             .map_err(|e| self.sql(e))
     }
 
-    /// Makes the run's changes visible, all at once (with a new generation,
-    /// which makes the old vector cache stale).
-    pub fn commit(self) -> Result<(), StoreError> {
+    /// Commits with a new generation, which makes the old vector cache
+    /// stale, then writes the new cache (a failure there costs a warning:
+    /// queries read the database instead).
+    fn commit(mut self: Box<Self>) -> Result<Option<String>, StoreError> {
         let generation = format!(
             "{}-{:08x}",
             std::time::SystemTime::now()
@@ -555,23 +495,76 @@ impl Update<'_> {
             fastrand::u32(..)
         );
         self.set_meta("generation", &generation)?;
-        let path = self.path.clone();
-        self.tx
-            .commit()
-            .map_err(|source| StoreError::Sqlite { path, source })
+        let LocalUpdate {
+            tx,
+            conn,
+            path,
+            _lock,
+        } = *self;
+        tx.commit().map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(write_vector_cache(conn, &path).err().map(|err| {
+            format!("the vector cache was not written ({err}); queries read the database instead")
+        }))
     }
 }
 
-/// Common English words left out of BM25 queries.
-fn is_stop_word(word: &str) -> bool {
-    const STOP_WORDS: &[&str] = &[
-        "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "by", "can",
-        "could", "do", "does", "for", "from", "get", "has", "have", "how", "i", "if", "in", "into",
-        "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the",
-        "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where",
-        "which", "who", "why", "will", "with", "would", "you", "your",
-    ];
-    STOP_WORDS.binary_search(&word).is_ok()
+/// The `k` nearest rows to `query` (unit length) by cosine similarity.
+/// The query is quantized to int8 like the rows, so the scan is an integer
+/// dot product the compiler vectorizes; the scales restore the cosine.
+pub fn vector_top_k(set: &VectorSet, query: &[f32], k: usize) -> Vec<(i64, f32)> {
+    if set.dim == 0 || query.len() != set.dim || k == 0 {
+        return Vec::new();
+    }
+    let max = query.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 {
+        return Vec::new();
+    }
+    let query_scale = max / 127.0;
+    let quantized: Vec<i16> = query
+        .iter()
+        .map(|v| (v / query_scale).round().clamp(-127.0, 127.0) as i16)
+        .collect();
+    // Rows are scanned in parts on all cores; each part keeps its own top k.
+    use rayon::prelude::*;
+    const ROWS_PER_PART: usize = 16_384;
+    let values = set.values();
+    let parts: Vec<Vec<(f32, usize)>> = values
+        .par_chunks(set.dim * ROWS_PER_PART)
+        .enumerate()
+        .map(|(part, rows)| {
+            let first_row = part * ROWS_PER_PART;
+            let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+            let mut floor = f32::NEG_INFINITY;
+            for (offset, row_values) in rows.chunks_exact(set.dim).enumerate() {
+                let row = first_row + offset;
+                let dot = dot_i8_i16(row_values, &quantized);
+                let score = dot as f32 * set.scales[row] * query_scale;
+                if best.len() < k || score > floor {
+                    let at = best.partition_point(|(s, _)| *s >= score);
+                    best.insert(at, (score, row));
+                    best.truncate(k);
+                    floor = best.last().map_or(f32::NEG_INFINITY, |(s, _)| *s);
+                }
+            }
+            best
+        })
+        .collect();
+    let mut best: Vec<(f32, usize)> = parts.into_iter().flatten().collect();
+    best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    best.truncate(k);
+    best.into_iter().map(|(s, row)| (set.ids[row], s)).collect()
+}
+
+/// The integer dot product of a stored row and the quantized query.
+#[inline]
+fn dot_i8_i16(row: &[i8], query: &[i16]) -> i32 {
+    row.iter()
+        .zip(query)
+        .map(|(&v, &q)| i32::from(v) * i32::from(q))
+        .sum()
 }
 
 /// The first bytes of a vector cache file.
@@ -636,4 +629,37 @@ pub fn quantize(vector: &[f32]) -> Vec<u8> {
             .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_scan_finds_the_nearest() {
+        let rows: Vec<Vec<f32>> = vec![
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 1.0, 0.0],
+            vec![0.6, 0.8, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        let mut set = VectorSet {
+            ids: vec![10, 11, 12, 13],
+            scales: Vec::new(),
+            values: VectorValues::Owned(Vec::new()),
+            dim: 3,
+        };
+        let mut values = Vec::new();
+        for row in &rows {
+            let q = quantize(row);
+            set.scales
+                .push(f32::from_le_bytes([q[0], q[1], q[2], q[3]]));
+            values.extend(q[4..].iter().map(|&b| b as i8));
+        }
+        set.values = VectorValues::Owned(values);
+        let hits = vector_top_k(&set, &[0.8, 0.6, 0.0], 2);
+        let ids: Vec<i64> = hits.iter().map(|h| h.0).collect();
+        assert_eq!(ids, [12, 10]);
+        assert!((hits[0].1 - 0.96).abs() < 0.02);
+    }
 }

@@ -1,0 +1,162 @@
+//! The words BM25 ranks on, one rule for both stores: text is split on
+//! every character that is not a letter or digit and lowercased (as
+//! SQLite's `unicode61` tokenizer does), and a query's common English words
+//! are left out. Also the fields a chunk is ranked on and their weights,
+//! which SQLite's `bm25()` and the team store's SQL both use.
+
+/// BM25's term-frequency saturation (FTS5's value).
+pub const K1: f64 = 1.2;
+/// BM25's length normalisation (FTS5's value).
+pub const B: f64 = 0.75;
+
+/// A field of a chunk that BM25 ranks on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// The chunk's text.
+    Text,
+    /// Its heading path.
+    Heading,
+    /// Its source path.
+    Path,
+}
+
+impl Field {
+    /// How much a match in this field counts.
+    pub fn weight(self) -> f64 {
+        match self {
+            Field::Text => 1.0,
+            Field::Heading => 0.5,
+            Field::Path => 0.2,
+        }
+    }
+
+    /// The tsvector weight label the team store marks it with.
+    pub fn label(self) -> char {
+        match self {
+            Field::Text => 'A',
+            Field::Heading => 'B',
+            Field::Path => 'C',
+        }
+    }
+}
+
+/// The words of `text`, lowercased, in order.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// The distinct words of a query that BM25 should look for: stop words
+/// match nearly every chunk and add little, so they are dropped unless
+/// nothing else is left.
+pub fn query_terms(query: &str) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for word in words(query) {
+        if !all.contains(&word) {
+            all.push(word);
+        }
+    }
+    let content: Vec<String> = all.iter().filter(|w| !is_stop_word(w)).cloned().collect();
+    if content.is_empty() {
+        all
+    } else {
+        content
+    }
+}
+
+/// The longest word a tsvector takes (Postgres refuses longer lexemes).
+const MAX_LEXEME_BYTES: usize = 2046;
+/// The last position a tsvector records (later ones are clamped).
+const MAX_POSITION: usize = 16_383;
+
+/// A chunk's fields as a tsvector literal (`'word':1A,7A 'other':2B`) and
+/// its length in words, which BM25 normalises by. Every word is quoted and
+/// holds only letters and digits, so the literal needs no escaping.
+pub fn tsvector(fields: &[(Field, &str)]) -> (String, usize) {
+    let mut positions: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut length = 0usize;
+    for (field, text) in fields {
+        for word in words(text) {
+            length += 1;
+            if word.len() > MAX_LEXEME_BYTES {
+                continue;
+            }
+            let at = length.min(MAX_POSITION);
+            positions
+                .entry(word)
+                .or_default()
+                .push(format!("{at}{}", field.label()));
+        }
+    }
+    let literal = positions
+        .into_iter()
+        .map(|(word, at)| format!("'{word}':{}", at.join(",")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (literal, length)
+}
+
+/// A tsquery matching any of `terms` (each quoted; they hold only letters
+/// and digits).
+pub fn any_of(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Common English words left out of BM25 queries.
+fn is_stop_word(word: &str) -> bool {
+    const STOP_WORDS: &[&str] = &[
+        "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "by", "can",
+        "could", "do", "does", "for", "from", "get", "has", "have", "how", "i", "if", "in", "into",
+        "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the",
+        "their", "then", "there", "these", "this", "to", "was", "we", "what", "when", "where",
+        "which", "who", "why", "will", "with", "would", "you", "your",
+    ];
+    STOP_WORDS.binary_search(&word).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_keep_distinct_content_words() {
+        assert_eq!(
+            query_terms("How do I RESET the reset-password flow?"),
+            ["reset", "password", "flow"]
+        );
+        assert_eq!(query_terms("what is it"), ["what", "is", "it"]);
+        assert!(query_terms("?! --").is_empty());
+    }
+
+    #[test]
+    fn tsvectors_carry_positions_fields_and_length() {
+        let (literal, length) = tsvector(&[
+            (Field::Heading, "Set up"),
+            (Field::Text, "set the C.I. up"),
+            (Field::Path, "docs/setup.md"),
+        ]);
+        assert_eq!(length, 10);
+        assert_eq!(
+            literal,
+            "'c':5A 'docs':8C 'i':6A 'md':10C 'set':1B,3A 'setup':9C 'the':4A 'up':2B,7A"
+        );
+    }
+
+    #[test]
+    fn giant_words_are_left_out_but_counted() {
+        let blob = "x".repeat(5000);
+        let (literal, length) = tsvector(&[(Field::Text, &format!("a {blob} b"))]);
+        assert_eq!(length, 3);
+        assert_eq!(literal, "'a':1A 'b':3A");
+    }
+
+    #[test]
+    fn stop_words_are_sorted_for_the_binary_search() {
+        assert!(is_stop_word("the") && is_stop_word("your") && !is_stop_word("mutex"));
+    }
+}
