@@ -9,7 +9,8 @@ writes, for each corpus,
   tests/data/rag-eval/<corpus>.dev.jsonl   the dev split (may be tuned on)
   tests/data/rag-eval/<corpus>.test.jsonl  the test split (never tuned on)
 
-Each line: {"id","query","relevant","split","reworded","kind"}, which
+Each line: {"id","query","relevant","split","reworded","kind"}, with
+relevant pages as `<corpus>/<path in corpus>` (git/git-commit.html), which
 `confab rag eval` reads (it ignores the extra fields).
 
 Ids are `<corpus>-NNN`, numbered in table order; questions are only ever
@@ -48,7 +49,9 @@ def load(corpus: str):
             rows.append({
                 "id": qid,
                 "query": query.strip(),
-                "relevant": relevant.split(),
+                # Labels carry the corpus directory: see the README
+                # ("How to index") for why a bare relative path is ambiguous.
+                "relevant": [f"{corpus}/{page}" for page in relevant.split()],
                 "split": split_of(qid),
                 "reworded": reworded.strip() == "1",
                 "kind": kind.strip(),
@@ -87,8 +90,8 @@ def main() -> int:
         if args.corpus_dir:
             for r in rows:
                 for p in r["relevant"]:
-                    if not os.path.isfile(os.path.join(args.corpus_dir, corpus, p)):
-                        print(f"{r['id']}: no page {corpus}/{p}", file=sys.stderr)
+                    if not os.path.isfile(os.path.join(args.corpus_dir, p)):
+                        print(f"{r['id']}: no page {p}", file=sys.stderr)
                         stale = True
         dev = sum(r["split"] == "dev" for r in rows)
         rew = sum(r["reworded"] for r in rows)
