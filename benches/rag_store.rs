@@ -60,6 +60,13 @@ fn vector_literal(vector: &[f32]) -> String {
 /// and the HNSW index.
 fn load(client: &mut postgres::Client, id: i64, dim: usize, count: usize) {
     let words = source_words();
+    client
+        .batch_execute(&format!(
+            "DELETE FROM confab_rag_chunk WHERE index_id = {id};
+             DELETE FROM confab_rag_file WHERE index_id = {id};
+             DELETE FROM confab_rag_term WHERE index_id = {id};"
+        ))
+        .expect("emptying the seed index");
     let started = Instant::now();
     let mut writer = client
         .copy_in(
