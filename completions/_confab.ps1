@@ -120,12 +120,14 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;rag;index' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
             [CompletionResult]::new('--chunk-tokens', '--chunk-tokens', [CompletionResultType]::ParameterName, 'Chunk size in tokens')
             [CompletionResult]::new('--overlap', '--overlap', [CompletionResultType]::ParameterName, 'Share of each chunk repeated at the start of the next')
             [CompletionResult]::new('--embedder', '--embedder', [CompletionResultType]::ParameterName, 'Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API')
             [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Only include files matching GLOB; `!GLOB` excludes (repeatable)')
             [CompletionResult]::new('--glob', '--glob', [CompletionResultType]::ParameterName, 'Only include files matching GLOB; `!GLOB` excludes (repeatable)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
             [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Include hidden files and directories')
             [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Do not honour .gitignore, .ignore and other ignore files')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the summary as JSON')
@@ -134,11 +136,13 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;rag;query' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'How many chunks')
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Retrieval mode')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model for --answer')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model for --answer')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('--answer', '--answer', [CompletionResultType]::ParameterName, 'Send the chunks and the question to a chat model for an answer that cites them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -146,25 +150,33 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;rag;eval' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'confab;rag;list' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'confab;rag;stats' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'confab;rag;rm' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

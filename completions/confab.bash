@@ -1895,12 +1895,16 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__eval)
-            opts="-h --name --json --help"
+            opts="-h --store --local --name --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2025,12 +2029,16 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__index)
-            opts="-g -h --name --chunk-tokens --overlap --embedder --hidden --no-ignore --glob --json --help"
+            opts="-g -h --store --local --name --chunk-tokens --overlap --embedder --hidden --no-ignore --glob --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2063,12 +2071,16 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__list)
-            opts="-h --json --help"
+            opts="-h --store --local --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2077,12 +2089,16 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__query)
-            opts="-k -m -h --name --mode --json --answer --model --help"
+            opts="-k -m -h --store --local --name --mode --json --answer --model --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2111,12 +2127,16 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__rm)
-            opts="-h --help"
+            opts="-h --store --local --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2125,12 +2145,16 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__stats)
-            opts="-h --json --help"
+            opts="-h --store --local --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -113,12 +113,14 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;rag;index'= {
+            cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
             cand --name 'Index name'
             cand --chunk-tokens 'Chunk size in tokens'
             cand --overlap 'Share of each chunk repeated at the start of the next'
             cand --embedder 'Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API'
             cand -g 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
             cand --glob 'Only include files matching GLOB; `!GLOB` excludes (repeatable)'
+            cand --local 'Use this machine''s indexes even when a team store is set'
             cand --hidden 'Include hidden files and directories'
             cand --no-ignore 'Do not honour .gitignore, .ignore and other ignore files'
             cand --json 'Print the summary as JSON'
@@ -126,33 +128,43 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --help 'Print help'
         }
         &'confab;rag;query'= {
+            cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
             cand --name 'Index name'
             cand -k 'How many chunks'
             cand --mode 'Retrieval mode'
             cand -m 'Model for --answer'
             cand --model 'Model for --answer'
+            cand --local 'Use this machine''s indexes even when a team store is set'
             cand --json 'Print JSON'
             cand --answer 'Send the chunks and the question to a chat model for an answer that cites them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'confab;rag;eval'= {
+            cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
             cand --name 'Index name'
+            cand --local 'Use this machine''s indexes even when a team store is set'
             cand --json 'Print JSON'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'confab;rag;list'= {
+            cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
+            cand --local 'Use this machine''s indexes even when a team store is set'
             cand --json 'Print JSON'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'confab;rag;stats'= {
+            cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
+            cand --local 'Use this machine''s indexes even when a team store is set'
             cand --json 'Print JSON'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'confab;rag;rm'= {
+            cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
+            cand --local 'Use this machine''s indexes even when a team store is set'
             cand -h 'Print help'
             cand --help 'Print help'
         }

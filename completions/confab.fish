@@ -95,31 +95,43 @@ complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_s
 complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query eval list stats rm help" -f -a "stats" -d 'Sizes and settings of an index'
 complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query eval list stats rm help" -f -a "rm" -d 'Delete an index'
 complete -c confab -n "__fish_confab_using_subcommand rag; and not __fish_seen_subcommand_from index query eval list stats rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l name -d 'Index name' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l chunk-tokens -d 'Chunk size in tokens' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l overlap -d 'Share of each chunk repeated at the start of the next' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l embedder -d 'Embedder: `builtin` (offline) or `PROVIDER:MODEL` for an OpenAI-compatible embeddings API' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -s g -l glob -d 'Only include files matching GLOB; `!GLOB` excludes (repeatable)' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l hidden -d 'Include hidden files and directories'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l no-ignore -d 'Do not honour .gitignore, .ignore and other ignore files'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -l json -d 'Print the summary as JSON'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from index" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -l name -d 'Index name' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -s k -d 'How many chunks' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -l mode -d 'Retrieval mode' -r -f -a "hybrid\t'Vector and BM25, fused'
 vector\t'Cosine similarity of embeddings only'
 bm25\t'Full-text BM25 only'"
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -s m -l model -d 'Model for --answer' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -l json -d 'Print JSON'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -l answer -d 'Send the chunks and the question to a chat model for an answer that cites them'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l name -d 'Index name' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l json -d 'Print JSON'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from stats" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from stats" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from stats" -l json -d 'Print JSON'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from stats" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from rm" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from rm" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "index" -d 'Chunk, embed and index files and directories (incremental)'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from help" -f -a "query" -d 'Retrieve the chunks that answer a question, optionally a grounded answer'
