@@ -125,13 +125,14 @@ fn load(client: &mut postgres::Client, id: i64, dim: usize, count: usize) {
 /// chunks are overlapping windows, so many are exact duplicates, and which
 /// of a set of equal vectors the exact scan lists is arbitrary: a recall
 /// by id would count an equally near duplicate as a miss.
+/// `hnsw.ef_search` is 100, the least `rag query` uses.
 fn recall_at_10(client: &mut postgres::Client, id: i64, dim: usize, questions: &[String]) -> f64 {
     let vectors = BuiltinEmbedder.embed(questions).expect("embedding");
     let top = |client: &mut postgres::Client, exact: bool, vector: &[f32]| -> Vec<f64> {
         let setting = if exact { "off" } else { "on" };
         client
             .batch_execute(&format!(
-                "SET enable_indexscan = {setting}; SET hnsw.ef_search = 50"
+                "SET enable_indexscan = {setting}; SET hnsw.ef_search = 100"
             ))
             .expect("settings");
         let query = pgvector::Vector::from(vector.to_vec());
