@@ -176,11 +176,7 @@ fn rag_store(c: &mut Criterion) {
             .args(args)
             .current_dir(home.path())
             .env("CONFAB_HOME", home.path())
-            .env(
-                "CONFAB_DATABASE_URL",
-                format!("{}?sslmode=disable", server.url()),
-            )
-            .env("CONFAB_DATABASE_PASSWORD", server.password())
+            .envs(server.store_env())
             .output()
             .expect("running confab");
         assert!(

@@ -27,11 +27,7 @@ fn store(c: &mut Criterion) {
         let output = Command::new(env!("CARGO_BIN_EXE_confab"))
             .args(args)
             .env("CONFAB_HOME", home.path())
-            .env(
-                "CONFAB_DATABASE_URL",
-                format!("{}?sslmode=disable", server.url()),
-            )
-            .env("CONFAB_DATABASE_PASSWORD", server.password())
+            .envs(server.store_env())
             .output()
             .expect("running confab");
         assert!(

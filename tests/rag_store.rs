@@ -14,11 +14,7 @@ use support::{stderr_of, success_json, TempHome};
 /// confab in `home`, its store `server` (password from the environment).
 fn confab_with_store(home: &TempHome, server: &PgServer) -> assert_cmd::Command {
     let mut cmd = home.confab();
-    cmd.env(
-        "CONFAB_DATABASE_URL",
-        format!("{}?sslmode=disable", server.url()),
-    )
-    .env("CONFAB_DATABASE_PASSWORD", server.password());
+    cmd.envs(server.store_env());
     cmd
 }
 
@@ -263,11 +259,7 @@ fn concurrent_runs_on_one_index_take_turns_and_a_failed_run_changes_nothing() {
             std::process::Command::new(assert_cmd::cargo::cargo_bin("confab"))
                 .env("CONFAB_HOME", home.path())
                 .env("HOME", home.path())
-                .env(
-                    "CONFAB_DATABASE_URL",
-                    format!("{}?sslmode=disable", server.url()),
-                )
-                .env("CONFAB_DATABASE_PASSWORD", server.password())
+                .envs(server.store_env())
                 .current_dir(home.path())
                 .args(["rag", "index", &format!("m{n}"), "--json"])
                 .stdout(std::process::Stdio::piped())

@@ -14,11 +14,7 @@ use support::{stderr_of, success_json, TempHome};
 /// confab in `home`, its store `server` (password from the environment).
 fn confab_with_store(home: &TempHome, server: &PgServer) -> assert_cmd::Command {
     let mut cmd = home.confab();
-    cmd.env(
-        "CONFAB_DATABASE_URL",
-        format!("{}?sslmode=disable", server.url()),
-    )
-    .env("CONFAB_DATABASE_PASSWORD", server.password());
+    cmd.envs(server.store_env());
     cmd
 }
 

@@ -139,6 +139,18 @@ impl PgServer {
         format!("postgres://{USER}@127.0.0.1:{}/{USER}", self.port)
     }
 
+    /// The environment that points confab at this server as its team
+    /// store: the URL (TLS off) and the password, as a user sets them.
+    pub fn store_env(&self) -> [(&'static str, String); 2] {
+        [
+            (
+                "CONFAB_DATABASE_URL",
+                format!("{}?sslmode=disable", self.url()),
+            ),
+            ("CONFAB_DATABASE_PASSWORD", self.password.clone()),
+        ]
+    }
+
     /// `postgres://confab:PASSWORD@127.0.0.1:PORT/confab` (the password is
     /// alphanumeric, so it needs no escaping).
     pub fn url_with_password(&self) -> String {

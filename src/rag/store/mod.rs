@@ -12,7 +12,7 @@ pub mod terms;
 
 use std::path::{Path, PathBuf};
 
-pub use sqlite::{quantize, LocalIndex, VectorSet, VectorValues};
+use sqlite::LocalIndex;
 
 /// The index format version, in the index's metadata.
 pub const FORMAT_VERSION: &str = "1";

@@ -154,7 +154,7 @@ impl LocalIndex {
 
     /// Every vector, for a scan: from the cache when it matches the
     /// database's generation, else from the database.
-    pub fn vectors(&self) -> Result<VectorSet, StoreError> {
+    fn vectors(&self) -> Result<VectorSet, StoreError> {
         let generation = self.meta_value("generation")?.unwrap_or_default();
         if let Some(set) = read_cache(&cache_path(&self.path), &generation) {
             return Ok(set);
