@@ -152,10 +152,12 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;rag;eval' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Index name')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Evaluate only this mode (default: all three)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use this machine''s indexes even when a team store is set')
+            [CompletionResult]::new('--misses', '--misses', [CompletionResultType]::ParameterName, 'Also list each question with a relevant file outside the top 5: where its files ranked and what came first')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'confab;rag;list' {

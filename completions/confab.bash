@@ -1895,7 +1895,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__rag__subcmd__eval)
-            opts="-h --store --local --name --json --help"
+            opts="-h --store --local --name --mode --misses --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1907,6 +1907,10 @@ _confab() {
                     ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "hybrid vector bm25" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -143,10 +143,12 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;rag;eval'= {
             cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'
             cand --name 'Index name'
+            cand --mode 'Evaluate only this mode (default: all three)'
             cand --local 'Use this machine''s indexes even when a team store is set'
+            cand --misses 'Also list each question with a relevant file outside the top 5: where its files ranked and what came first'
             cand --json 'Print JSON'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'confab;rag;list'= {
             cand --store 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)'

@@ -119,9 +119,13 @@ complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subco
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from query" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l name -d 'Index name' -r
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l mode -d 'Evaluate only this mode (default: all three)' -r -f -a "hybrid\t'Vector and BM25, fused'
+vector\t'Cosine similarity of embeddings only'
+bm25\t'Full-text BM25 only'"
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l local -d 'Use this machine\'s indexes even when a team store is set'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l misses -d 'Also list each question with a relevant file outside the top 5: where its files ranked and what came first'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -l json -d 'Print JSON'
-complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -s h -l help -d 'Print help'
+complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from eval" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -l store -d 'Use the team store at URL (postgres://USER@HOST:PORT/DB; the password comes from CONFAB_DATABASE_PASSWORD, never the URL)' -r
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -l local -d 'Use this machine\'s indexes even when a team store is set'
 complete -c confab -n "__fish_confab_using_subcommand rag; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'

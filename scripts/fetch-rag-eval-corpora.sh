@@ -28,7 +28,11 @@ for entry in "${CORPORA[@]}"; do
   fi
   deb=$(ls "$CACHE/debs/${pkg}_"*"${version#*:}"_all.deb 2>/dev/null | head -n1 || true)
   if [[ -z "$deb" ]]; then
-    (cd "$CACHE/debs" && apt-get download "$pkg=$version" >&2) || {
+    # A fresh machine may not have the package lists yet: update once, as
+    # root, and try again.
+    (cd "$CACHE/debs" && apt-get download "$pkg=$version" >&2) ||
+      { [[ $(id -u) == 0 ]] && apt-get update -qq >&2 &&
+        (cd "$CACHE/debs" && apt-get download "$pkg=$version" >&2); } || {
       echo "apt-get download $pkg=$version failed (run apt-get update first?)" >&2
       exit 1
     }

@@ -84,3 +84,5 @@ echo "export CONFAB_MCP_SERVERS=$mcp/node_modules/@modelcontextprotocol"
 echo "export CONFAB_NODE=$(command -v node)"
 echo "export CONFAB_PHOENIX=$phoenix/bin/phoenix"
 echo "export CONFAB_PG_BIN=$pg_bin"
+# The packaged documentation tests/rag_eval_corpora.rs evaluates retrieval on.
+scripts/fetch-rag-eval-corpora.sh

@@ -6,7 +6,7 @@ mod support;
 
 use predicates::prelude::*;
 use support::fake_provider::{FakeProvider, Reply};
-use support::{success_json, TempHome};
+use support::{stderr_of, success_json, TempHome};
 
 fn write_docs(home: &TempHome) {
     home.write(
@@ -361,7 +361,7 @@ fn list_stats_rm_and_clear_errors() {
 }
 
 #[test]
-fn eval_reports_metrics_per_mode_and_hybrid_wins() {
+fn eval_reports_metrics_per_mode() {
     let home = TempHome::new();
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rag");
     let index = home
@@ -385,20 +385,14 @@ fn eval_reports_metrics_per_mode_and_hybrid_wins() {
     assert!(metrics["hybrid"]["queries"]
         .as_u64()
         .is_some_and(|q| q >= 30));
-    assert!(
-        ndcg("hybrid") > ndcg("bm25") && ndcg("hybrid") > ndcg("vector"),
-        "{metrics}"
-    );
-    assert!(
-        mrr("hybrid") > mrr("bm25") && mrr("hybrid") > mrr("vector"),
-        "{metrics}"
-    );
     // The README's figures, to the third decimal: a change that moves them
-    // moves the README too.
+    // moves the README too. (On these 40 questions BM25 leads; whether
+    // hybrid beats it is measured on the 576 of tests/data/rag-eval, in
+    // tests/rag_eval_corpora.rs.)
     for (mode, readme_ndcg, readme_mrr) in [
-        ("hybrid", 0.803, 0.771),
-        ("bm25", 0.789, 0.763),
-        ("vector", 0.788, 0.757),
+        ("hybrid", 0.843, 0.808),
+        ("bm25", 0.860, 0.823),
+        ("vector", 0.796, 0.746),
     ] {
         assert!(
             (ndcg(mode) - readme_ndcg).abs() < 0.0015,
@@ -678,4 +672,219 @@ fn embedding_batches_are_sent_several_at_once_and_keep_their_order() {
         batches + 1,
         "one record per call"
     );
+}
+
+#[test]
+fn bm25_matches_other_forms_of_a_word_and_html_pages_keep_their_titles() {
+    let home = TempHome::new();
+    write_docs(&home);
+    home.write(
+        "docs/deploy.html",
+        "<!DOCTYPE html><html><head><title>Deploy Guide</title><style>.x{}</style></head><body>\
+         <nav><a>Backups</a> <a>zanzibarnav</a></nav><script>var zanzibarscript = 1;</script>\
+         <h1>\n  Rolling out\n</h1><p>Ship the release with <code>hq deploy --canary</code> &amp; watch the graphs.</p>\
+         </body></html>",
+    );
+    home.confab()
+        .args(["rag", "index", "docs"])
+        .assert()
+        .success();
+    let query = |question: &str| {
+        success_json(
+            &home
+                .confab()
+                .args([
+                    "rag", "query", question, "--mode", "bm25", "--json", "-k", "3",
+                ])
+                .output()
+                .expect("running confab"),
+        )
+    };
+    // "Tokens expire": neither word as written, both by their stems.
+    let hits = query("expiring token");
+    assert_eq!(hits[0]["path"], "docs/auth.md", "{hits}");
+    // The page's title heads its chunks; navigation and scripts are not text.
+    let hits = query("shipping releases");
+    assert_eq!(hits[0]["path"], "docs/deploy.html", "{hits}");
+    assert_eq!(hits[0]["heading"], "Deploy Guide > Rolling out", "{hits}");
+    assert!(hits[0]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("hq deploy --canary & watch")));
+    for hidden in ["zanzibarnav", "zanzibarscript"] {
+        assert_eq!(query(hidden), serde_json::json!([]), "{hidden}");
+    }
+}
+
+#[test]
+fn results_name_several_files_before_a_second_chunk_of_one() {
+    let home = TempHome::new();
+    let section =
+        |n: usize| format!("## Part {n}\n\nThe flux capacitor needs plutonium, part {n}.\n\n");
+    home.write("docs/long.md", (0..6).map(section).collect::<String>());
+    home.write(
+        "docs/other.md",
+        "# Other\n\nOurs is a flux capacitor that needs no plutonium at all.\n",
+    );
+    // Scores are scaled between the best and the worst candidate: a file
+    // that barely matches is the worst.
+    home.write("docs/weak.md", "# Weak\n\nFlux, in passing.\n");
+    home.confab()
+        .args(["rag", "index", "docs", "--chunk-tokens", "32"])
+        .assert()
+        .success();
+    for mode in ["bm25", "hybrid"] {
+        let hits = success_json(
+            &home
+                .confab()
+                .args([
+                    "rag",
+                    "query",
+                    "flux capacitor plutonium",
+                    "--mode",
+                    mode,
+                    "--json",
+                    "-k",
+                    "3",
+                ])
+                .output()
+                .expect("running confab"),
+        );
+        let paths: Vec<&str> = hits
+            .as_array()
+            .expect("hits")
+            .iter()
+            .filter_map(|h| h["path"].as_str())
+            .collect();
+        assert_eq!(paths.len(), 3, "{mode}: {hits}");
+        assert!(paths.contains(&"docs/other.md"), "{mode}: {paths:?}");
+    }
+}
+
+#[test]
+fn eval_lists_the_misses_with_the_ranks_of_what_was_wanted() {
+    let home = TempHome::new();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rag");
+    support::assert_success(
+        &home
+            .confab()
+            .current_dir(&data)
+            .args(["rag", "index", "docs"])
+            .output()
+            .expect("running confab"),
+    );
+    let report = success_json(
+        &home
+            .confab()
+            .current_dir(&data)
+            .args([
+                "rag",
+                "eval",
+                "qrels.jsonl",
+                "--mode",
+                "vector",
+                "--misses",
+                "--json",
+            ])
+            .output()
+            .expect("running confab"),
+    );
+    assert_eq!(report.as_object().map(|m| m.len()), Some(1), "{report}");
+    let misses = report["vector"]["misses"].as_array().expect("misses");
+    assert!(!misses.is_empty(), "{report}");
+    for miss in misses {
+        let relevant = miss["relevant"].as_array().expect("relevant");
+        // Each miss has a relevant file outside the top 5, and the ranks
+        // given are where those files are in what was retrieved.
+        assert!(relevant
+            .iter()
+            .any(|r| r["rank"].as_u64().is_none_or(|rank| rank > 5)));
+        let retrieved = miss["retrieved"].as_array().expect("retrieved");
+        for r in relevant {
+            if let Some(rank) = r["rank"].as_u64() {
+                let at = retrieved[rank as usize - 1].as_str().expect("a path");
+                assert!(at.ends_with(r["path"].as_str().expect("a path")), "{miss}");
+            }
+        }
+    }
+    let text = home
+        .confab()
+        .current_dir(&data)
+        .args(["rag", "eval", "qrels.jsonl", "--mode", "vector", "--misses"])
+        .output()
+        .expect("running confab");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!(
+            "vector: {} of 40 questions have a relevant file outside the top 5",
+            misses.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(misses[0]["id"].as_str().expect("an id")),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_index_of_the_old_format_is_refused_then_rebuilt() {
+    let home = TempHome::new();
+    write_docs(&home);
+    home.confab()
+        .args(["rag", "index", "docs"])
+        .assert()
+        .success();
+    // Turn it into a format-1 index: words as written, FTS5's unicode61.
+    let db = home.path().join("data/rag/default/index.sqlite");
+    let conn = rusqlite::Connection::open(&db).expect("the index");
+    conn.execute_batch(
+        "UPDATE meta SET value = '1' WHERE key = 'version';
+         DROP TABLE chunks_fts;
+         CREATE VIRTUAL TABLE chunks_fts USING fts5(text, heading, path, content='chunks',
+             content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+         INSERT INTO chunks_fts(chunks_fts) VALUES('rebuild');",
+    )
+    .expect("downgrading");
+    drop(conn);
+    home.confab()
+        .args(["rag", "query", "when do tokens expire"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("index format 1")
+                .and(predicate::str::contains("confab rag index")),
+        );
+    let rebuilt = home
+        .confab()
+        .args(["rag", "index", "docs", "--json"])
+        .output()
+        .expect("running confab");
+    let summary = success_json(&rebuilt);
+    assert_eq!(summary["files_indexed"], 3, "every file again: {summary}");
+    assert!(stderr_of(&rebuilt).contains("rebuilding it in format 2"));
+    let hits = success_json(
+        &home
+            .confab()
+            .args([
+                "rag",
+                "query",
+                "expiring tokens",
+                "--mode",
+                "bm25",
+                "--json",
+            ])
+            .output()
+            .expect("running confab"),
+    );
+    assert_eq!(hits[0]["path"], "docs/auth.md", "{hits}");
+    assert_eq!(stats_chunks_expected(&home), {
+        let stats = success_json(
+            &home
+                .confab()
+                .args(["rag", "stats", "--json"])
+                .output()
+                .expect("running confab"),
+        );
+        stats["chunks"].as_u64().expect("chunks")
+    });
 }

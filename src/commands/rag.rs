@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use crate::config::Paths;
 use crate::exit::{ExitKind, Failure};
-use crate::rag::chunk::{chunk_document, html_to_text, ChunkOptions, DocKind};
+use crate::rag::chunk::{chunk_document, ChunkOptions, DocKind};
 use crate::rag::embed::Embedder;
-use crate::rag::eval::{evaluate, Metrics, Qrel};
+use crate::rag::eval::{evaluate, Evaluation, Miss, Qrel, MISS_DEPTH};
+use crate::rag::html::html_to_text;
 use crate::rag::retrieve::{embedder_for, store_failure, Caller, QueryHit, Retriever};
 use crate::rag::search::Mode;
 use crate::rag::store::{self, IndexUpdate, Location, LocationChoice, NewChunk};
@@ -141,6 +142,13 @@ pub struct EvalArgs {
     /// Index name
     #[arg(long, value_name = "NAME", default_value = DEFAULT_INDEX)]
     pub name: String,
+    /// Evaluate only this mode (default: all three)
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Also list each question with a relevant file outside the top 5: where
+    /// its files ranked and what came first
+    #[arg(long)]
+    pub misses: bool,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -249,6 +257,7 @@ fn index(paths: &Paths, args: IndexArgs) -> anyhow::Result<ExitCode> {
         move || eprintln!("note: another confab is indexing `{name}`; waiting for it to finish");
     let mut update = index.update(&waiting).map_err(store_failure)?;
     check_embedder(update.as_mut(), &args.name, &embedder.id())?;
+    rebuild_if_other_format(update.as_mut(), &args.name)?;
     let chunk_options = ChunkOptions {
         max_tokens: args.chunk_tokens,
         overlap: args.overlap,
@@ -315,6 +324,21 @@ fn check_embedder(update: &mut dyn IndexUpdate, name: &str, embedder: &str) -> a
         )
         .hint("index into another --name, or `confab rag rm` this one first")
         .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Empties an index built in another format version, so that this run
+/// indexes every file again in this one.
+fn rebuild_if_other_format(update: &mut dyn IndexUpdate, name: &str) -> anyhow::Result<()> {
+    match update.meta("version").map_err(store_failure)? {
+        Some(found) if found != store::FORMAT_VERSION => {
+            eprintln!(
+                "note: index `{name}` was built in index format {found}; rebuilding it in format {}",
+                store::FORMAT_VERSION
+            );
+            update.clear().map_err(store_failure)
+        }
         _ => Ok(()),
     }
 }
@@ -611,10 +635,53 @@ not contain the answer, say so.";
 }
 
 fn eval(paths: &Paths, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.qrels).map_err(|err| {
+    let qrels = read_qrels(&args.qrels)?;
+    let location = args.location.resolve(paths)?;
+    let telemetry = Telemetry::off();
+    let caller = Caller {
+        command: "rag eval",
+        telemetry: &telemetry,
+    };
+    let mut retriever = Retriever::open(&location, paths, &args.name, caller)?;
+    let modes = match args.mode {
+        Some(mode) => vec![mode],
+        None => vec![Mode::Bm25, Mode::Vector, Mode::Hybrid],
+    };
+    let mut results: Vec<(Mode, Evaluation)> = Vec::new();
+    for mode in modes {
+        let mut failure = None;
+        let evaluation = evaluate(&qrels, |query| match retriever.retrieve(query, mode, 10) {
+            Ok(hits) => hits.into_iter().map(|h| h.path).collect(),
+            Err(err) => {
+                failure.get_or_insert(err);
+                Vec::new()
+            }
+        });
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        results.push((mode, evaluation));
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        print_eval_json(&mut out, &results, args.misses)?;
+    } else {
+        print_eval_table(&mut out, &results, qrels.len())?;
+        if args.misses {
+            for (mode, evaluation) in &results {
+                print_misses(&mut out, *mode, &evaluation.misses, qrels.len())?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a qrels file: one `{"id","query","relevant":[paths]}` a line.
+fn read_qrels(path: &std::path::Path) -> anyhow::Result<Vec<Qrel>> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
         Failure::new(
             ExitKind::Usage,
-            format!("cannot read {}: {err}", args.qrels.display()),
+            format!("cannot read {}: {err}", path.display()),
         )
         .hint("pass a JSON-lines file of {\"id\",\"query\",\"relevant\":[paths]}")
     })?;
@@ -627,65 +694,67 @@ fn eval(paths: &Paths, args: EvalArgs) -> anyhow::Result<ExitCode> {
         let qrel: Qrel = serde_json::from_str(line).map_err(|err| {
             Failure::new(
                 ExitKind::Usage,
-                format!("{}:{}: not a qrel: {err}", args.qrels.display(), n + 1),
+                format!("{}:{}: not a qrel: {err}", path.display(), n + 1),
             )
             .hint("each line is {\"id\",\"query\",\"relevant\":[paths]}")
         })?;
         qrels.push(qrel);
     }
-    let location = args.location.resolve(paths)?;
-    let telemetry = Telemetry::off();
-    let caller = Caller {
-        command: "rag eval",
-        telemetry: &telemetry,
-    };
-    let mut retriever = Retriever::open(&location, paths, &args.name, caller)?;
-    let mut results: Vec<(Mode, Metrics)> = Vec::new();
-    for mode in [Mode::Bm25, Mode::Vector, Mode::Hybrid] {
-        let mut failure = None;
-        let metrics = evaluate(&qrels, |query| match retriever.retrieve(query, mode, 10) {
-            Ok(hits) => hits.into_iter().map(|h| h.path).collect(),
-            Err(err) => {
-                failure.get_or_insert(err);
-                Vec::new()
-            }
-        });
-        if let Some(err) = failure {
-            return Err(err);
-        }
-        results.push((mode, metrics));
-    }
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let map: serde_json::Map<String, serde_json::Value> = results
-            .iter()
-            .map(|(mode, m)| {
-                (
-                    format!("{mode:?}").to_lowercase(),
-                    serde_json::to_value(m).unwrap_or_default(),
-                )
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut out, &map)?;
-        writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(qrels)
+}
+
+/// One mode's entry in `rag eval --json`: the metrics, and the misses
+/// when asked for.
+#[derive(Serialize)]
+struct ModeReport<'a> {
+    #[serde(flatten)]
+    metrics: &'a crate::rag::eval::Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    misses: Option<&'a [Miss]>,
+}
+
+fn print_eval_json(
+    out: &mut impl Write,
+    results: &[(Mode, Evaluation)],
+    with_misses: bool,
+) -> anyhow::Result<()> {
+    let report: std::collections::BTreeMap<String, ModeReport<'_>> = results
+        .iter()
+        .map(|(mode, evaluation)| {
+            (
+                mode_name(*mode),
+                ModeReport {
+                    metrics: &evaluation.metrics,
+                    misses: with_misses.then_some(evaluation.misses.as_slice()),
+                },
+            )
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn mode_name(mode: Mode) -> String {
+    format!("{mode:?}").to_lowercase()
+}
+
+fn print_eval_table(
+    out: &mut impl Write,
+    results: &[(Mode, Evaluation)],
+    queries: usize,
+) -> anyhow::Result<()> {
     writeln!(
         out,
-        "{:<8} {:>9} {:>9} {:>10} {:>8} {:>8}  ({} queries)",
-        "mode",
-        "recall@1",
-        "recall@5",
-        "recall@10",
-        "MRR@10",
-        "nDCG@10",
-        qrels.len()
+        "{:<8} {:>9} {:>9} {:>10} {:>8} {:>8}  ({queries} queries)",
+        "mode", "recall@1", "recall@5", "recall@10", "MRR@10", "nDCG@10",
     )?;
-    for (mode, m) in &results {
+    for (mode, evaluation) in results {
+        let m = &evaluation.metrics;
         writeln!(
             out,
             "{:<8} {:>9.3} {:>9.3} {:>10.3} {:>8.3} {:>8.3}",
-            format!("{mode:?}").to_lowercase(),
+            mode_name(*mode),
             m.recall_at_1,
             m.recall_at_5,
             m.recall_at_10,
@@ -693,7 +762,38 @@ fn eval(paths: &Paths, args: EvalArgs) -> anyhow::Result<ExitCode> {
             m.ndcg_at_10
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// The misses of one mode, for people: each question, where its files
+/// ranked, and the files that came first.
+fn print_misses(
+    out: &mut impl Write,
+    mode: Mode,
+    misses: &[Miss],
+    queries: usize,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "\n{}: {} of {queries} questions have a relevant file outside the top {MISS_DEPTH}",
+        mode_name(mode),
+        misses.len()
+    )?;
+    for miss in misses {
+        writeln!(out, "\n{}  {}", miss.id, miss.query)?;
+        for (n, relevant) in miss.relevant.iter().enumerate() {
+            let rank = relevant
+                .rank
+                .map_or("not in the top 10".to_string(), |r| format!("rank {r}"));
+            let label = if n == 0 { "wanted" } else { "" };
+            writeln!(out, "  {label:<6}  {} ({rank})", relevant.path)?;
+        }
+        for (n, path) in miss.retrieved.iter().take(MISS_DEPTH).enumerate() {
+            let label = if n == 0 { "got" } else { "" };
+            writeln!(out, "  {label:<6}  {}. {path}", n + 1)?;
+        }
+    }
+    Ok(())
 }
 
 fn list(paths: &Paths, args: ListArgs) -> anyhow::Result<ExitCode> {

@@ -351,74 +351,6 @@ fn join_units<'a>(units: impl Iterator<Item = &'a str>) -> String {
     out
 }
 
-/// Turns HTML into plain text for indexing: drops tags, scripts and
-/// styles, keeps block structure as line breaks, decodes common entities.
-pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
-    let lower = html.to_ascii_lowercase();
-    let mut i = 0;
-    let bytes = html.as_bytes();
-    while i < bytes.len() {
-        if bytes[i] == b'<' {
-            let rest = &lower[i..];
-            for skipped in ["script", "style"] {
-                if rest.starts_with(&format!("<{skipped}")) {
-                    if let Some(end) = rest.find(&format!("</{skipped}>")) {
-                        i += end + skipped.len() + 3;
-                        continue;
-                    }
-                }
-            }
-            let Some(close) = html[i..].find('>') else {
-                break;
-            };
-            let tag = &lower[i + 1..i + close];
-            let name = tag
-                .trim_start_matches('/')
-                .split(|c: char| !c.is_alphanumeric())
-                .next()
-                .unwrap_or("");
-            if matches!(
-                name,
-                "p" | "div"
-                    | "br"
-                    | "li"
-                    | "tr"
-                    | "h1"
-                    | "h2"
-                    | "h3"
-                    | "h4"
-                    | "h5"
-                    | "h6"
-                    | "pre"
-                    | "section"
-                    | "article"
-            ) {
-                out.push('\n');
-                if name.starts_with('h') && !tag.starts_with('/') {
-                    out.push('\n');
-                    out.push_str(&"#".repeat(name[1..].parse::<usize>().unwrap_or(1)));
-                    out.push(' ');
-                }
-            }
-            i += close + 1;
-        } else {
-            let next = html[i..].find('<').map_or(html.len(), |p| i + p);
-            out.push_str(
-                &html[i..next]
-                    .replace("&nbsp;", " ")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&quot;", "\"")
-                    .replace("&#39;", "'")
-                    .replace("&amp;", "&"),
-            );
-            i = next;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn rst_asciidoc_and_html() {
+    fn rst_and_asciidoc() {
         let rst = "Title\n=====\n\nText one.\n\nSection\n-------\n\nText two.\n";
         let chunks = chunk_document(rst, DocKind::Rst, &ChunkOptions::default());
         assert_eq!(chunks.len(), 2);
@@ -525,9 +457,5 @@ mod tests {
         let adoc = "= Book\n\n== Chapter\n\nWords.\n";
         let chunks = chunk_document(adoc, DocKind::AsciiDoc, &ChunkOptions::default());
         assert_eq!(chunks[0].heading, "Book > Chapter");
-        let html = "<html><head><style>p{}</style></head><body><h2>Title</h2><p>Fish &amp; chips</p><script>x()</script></body></html>";
-        let text = html_to_text(html);
-        assert!(text.contains("## Title") && text.contains("Fish & chips"));
-        assert!(!text.contains("x()") && !text.contains("p{}"));
     }
 }

@@ -5,6 +5,7 @@
 pub mod chunk;
 pub mod embed;
 pub mod eval;
+pub mod html;
 pub mod retrieve;
 pub mod search;
 pub mod store;

@@ -24,6 +24,10 @@ pub fn store_failure(err: StoreError) -> anyhow::Error {
              this machine's); `confab rag index DIR` builds one"
         }
         StoreError::BadName(_) => "pick another --name",
+        StoreError::OtherFormat { .. } => {
+            "run `confab rag index DIR... --name NAME` again with the same directories: it \
+             rebuilds the index in this format"
+        }
         _ if err.is_busy() => {
             "another confab is using this index (indexing it, most likely); try again when it \
              has finished: the index is not damaged"
@@ -115,9 +119,19 @@ impl<'a> Retriever<'a> {
         name: &str,
         caller: Caller<'a>,
     ) -> anyhow::Result<Retriever<'a>> {
+        let mut index = location.open(name, false).map_err(store_failure)?;
+        match index.meta("version").map_err(store_failure)? {
+            Some(found) if found != crate::rag::store::FORMAT_VERSION => {
+                return Err(store_failure(StoreError::OtherFormat {
+                    name: name.to_string(),
+                    found,
+                }))
+            }
+            _ => {}
+        }
         Ok(Retriever {
             paths,
-            index: location.open(name, false).map_err(store_failure)?,
+            index,
             embedder: None,
             caller,
         })

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 
 use sqlite::LocalIndex;
 
-/// The index format version, in the index's metadata.
-pub const FORMAT_VERSION: &str = "1";
+/// The index format version, in the index's metadata. Version 2 indexes
+/// the words of [`terms`] (stemmed, diacritics folded) where version 1
+/// indexed them as written; an index of another version is rebuilt by the
+/// next `rag index` run and refused by queries until then.
+pub const FORMAT_VERSION: &str = "2";
 
 /// Errors of an index store.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,14 @@ pub enum StoreError {
     /// No index has this name.
     #[error("no index named `{0}`")]
     NotFound(String),
+    /// The index was built in another format version.
+    #[error("index `{name}` was built by another version of confab (index format {found}, this confab uses {FORMAT_VERSION})")]
+    OtherFormat {
+        /// The index.
+        name: String,
+        /// Its format version.
+        found: String,
+    },
     /// The name cannot be an index name.
     #[error("`{0}` is not a valid index name (use letters, digits, `-`, `_`, `.`)")]
     BadName(String),
@@ -160,6 +171,8 @@ pub trait IndexUpdate {
     fn paths(&mut self) -> Result<Vec<String>, StoreError>;
     /// Removes a file and its chunks.
     fn remove_file(&mut self, path: &str) -> Result<(), StoreError>;
+    /// Removes every file and chunk (for a rebuild in this format).
+    fn clear(&mut self) -> Result<(), StoreError>;
     /// Replaces a file's chunks.
     fn put_file(
         &mut self,

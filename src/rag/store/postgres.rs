@@ -454,6 +454,19 @@ impl IndexUpdate for SharedUpdate<'_> {
             .map_err(query_error)
     }
 
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.tx
+            .batch_execute(&format!(
+                "DELETE FROM confab_rag_chunk WHERE index_id = {id};
+                 DELETE FROM confab_rag_term WHERE index_id = {id};
+                 DELETE FROM confab_rag_file WHERE index_id = {id};
+                 UPDATE confab_rag_index SET chunks = 0, words = 0, tokens = 0, updated_at = now()
+                 WHERE id = {id};",
+                id = self.id
+            ))
+            .map_err(query_error)
+    }
+
     /// Writes the file's chunks in one statement (arrays unnested into
     /// rows) and adds their words to the document frequencies.
     fn put_file(

@@ -117,6 +117,7 @@ impl LocalIndex {
         // Another process may hold the database a moment (a query while an
         // index run writes): wait for it rather than fail.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        register_words(&conn).map_err(sql)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -128,12 +129,10 @@ impl LocalIndex {
                  end_line INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL,
                  tokens INTEGER NOT NULL, vector BLOB NOT NULL);
              CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path);
-             CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-                 text, heading, path, content='chunks', content_rowid='id',
-                 tokenize='unicode61 remove_diacritics 2');
 ",
         )
         .map_err(sql)?;
+        conn.execute_batch(FULL_TEXT_TABLE).map_err(sql)?;
         Ok(LocalIndex {
             conn,
             path,
@@ -207,6 +206,28 @@ impl LocalIndex {
             .optional()
             .map_err(|e| self.sql(e))
     }
+}
+
+/// The full-text index: FTS5 over the chunks' words as
+/// `confab_words` gives them, split only at the spaces between them.
+const FULL_TEXT_TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, heading, path, content='chunks', content_rowid='id', tokenize='ascii');";
+
+/// `confab_words(text)`: the words the full-text index holds for a field
+/// ([`terms::indexed_text`]), so that FTS5 (with its `ascii` tokenizer,
+/// which splits only on the spaces between them) ranks on exactly the
+/// words the team store does.
+fn register_words(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "confab_words",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: String = ctx.get(0)?;
+            Ok(terms::indexed_text(&text))
+        },
+    )
 }
 
 impl IndexStore for LocalIndex {
@@ -424,7 +445,8 @@ impl IndexUpdate for LocalUpdate<'_> {
         self.tx
             .execute(
                 "INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, path)
-                 SELECT 'delete', id, text, heading, path FROM chunks WHERE path = ?1",
+                 SELECT 'delete', id, confab_words(text), confab_words(heading), confab_words(path)
+                 FROM chunks WHERE path = ?1",
                 [path],
             )
             .map_err(|e| self.sql(e))?;
@@ -434,6 +456,17 @@ impl IndexUpdate for LocalUpdate<'_> {
         self.tx
             .execute("DELETE FROM files WHERE path = ?1", [path])
             .map(drop)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Drops the full-text table rather than deleting its rows: an index
+    /// of another format holds other words, which FTS5's delete would not
+    /// find.
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.tx
+            .execute_batch(&format!(
+                "DROP TABLE IF EXISTS chunks_fts; DELETE FROM chunks; DELETE FROM files; {FULL_TEXT_TABLE}"
+            ))
             .map_err(|e| self.sql(e))
     }
 
@@ -469,7 +502,8 @@ impl IndexUpdate for LocalUpdate<'_> {
         self.tx
             .execute(
                 "INSERT INTO chunks_fts(rowid, text, heading, path)
-                 SELECT id, text, heading, path FROM chunks WHERE path = ?1",
+                 SELECT id, confab_words(text), confab_words(heading), confab_words(path)
+                 FROM chunks WHERE path = ?1",
                 [path],
             )
             .map_err(|e| self.sql(e))?;
