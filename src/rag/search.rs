@@ -2,7 +2,8 @@
 //! fused, then spread over files.
 //!
 //! Hybrid fusion is a weighted sum of each side's scores scaled to its
-//! candidates (min-max): the vector side counts [`VECTOR_WEIGHT`], BM25 the
+//! candidates (min-max; every BM25 candidate gets its cosine similarity
+//! even when the nearest vectors did not include it): the vector side counts [`VECTOR_WEIGHT`], BM25 the
 //! rest. With the built-in static embedder the vector ranking is the weaker
 //! one, so it breaks BM25's near-ties rather than out-voting it, as equal
 //! reciprocal-rank fusion did (tuned on the dev split of
@@ -109,6 +110,29 @@ pub fn spread_over_files(hits: Vec<Hit>, file_of: impl Fn(i64) -> Option<String>
     spread
 }
 
+/// The vector ranking's candidates plus the similarity of each BM25
+/// candidate it did not find, so that fusion weighs every candidate on
+/// both sides rather than counting a miss from one as its worst score.
+fn with_missing_similarities(
+    index: &mut dyn IndexStore,
+    query_vector: &[f32],
+    by_bm25: &[(i64, f64)],
+    mut by_vector: Vec<(i64, f64)>,
+) -> Result<Vec<(i64, f64)>, StoreError> {
+    if query_vector.is_empty() {
+        return Ok(by_vector);
+    }
+    let found: std::collections::HashSet<i64> = by_vector.iter().map(|(id, _)| *id).collect();
+    let missing: Vec<i64> = by_bm25
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !found.contains(id))
+        .collect();
+    let scores = index.similarities(query_vector, &missing)?;
+    by_vector.extend(scores.into_iter().map(|(id, s)| (id, f64::from(s))));
+    Ok(by_vector)
+}
+
 /// Retrieves the top `k` chunk ids for a query from `index`: the mode's
 /// ranking (both, fused, for hybrid) over `(k * 4).max(50)` candidates,
 /// spread over files.
@@ -140,7 +164,11 @@ pub fn search(
             .into_iter()
             .map(|(id, score)| Hit { id, score })
             .collect(),
-        Mode::Hybrid => fuse(&candidates.by_bm25, &by_vector, VECTOR_WEIGHT),
+        Mode::Hybrid => {
+            let by_vector =
+                with_missing_similarities(index, query_vector, &candidates.by_bm25, by_vector)?;
+            fuse(&candidates.by_bm25, &by_vector, VECTOR_WEIGHT)
+        }
     };
     let ids: Vec<i64> = ranked.iter().map(|h| h.id).collect();
     let files: std::collections::HashMap<i64, String> = index

@@ -149,6 +149,10 @@ pub trait IndexStore {
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     /// The rankings `query` asks for.
     fn candidates(&mut self, query: &CandidateQuery<'_>) -> Result<Candidates, StoreError>;
+    /// The cosine similarity of `vector` to each of these chunks (unknown
+    /// ids, or a vector of another size, left out), for chunks one ranking
+    /// found and the other did not.
+    fn similarities(&mut self, vector: &[f32], ids: &[i64]) -> Result<Vec<(i64, f32)>, StoreError>;
     /// The chunks with these ids, in the order asked (unknown ids left out).
     fn chunks(&mut self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError>;
     /// Sizes and settings.

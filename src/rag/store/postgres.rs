@@ -307,6 +307,26 @@ impl IndexStore for SharedIndex {
         Ok(Candidates { by_bm25, by_vector })
     }
 
+    fn similarities(&mut self, vector: &[f32], ids: &[i64]) -> Result<Vec<(i64, f32)>, StoreError> {
+        let Some(dim) = self.dim.filter(|d| *d == vector.len() && *d > 0) else {
+            return Ok(Vec::new());
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = pgvector::Vector::from(vector.to_vec());
+        let sql = format!(
+            "SELECT id, (1 - (embedding::vector({dim}) <=> $1::vector({dim})))::real
+             FROM confab_rag_chunk WHERE index_id = {id} AND id = ANY($2)",
+            id = self.id
+        );
+        let rows = self
+            .client
+            .query(&sql, &[&query, &ids])
+            .map_err(query_error)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     fn chunks(&mut self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError> {
         let rows = self
             .client

@@ -263,6 +263,13 @@ impl IndexStore for LocalIndex {
         })
     }
 
+    fn similarities(&mut self, vector: &[f32], ids: &[i64]) -> Result<Vec<(i64, f32)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vector_scores(&self.vectors()?, vector, ids))
+    }
+
     fn chunks(&mut self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -549,18 +556,12 @@ impl IndexUpdate for LocalUpdate<'_> {
 /// The query is quantized to int8 like the rows, so the scan is an integer
 /// dot product the compiler vectorizes; the scales restore the cosine.
 pub fn vector_top_k(set: &VectorSet, query: &[f32], k: usize) -> Vec<(i64, f32)> {
-    if set.dim == 0 || query.len() != set.dim || k == 0 {
+    if k == 0 {
         return Vec::new();
     }
-    let max = query.iter().fold(0f32, |m, v| m.max(v.abs()));
-    if max == 0.0 {
+    let Some((quantized, query_scale)) = quantized_query(set, query) else {
         return Vec::new();
-    }
-    let query_scale = max / 127.0;
-    let quantized: Vec<i16> = query
-        .iter()
-        .map(|v| (v / query_scale).round().clamp(-127.0, 127.0) as i16)
-        .collect();
+    };
     // Rows are scanned in parts on all cores; each part keeps its own top k.
     use rayon::prelude::*;
     const ROWS_PER_PART: usize = 16_384;
@@ -590,6 +591,44 @@ pub fn vector_top_k(set: &VectorSet, query: &[f32], k: usize) -> Vec<(i64, f32)>
     best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     best.truncate(k);
     best.into_iter().map(|(s, row)| (set.ids[row], s)).collect()
+}
+
+/// The query as int16 values on the rows' int8 scale, with its scale;
+/// `None` for a zero vector or one of another size.
+fn quantized_query(set: &VectorSet, query: &[f32]) -> Option<(Vec<i16>, f32)> {
+    if set.dim == 0 || query.len() != set.dim {
+        return None;
+    }
+    let max = query.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 {
+        return None;
+    }
+    let query_scale = max / 127.0;
+    let quantized = query
+        .iter()
+        .map(|v| (v / query_scale).round().clamp(-127.0, 127.0) as i16)
+        .collect();
+    Some((quantized, query_scale))
+}
+
+/// The cosine similarity of `query` to the rows with these ids, scored as
+/// [`vector_top_k`] scores them.
+fn vector_scores(set: &VectorSet, query: &[f32], ids: &[i64]) -> Vec<(i64, f32)> {
+    let Some((quantized, query_scale)) = quantized_query(set, query) else {
+        return Vec::new();
+    };
+    let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    let values = set.values();
+    set.ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| wanted.contains(id))
+        .map(|(row, id)| {
+            let row_values = &values[row * set.dim..(row + 1) * set.dim];
+            let dot = dot_i8_i16(row_values, &quantized);
+            (*id, dot as f32 * set.scales[row] * query_scale)
+        })
+        .collect()
 }
 
 /// The integer dot product of a stored row and the quantized query.
@@ -695,5 +734,12 @@ mod tests {
         let ids: Vec<i64> = hits.iter().map(|h| h.0).collect();
         assert_eq!(ids, [12, 10]);
         assert!((hits[0].1 - 0.96).abs() < 0.02);
+        // Scores of chosen rows are the scan's scores; unknown ids are left out.
+        let mut chosen = vector_scores(&set, &[0.8, 0.6, 0.0], &[13, 10, 99]);
+        chosen.sort_by_key(|(id, _)| *id);
+        assert_eq!(chosen.len(), 2);
+        assert_eq!(chosen[0], hits[1]);
+        assert!(chosen[1].1.abs() < 0.02, "{chosen:?}");
+        assert!(vector_scores(&set, &[1.0, 0.0], &[10]).is_empty());
     }
 }
