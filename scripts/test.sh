@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/install-test-servers.sh)"
-export CONFAB_LITELLM CONFAB_PHOENIX CONFAB_MCP_SERVERS CONFAB_NODE CONFAB_PG_BIN
+export CONFAB_LITELLM CONFAB_PHOENIX CONFAB_MCP_SERVERS CONFAB_NODE CONFAB_PG_BIN CONFAB_LOCAL_GGUF
 exec cargo test --locked "$@"
