@@ -128,16 +128,40 @@ fn with_no_key_and_no_server_chat_answers_with_the_local_model_and_records_it() 
         "{record}"
     );
 
+    // `-c` continues the conversation with the same local model.
+    let again = home
+        .confab()
+        .args([
+            "chat",
+            "-c",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "20",
+            "Which is warmest?",
+        ])
+        .output()
+        .expect("running confab");
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(home.conversations().len(), 1);
+    let records = home.usage_records();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records[1]["input_tokens"].as_u64() > records[0]["input_tokens"].as_u64(),
+        "the second prompt carries the first turn: {records:?}"
+    );
+
     let report = home
         .confab()
         .args(["cost-report", "--json"])
         .output()
         .expect("cost-report");
     assert!(report.status.success(), "{}", stderr_of(&report));
-    let report = String::from_utf8_lossy(&report.stdout);
-    assert!(
-        !report.contains("unpriced") || report.contains("\"unpriced_calls\": 0"),
-        "{report}"
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(report["total"]["cost_usd"], 0.0, "{report}");
+    assert_eq!(
+        report["total"]["unpriced_calls"], 0,
+        "the local model is free: {report}"
     );
 }
 
@@ -287,4 +311,129 @@ fn the_tokenizer_matches_known_ids_and_replies_stream_in_pieces() {
     // Cancelled before the first token: nothing, and the call says so.
     let cancelled = chat.chat(&request, &AtomicBool::new(true), &mut Pieces::default());
     assert_eq!(cancelled.end, confab::llm::client::CallEnd::Cancelled);
+}
+
+#[test]
+fn ctrl_c_during_a_local_reply_keeps_what_was_generated() {
+    let Some(gguf) = gguf() else { return };
+    let home = TempHome::new();
+    pull_from(&home, &gguf);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confab"))
+        .args(["chat", "-m", "local", "--max-tokens", "1000"])
+        .arg("Write a long story about a lighthouse keeper.")
+        .env_clear()
+        .env("CONFAB_HOME", home.path())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting confab");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 256];
+    while seen.len() < 20 {
+        use std::io::Read;
+        let read = stdout.read(&mut buffer).expect("reading stdout");
+        assert!(read > 0, "confab ended before streaming");
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .expect("sending SIGINT");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("waiting for confab");
+    assert_eq!(output.status.code(), Some(130), "{}", stderr_of(&output));
+    let records = &home.conversations()[0];
+    let last = records.last().expect("records");
+    assert_eq!(last["interrupted"], true, "{last}");
+    let kept = last["content"].as_str().unwrap_or_default();
+    assert!(kept.len() >= 20, "{last}");
+    let usage = &home.usage_records()[0];
+    assert_eq!(usage["outcome"], "interrupted", "{usage}");
+    assert!(usage["output_tokens"].as_u64().unwrap_or(0) > 0, "{usage}");
+}
+
+/// Serves `file` over HTTP on 127.0.0.1, honouring `Range: bytes=N-`; the
+/// first answer is cut off half way (the connection drops). Returns the
+/// URL and the ranges asked for.
+fn flaky_file_server(file: PathBuf) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u64>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding");
+    let url = format!("http://{}/model.gguf", listener.local_addr().expect("addr"));
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    std::thread::spawn(move || {
+        let body = std::fs::read(&file).expect("the file");
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let mut from = 0u64;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(range) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    from = range.trim().trim_end_matches('-').parse().unwrap_or(0);
+                }
+            }
+            seen.lock().expect("lock").push(from);
+            let rest = &body[from as usize..];
+            let status = if from > 0 {
+                "206 Partial Content"
+            } else {
+                "200 OK"
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                rest.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let sent = if n == 0 {
+                &rest[..rest.len() / 2]
+            } else {
+                rest
+            };
+            let _ = stream.write_all(sent);
+        }
+    });
+    (url, asked)
+}
+
+#[test]
+fn a_broken_download_resumes_with_a_range_request_and_is_verified() {
+    let Some(gguf) = gguf() else { return };
+    let home = TempHome::new();
+    let (url, asked) = flaky_file_server(gguf);
+    let pull = || {
+        home.confab()
+            .args(["models", "pull", "local", "--url", &url])
+            .output()
+            .expect("running confab")
+    };
+    let first = pull();
+    assert_eq!(first.status.code(), Some(4), "{}", stderr_of(&first));
+    assert!(
+        stderr_of(&first).contains("resume"),
+        "{}",
+        stderr_of(&first)
+    );
+    let second = pull();
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    let asked = asked.lock().expect("lock").clone();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(asked[0], 0);
+    assert!(asked[1] > 0, "the second request resumes: {asked:?}");
+    let installed = install::find(&home.path().join("cache"), None).expect("installed");
+    assert_eq!(installed.manifest.source_sha256, catalog::DEFAULT.sha256);
+    assert_eq!(installed.manifest.quantization, "Q8_0");
+    let leftovers: Vec<_> = std::fs::read_dir(install::models_dir(&home.path().join("cache")))
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
