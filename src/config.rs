@@ -83,6 +83,10 @@ pub struct Config {
     /// Named providers.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// True when no provider was configured and no API key set, and the
+    /// installed local model stands in as the `local` provider.
+    #[serde(skip)]
+    pub local_fallback: bool,
     /// Short names for `provider:model` specs.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
@@ -140,6 +144,7 @@ impl Default for Config {
             default_model: None,
             max_tokens: None,
             providers: BTreeMap::new(),
+            local_fallback: false,
             aliases: BTreeMap::new(),
             models: BTreeMap::new(),
             log_prompts: false,
@@ -242,6 +247,16 @@ impl Config {
         }
         if let Some(model) = env.var("CONFAB_MODEL") {
             config.default_model = Some(model);
+        }
+        for provider in config.providers.values_mut() {
+            // An in-process model costs nothing, whatever the file says.
+            provider.free |= provider.kind == ProviderKind::Local;
+        }
+        if config.providers.is_empty() && crate::local::install::any_installed(&paths.cache_dir) {
+            config
+                .providers
+                .insert(crate::local::PROVIDER.into(), ProviderConfig::local());
+            config.local_fallback = true;
         }
         config.validate(&path)?;
         Ok(config)
@@ -426,11 +441,48 @@ pub enum ResolveError {
     },
 }
 
+impl Config {
+    /// `local` or `local:NAME` when config has no provider named `local`:
+    /// the built-in local model.
+    fn builtin_local(&self, spec: &str) -> Option<ResolvedModel> {
+        let name = crate::local::PROVIDER;
+        if self.providers.contains_key(name) {
+            return None;
+        }
+        let model = match spec.split_once(':') {
+            Some((provider, model)) if provider == name => model,
+            None if spec == name => crate::local::catalog::DEFAULT.name,
+            _ => return None,
+        };
+        Some(ResolvedModel {
+            provider_name: name.into(),
+            provider: ProviderConfig::local(),
+            model: model.into(),
+        })
+    }
+
+    /// The providers whose calls cost nothing (`free = true`, and the
+    /// built-in local model), for pricing.
+    pub fn free_providers(&self) -> std::collections::HashSet<String> {
+        let mut free: std::collections::HashSet<String> = self
+            .providers
+            .iter()
+            .filter(|(_, p)| p.free)
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !self.providers.contains_key(crate::local::PROVIDER) {
+            free.insert(crate::local::PROVIDER.into());
+        }
+        free
+    }
+}
+
 /// The model a provider kind uses when nothing else says which.
 fn builtin_default_model(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Openai | ProviderKind::OpenaiResponses => "gpt-4o-mini",
         ProviderKind::Anthropic => "claude-sonnet-4-5",
+        ProviderKind::Local => crate::local::catalog::DEFAULT.name,
     }
 }
 
@@ -440,6 +492,9 @@ impl Config {
     /// that fits (Claude models by the Anthropic-kind provider, GPT and o-series
     /// by one named `openai`).
     pub fn resolve_model(&self, spec: Option<&str>) -> Result<ResolvedModel, ResolveError> {
+        if let Some(local) = spec.and_then(|s| self.builtin_local(s)) {
+            return Ok(local);
+        }
         if self.providers.is_empty() {
             return Err(ResolveError::NoProvider);
         }

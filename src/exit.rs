@@ -17,6 +17,9 @@ pub enum ExitKind {
     Provider,
     /// A guard rejected the input.
     InputRejected,
+    /// The local model is not installed, or its file is damaged (`confab
+    /// models pull local` installs it).
+    LocalModel,
     /// The work is not done yet; try again later (`batch results` of a
     /// batch still running).
     Pending,
@@ -37,6 +40,7 @@ impl ExitKind {
             ExitKind::BudgetExceeded => 3,
             ExitKind::Provider => 4,
             ExitKind::InputRejected => 5,
+            ExitKind::LocalModel => 6,
             ExitKind::Pending => 75,
             ExitKind::Interrupted => 130,
             ExitKind::HungUp => 129,

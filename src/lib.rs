@@ -18,6 +18,7 @@ pub mod exit;
 pub mod guard;
 pub mod jsonl;
 pub mod llm;
+pub mod local;
 pub mod presets;
 pub mod private_files;
 pub mod rag;

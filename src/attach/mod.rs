@@ -238,7 +238,10 @@ fn check_image(
 ) -> Result<u64, AttachError> {
     let limit = match kind {
         ProviderKind::Anthropic => 5 * 1024 * 1024,
-        ProviderKind::Openai | ProviderKind::OpenaiResponses => 20 * 1024 * 1024,
+        // The local model is told only the attachment's name.
+        ProviderKind::Openai | ProviderKind::OpenaiResponses | ProviderKind::Local => {
+            20 * 1024 * 1024
+        }
     };
     within(
         name,
@@ -262,7 +265,7 @@ fn check_image(
     }
     Ok(match kind {
         ProviderKind::Anthropic => estimate::anthropic_image(width, height),
-        ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+        ProviderKind::Openai | ProviderKind::OpenaiResponses | ProviderKind::Local => {
             estimate::openai_image(width, height)
         }
     })
@@ -296,6 +299,7 @@ fn kind_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::Anthropic => "Anthropic",
         ProviderKind::Openai | ProviderKind::OpenaiResponses => "OpenAI-style",
+        ProviderKind::Local => "local model's",
     }
 }
 

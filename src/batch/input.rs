@@ -28,7 +28,7 @@ impl Limits {
     /// Anthropic 100,000 requests and 256 MB.
     pub fn of(kind: ProviderKind) -> Limits {
         match kind {
-            ProviderKind::Openai | ProviderKind::OpenaiResponses => Limits {
+            ProviderKind::Openai | ProviderKind::OpenaiResponses | ProviderKind::Local => Limits {
                 max_requests: 50_000,
                 max_bytes: 200 * 1_000_000,
             },

@@ -179,7 +179,10 @@ pub trait BatchApi: Sync {
 /// The batch API of a provider kind.
 pub fn api_for(kind: ProviderKind) -> &'static dyn BatchApi {
     match kind {
-        ProviderKind::Openai | ProviderKind::OpenaiResponses => &openai::OpenAiBatches,
+        // `confab batch` refuses the local model before it gets here.
+        ProviderKind::Openai | ProviderKind::OpenaiResponses | ProviderKind::Local => {
+            &openai::OpenAiBatches
+        }
         ProviderKind::Anthropic => &anthropic::MessageBatches,
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::app::Ctx;
 use crate::cache::SemanticCache;
-use crate::config::{Config, Paths, ResolveError, ResolvedModel};
+use crate::config::{Config, Paths, ProviderKind, ResolveError, ResolvedModel};
 use crate::conversation::{
     ConversationHandle, ConversationRecord, ConversationStore, RECORD_VERSION,
 };
@@ -33,6 +33,10 @@ fn limits_of(
     resolved: &ResolvedModel,
     sink: &mut dyn TurnSink,
 ) -> ModelInfo {
+    if resolved.provider.kind == ProviderKind::Local {
+        let limits = crate::local::limits(&resolved.model);
+        return crate::llm::models::model_info(&resolved.model, &config.models, limits.as_ref());
+    }
     let cache = LimitsCache::in_cache_dir(&paths.cache_dir);
     let info = discovery::model_limits(client, &cache, &config.models, resolved);
     if !info.known() {
@@ -97,6 +101,18 @@ impl Engine {
             ),
         }
         .map_err(key_failure)?;
+        let client = local_model(client, &paths, &resolved)?;
+        if config.local_fallback && resolved.provider.kind == ProviderKind::Local {
+            sink.notice(
+                NoticeLevel::Info,
+                &format!(
+                    "no provider is configured and no API key is set: answering with the \
+                     built-in local model {} (export OPENAI_API_KEY or ANTHROPIC_API_KEY, or \
+                     configure a provider, to use another)",
+                    resolved.model
+                ),
+            );
+        }
         let info = limits_of(&client, &paths, &config, &resolved, sink.as_mut());
         let tools = open_tools(&config, &paths, &plan)?;
         let cache = open_cache(&config, &paths, &plan, sink.as_mut())?;
@@ -156,13 +172,14 @@ impl Engine {
             .config
             .resolve_model(Some(spec))
             .map_err(resolve_failure)?;
-        self.client = Client::for_model(
+        let client = Client::for_model(
             &resolved.provider_name,
             &resolved.provider,
             &resolved.model,
             &crate::config::ProcessEnvironment,
         )
         .map_err(key_failure)?;
+        self.client = local_model(client, &self.paths, &resolved)?;
         self.info = limits_of(
             &self.client,
             &self.paths,
@@ -475,12 +492,42 @@ fn resolve_failure(err: ResolveError) -> Failure {
     let hint = match err {
         ResolveError::NoProvider => format!(
             "export OPENAI_API_KEY or ANTHROPIC_API_KEY, or configure a provider in config.toml \
-             (`confab config` shows where); for a local Ollama:\n{}",
+             (`confab config` shows where), or install the built-in local model with \
+             `confab models pull local`; for a local Ollama:\n{}",
             crate::config::OLLAMA_EXAMPLE
         ),
         _ => "use -m provider:model; `confab config` lists the providers".to_string(),
     };
     Failure::new(ExitKind::Usage, err.to_string()).hint(hint)
+}
+
+/// `client` with the local model loaded when `resolved` is one.
+fn local_model(client: Client, paths: &Paths, resolved: &ResolvedModel) -> Result<Client, Failure> {
+    if resolved.provider.kind != ProviderKind::Local {
+        return Ok(client);
+    }
+    crate::local::attach(client, &paths.cache_dir, &resolved.model).map_err(local_failure)
+}
+
+/// A missing or damaged local model as people read it, naming the command
+/// that installs it.
+pub(crate) fn local_failure(err: crate::local::LocalError) -> Failure {
+    let kind = if err.needs_pull() {
+        ExitKind::LocalModel
+    } else {
+        ExitKind::Usage
+    };
+    let hint = match &err {
+        crate::local::LocalError::NotBuilt => {
+            "build confab with the default features, or use a provider with -m".to_string()
+        }
+        _ => format!(
+            "install it with `confab models pull local` (or `confab models pull local --from \
+             FILE` with the downloaded file); models: {}",
+            crate::local::catalog::names()
+        ),
+    };
+    Failure::new(kind, err.to_string()).hint(hint)
 }
 
 fn key_failure(err: ClientError) -> Failure {

@@ -336,17 +336,9 @@ impl Engine {
                 .finish_reason
                 .as_deref()
                 .map(FinishReason::from_wire),
-            tool_calls: Vec::new(),
-            reasoning: Vec::new(),
             model_reported: hit.reply.model_reported.clone(),
-            response_id: None,
             usage: Some(hit.reply.usage),
-            retries: 0,
-            retry_notes: Vec::new(),
-            status: None,
-            ttft: None,
-            latency: started.elapsed(),
-            end: CallEnd::Complete,
+            ..CallOutcome::empty(CallEnd::Complete, started.elapsed())
         };
         let mut record = self.usage_record(
             &served,

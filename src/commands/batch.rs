@@ -152,6 +152,13 @@ fn submit(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
         .map_err(|err| {
             Failure::new(ExitKind::Usage, err.to_string()).hint("use -m provider:model")
         })?;
+    if resolved.provider.kind == crate::config::ProviderKind::Local {
+        return Err(
+            Failure::new(ExitKind::Usage, "the local model has no batch API")
+                .hint("run the requests with `confab chat -m local`, or pick a provider with -m")
+                .into(),
+        );
+    }
     let items = input::read(&args.file, Limits::of(resolved.provider.kind))
         .map_err(|err| failure(err.into()))
         .map_err(|f| {

@@ -2,7 +2,6 @@
 //! filtered, as a table, JSON, CSV or Markdown; `--budget` makes CI fail
 //! (exit 3) when the total is over it.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,12 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let logs = args.window.logs(&paths.data_dir);
     let pricing = Pricing {
         table: &table,
-        free_providers: config
-            .providers
-            .iter()
-            .filter(|(_, p)| p.free)
-            .map(|(n, _)| n.clone())
-            .collect::<HashSet<_>>(),
+        free_providers: config.free_providers(),
     };
     let group_by = if args.group_by.is_empty() {
         vec![GroupKey::Model]

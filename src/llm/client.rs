@@ -145,6 +145,23 @@ pub struct Client {
     timeouts: Timeouts,
     policy: RetryPolicy,
     limiter: Mutex<RateLimiter>,
+    /// The model that answers in this process instead of over HTTP.
+    in_process: Option<Mutex<Box<dyn InProcessModel + Send>>>,
+}
+
+/// A model that runs in this process rather than behind an HTTP API (the
+/// built-in local model): it gets the request after the client's own
+/// preparation (tool rounds flattened to text when no tools are offered)
+/// and tells the observer of text as it is generated.
+pub trait InProcessModel {
+    /// Answers `request`, stopping when `cancel` is set and keeping what
+    /// was generated.
+    fn chat(
+        &mut self,
+        request: &ChatRequest,
+        cancel: &AtomicBool,
+        observer: &mut dyn CallObserver,
+    ) -> CallOutcome;
 }
 
 /// How a call ended.
@@ -261,6 +278,30 @@ pub struct CallOutcome {
     pub latency: Duration,
     /// How it ended.
     pub end: CallEnd,
+}
+
+impl CallOutcome {
+    /// An outcome that ended as `end` after `latency`, with nothing in it
+    /// yet: no text, usage, retries or status (calls answered without
+    /// HTTP, such as the response cache and the local model, fill in what
+    /// they have).
+    pub fn empty(end: CallEnd, latency: Duration) -> CallOutcome {
+        CallOutcome {
+            text: String::new(),
+            finish_reason: None,
+            tool_calls: Vec::new(),
+            reasoning: Vec::new(),
+            model_reported: None,
+            response_id: None,
+            usage: None,
+            retries: 0,
+            retry_notes: Vec::new(),
+            status: None,
+            ttft: None,
+            latency,
+            end,
+        }
+    }
 }
 
 /// One failed attempt of a call that was tried again.
@@ -418,6 +459,7 @@ impl Client {
                 provider.requests_per_minute,
                 provider.tokens_per_minute,
             )),
+            in_process: None,
         })
     }
 
@@ -433,6 +475,13 @@ impl Client {
         crate::llm::discovery::limits_for(self, cache, provider_name, provider, model)
     }
 
+    /// The client with `model` answering in this process: no request
+    /// leaves the machine.
+    pub fn with_in_process(mut self, model: Box<dyn InProcessModel + Send>) -> Client {
+        self.in_process = Some(Mutex::new(model));
+        self
+    }
+
     /// Replaces the retry policy (tests use short delays).
     pub fn with_policy(mut self, policy: RetryPolicy) -> Client {
         self.policy = policy;
@@ -441,6 +490,9 @@ impl Client {
 
     /// The host the client talks to, for the usage log.
     pub fn host(&self) -> String {
+        if self.in_process.is_some() {
+            return crate::local::PROVIDER.to_string();
+        }
         let base_url = crate::safe_text::strip_userinfo(&self.base_url);
         let rest = base_url
             .split_once("://")
@@ -471,6 +523,12 @@ impl Client {
                 ..request.clone()
             });
         let request = flat.as_ref().unwrap_or(request);
+        if let Some(model) = &self.in_process {
+            let mut model = model
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            return model.chat(request, cancel, observer);
+        }
         let body = self.wire.chat_body(request);
         let mut reply = Reply::default();
         let mut retries = 0;
@@ -856,9 +914,9 @@ pub(crate) fn tls_config(url: &str) -> Result<rustls::ClientConfig, String> {
     let versions = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|err| err.to_string())?;
-    let tls = if url
-        .get(..7)
-        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    let tls = if !url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     {
         versions.with_root_certificates(rustls::RootCertStore::empty())
     } else {

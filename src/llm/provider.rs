@@ -17,13 +17,16 @@ pub enum ProviderKind {
     /// (see [`crate::llm::wire::for_model`]).
     #[serde(rename = "openai-responses", alias = "openai_responses")]
     OpenaiResponses,
+    /// The built-in local model, run in this process (no server, no key):
+    /// see [`crate::local`].
+    Local,
 }
 
 impl ProviderKind {
     /// Whether the provider is OpenAI-style (either OpenAI wire format):
     /// a `/v1` base URL, bearer keys, OpenAI's attachment rules.
     pub fn is_openai_style(self) -> bool {
-        self != ProviderKind::Anthropic
+        !matches!(self, ProviderKind::Anthropic | ProviderKind::Local)
     }
 }
 
@@ -96,6 +99,16 @@ fn default_max_retries() -> u32 {
 }
 
 impl ProviderConfig {
+    /// The built-in local model's provider: in process, free.
+    pub fn local() -> ProviderConfig {
+        ProviderConfig {
+            free: true,
+            discover_limits: false,
+            max_retries: 0,
+            ..ProviderConfig::new(ProviderKind::Local)
+        }
+    }
+
     /// A provider of `kind` with defaults for everything else.
     pub fn new(kind: ProviderKind) -> ProviderConfig {
         ProviderConfig {
@@ -126,10 +139,11 @@ impl ProviderConfig {
         let url = match (&self.base_url, self.kind) {
             (Some(url), _) => url.trim().trim_end_matches('/').to_string(),
             (None, ProviderKind::Anthropic) => DEFAULT_ANTHROPIC_BASE_URL.into(),
+            (None, ProviderKind::Local) => LOCAL_BASE_URL.into(),
             (None, _) => DEFAULT_OPENAI_BASE_URL.into(),
         };
         match self.kind {
-            ProviderKind::Openai | ProviderKind::OpenaiResponses => url,
+            ProviderKind::Openai | ProviderKind::OpenaiResponses | ProviderKind::Local => url,
             ProviderKind::Anthropic => url
                 .strip_suffix("/v1")
                 .map_or(url.clone(), |root| root.trim_end_matches('/').to_string()),
@@ -140,7 +154,7 @@ impl ProviderConfig {
     /// (`chat/completions`, `messages`, `models`, `embeddings`).
     pub fn endpoint(&self, path: &str) -> String {
         match self.kind {
-            ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+            ProviderKind::Openai | ProviderKind::OpenaiResponses | ProviderKind::Local => {
                 format!("{}/{path}", self.base_url())
             }
             ProviderKind::Anthropic => format!("{}/v1/{path}", self.base_url()),
@@ -165,6 +179,8 @@ impl ProviderConfig {
 
 /// The OpenAI API root, as the SDK's default `base_url`.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// What the local provider's `base_url` reads as (nothing is sent there).
+pub const LOCAL_BASE_URL: &str = "local:";
 /// The Anthropic API root, as the SDK's default `base_url` (no `/v1`).
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 

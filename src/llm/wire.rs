@@ -55,6 +55,8 @@ pub fn for_kind(kind: ProviderKind) -> &'static dyn WireFormat {
         ProviderKind::Openai => &openai::ChatCompletions,
         ProviderKind::Anthropic => &anthropic::Messages,
         ProviderKind::OpenaiResponses => &responses::Responses,
+        // Never sent over HTTP; the request is built the OpenAI way.
+        ProviderKind::Local => &openai::ChatCompletions,
     }
 }
 
