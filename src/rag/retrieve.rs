@@ -163,19 +163,10 @@ impl<'a> Retriever<'a> {
         } else {
             self.embed(question)?
         };
-        let hits =
+        let found =
             search(self.index.as_mut(), question, &query_vector, mode, k).map_err(store_failure)?;
-        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-        let mut chunks: std::collections::HashMap<i64, _> = self
-            .index
-            .chunks(&ids)
-            .map_err(store_failure)?
+        Ok(found
             .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        Ok(hits
-            .into_iter()
-            .filter_map(|hit| Some((chunks.remove(&hit.id)?, hit.score)))
             .enumerate()
             .map(|(rank, (chunk, score))| QueryHit {
                 rank: rank + 1,

@@ -14,7 +14,7 @@
 //! the same file, so the top results name several files rather than one
 //! long file's every section.
 
-use crate::rag::store::{CandidateQuery, IndexStore, StoreError};
+use crate::rag::store::{CandidateQuery, IndexStore, StoreError, StoredChunk};
 
 /// How to retrieve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -133,16 +133,16 @@ fn with_missing_similarities(
     Ok(by_vector)
 }
 
-/// Retrieves the top `k` chunk ids for a query from `index`: the mode's
-/// ranking (both, fused, for hybrid) over `(k * 4).max(50)` candidates,
-/// spread over files.
+/// Retrieves the top `k` chunks for a query from `index`, with their
+/// scores: the mode's ranking (both, fused, for hybrid) over
+/// `(k * 4).max(50)` candidates, spread over files.
 pub fn search(
     index: &mut dyn IndexStore,
     query_text: &str,
     query_vector: &[f32],
     mode: Mode,
     k: usize,
-) -> Result<Vec<Hit>, StoreError> {
+) -> Result<Vec<(StoredChunk, f64)>, StoreError> {
     let wants_vector = mode != Mode::Bm25 && !query_vector.is_empty();
     let candidates = index.candidates(&CandidateQuery {
         text: (mode != Mode::Vector).then_some(query_text),
@@ -171,14 +171,14 @@ pub fn search(
         }
     };
     let ids: Vec<i64> = ranked.iter().map(|h| h.id).collect();
-    let files: std::collections::HashMap<i64, String> = index
-        .chunks(&ids)?
+    let mut chunks: std::collections::HashMap<i64, StoredChunk> =
+        index.chunks(&ids)?.into_iter().map(|c| (c.id, c)).collect();
+    let hits = spread_over_files(ranked, |id| chunks.get(&id).map(|c| c.path.clone()));
+    Ok(hits
         .into_iter()
-        .map(|c| (c.id, c.path))
-        .collect();
-    let mut hits = spread_over_files(ranked, |id| files.get(&id).cloned());
-    hits.truncate(k);
-    Ok(hits)
+        .filter_map(|hit| Some((chunks.remove(&hit.id)?, hit.score)))
+        .take(k)
+        .collect())
 }
 
 #[cfg(test)]

@@ -60,6 +60,10 @@ pub struct LocalIndex {
     conn: Connection,
     path: PathBuf,
     name: String,
+    /// The vectors last read, with the generation they belong to: the
+    /// queries of one process (`rag eval`, a chat) and a query's two
+    /// vector lookups read them once per generation.
+    loaded: Option<(String, VectorSet)>,
 }
 
 /// How long a statement waits for another process's hold on the database.
@@ -137,6 +141,7 @@ impl LocalIndex {
             conn,
             path,
             name: name.to_string(),
+            loaded: None,
         })
     }
 
@@ -153,12 +158,17 @@ impl LocalIndex {
 
     /// Every vector, for a scan: from the cache when it matches the
     /// database's generation, else from the database.
-    fn vectors(&self) -> Result<VectorSet, StoreError> {
+    fn vectors(&mut self) -> Result<&VectorSet, StoreError> {
         let generation = self.meta_value("generation")?.unwrap_or_default();
-        if let Some(set) = read_cache(&cache_path(&self.path), &generation) {
-            return Ok(set);
+        let current = matches!(&self.loaded, Some((loaded, _)) if *loaded == generation);
+        if !current {
+            let set = match read_cache(&cache_path(&self.path), &generation) {
+                Some(set) => set,
+                None => vectors_from_database(&self.conn).map_err(|e| self.sql(e))?,
+            };
+            self.loaded = Some((generation, set));
         }
-        vectors_from_database(&self.conn).map_err(|e| self.sql(e))
+        Ok(&self.loaded.as_ref().expect("loaded above").1)
     }
 
     /// BM25 full-text search: chunk ids, best first, with FTS5's score
@@ -240,14 +250,14 @@ impl IndexStore for LocalIndex {
     }
 
     fn candidates(&mut self, query: &CandidateQuery<'_>) -> Result<Candidates, StoreError> {
-        let vectors = match query.vector {
-            Some(_) => Some(self.vectors()?),
-            None => None,
-        };
+        if query.vector.is_some() {
+            self.vectors()?;
+        }
         let this = &*self;
+        let vectors = this.loaded.as_ref().map(|(_, set)| set);
         // The vector scan runs on other cores while SQLite answers BM25.
         let (by_vector, by_bm25) = std::thread::scope(|scope| {
-            let scan = scope.spawn(|| match (&vectors, query.vector) {
+            let scan = scope.spawn(|| match (vectors, query.vector) {
                 (Some(set), Some(vector)) => vector_top_k(set, vector, query.depth),
                 _ => Vec::new(),
             });
@@ -267,7 +277,7 @@ impl IndexStore for LocalIndex {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(vector_scores(&self.vectors()?, vector, ids))
+        Ok(vector_scores(self.vectors()?, vector, ids))
     }
 
     fn chunks(&mut self, ids: &[i64]) -> Result<Vec<StoredChunk>, StoreError> {

@@ -44,19 +44,24 @@ impl Field {
     }
 }
 
-/// The words of `text`, lowercased, in order.
-pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+/// The words of `text` as written but lowercased, in order.
+fn lowercase_words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| normal_form(&w.to_lowercase()))
+        .map(str::to_lowercase)
+}
+
+/// The words of `text` as indexed ([`normal_form`]), in order.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    lowercase_words(text).map(normal_form)
 }
 
 /// A lowercased word as indexed: diacritics folded, and stemmed when it
 /// is all ASCII letters (names and numbers such as `utf8` or `v2` stay).
-fn normal_form(word: &str) -> String {
+fn normal_form(word: String) -> String {
     use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
     let folded: String = if word.is_ascii() {
-        word.to_string()
+        word
     } else {
         word.nfd().filter(|c| !is_combining_mark(*c)).collect()
     };
@@ -80,13 +85,10 @@ pub fn indexed_text(text: &str) -> String {
 pub fn query_terms(query: &str) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     let mut content: Vec<String> = Vec::new();
-    for raw in query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let lower = raw.to_lowercase();
-        let word = normal_form(&lower);
-        if !is_stop_word(&lower) && !content.contains(&word) {
+    for lower in lowercase_words(query) {
+        let stop = is_stop_word(&lower);
+        let word = normal_form(lower);
+        if !stop && !content.contains(&word) {
             content.push(word.clone());
         }
         if !all.contains(&word) {
