@@ -2,7 +2,8 @@
 //! SQLite file in a temp dir, in process (no confab binary, no network):
 //!
 //! - `lookup` of an exact repeat (an index lookup plus the hit's
-//!   bookkeeping write), and of a paraphrase miss (a stored question's
+//!   bookkeeping write), of a paraphrase hit (a stored question in other
+//!   words, found by its content words' index), and of a paraphrase miss (a stored question's
 //!   wording for another language: the semantic scan reads, decodes and
 //!   compares the embedding of every live entry of the context, and the
 //!   safety check rejects the few above the threshold), with 1,000 and
@@ -19,7 +20,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use confab::cache::{CacheKey, CacheSettings, CachedReply, KeyInput, SemanticCache};
+use confab::cache::{CacheKey, CacheSettings, CachedReply, HitKind, KeyInput, SemanticCache};
 use confab::embed::static_embedder::{cosine, StaticEmbedder};
 use confab::llm::Usage;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
@@ -187,6 +188,22 @@ fn filled(order: &[usize], entries: usize) -> (tempfile::TempDir, SemanticCache)
     (dir, cache)
 }
 
+/// A stored question of the first template ("How do I {verb} a {noun}
+/// in {lang}?") in other words: "In {lang}, what's the way to {verb} a
+/// {noun}?".
+fn reworded(stored: &[usize]) -> String {
+    let i = *stored
+        .iter()
+        .find(|&&i| i % TEMPLATES.len() == 0)
+        .expect("a question of the first template");
+    let i = i / TEMPLATES.len();
+    let verb = VERBS[i % VERBS.len()];
+    let i = i / VERBS.len();
+    let noun = NOUNS[i % NOUNS.len()];
+    let lang = LANGS[i / NOUNS.len()];
+    format!("In {lang}, what's the way to {verb} a {noun}?")
+}
+
 /// A paraphrase miss for the cache holding the questions `stored`: a
 /// stored question reworded for another language (a combination not
 /// stored), close by embedding to at least 3 stored entries, so the
@@ -236,10 +253,22 @@ fn bench(c: &mut Criterion) {
             .lookup(&repeat)
             .expect("lookup")
             .expect("an exact hit");
-        assert!(hit.exact);
+        assert_eq!(hit.kind, HitKind::Exact);
         group.bench_with_input(
             BenchmarkId::new("lookup exact repeat", entries),
             &repeat,
+            |b, k| b.iter(|| cache.lookup(k).expect("lookup")),
+        );
+
+        let reworded = key(&reworded(&order[..entries]));
+        let hit = cache
+            .lookup(&reworded)
+            .expect("lookup")
+            .expect("a paraphrase hit");
+        assert_eq!(hit.kind, HitKind::SameQuestion, "{:?}", reworded.prompt());
+        group.bench_with_input(
+            BenchmarkId::new("lookup paraphrase hit", entries),
+            &reworded,
             |b, k| b.iter(|| cache.lookup(k).expect("lookup")),
         );
 

@@ -445,6 +445,7 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries, live entries, size and hits served')
             [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Remove every cached reply')
+            [CompletionResult]::new('eval', 'eval', [CompletionResultType]::ParameterValue, 'Precision and recall of the cache on labelled prompt pairs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -459,9 +460,18 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'confab;cache;eval' {
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Thresholds to report (comma-separated); default 0.85, 0.88, 0.90, 0.92, 0.95 and the configured one')
+            [CompletionResult]::new('--errors', '--errors', [CompletionResultType]::ParameterName, 'Also list the pairs judged wrong at the configured threshold')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'confab;cache;help' {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries, live entries, size and hits served')
             [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Remove every cached reply')
+            [CompletionResult]::new('eval', 'eval', [CompletionResultType]::ParameterValue, 'Precision and recall of the cache on labelled prompt pairs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -469,6 +479,9 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
             break
         }
         'confab;cache;help;clear' {
+            break
+        }
+        'confab;cache;help;eval' {
             break
         }
         'confab;cache;help;help' {
@@ -728,12 +741,16 @@ Register-ArgumentCompleter -Native -CommandName 'confab' -ScriptBlock {
         'confab;help;cache' {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Entries, live entries, size and hits served')
             [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Remove every cached reply')
+            [CompletionResult]::new('eval', 'eval', [CompletionResultType]::ParameterValue, 'Precision and recall of the cache on labelled prompt pairs')
             break
         }
         'confab;help;cache;stats' {
             break
         }
         'confab;help;cache;clear' {
+            break
+        }
+        'confab;help;cache;eval' {
             break
         }
         'confab;help;models' {

@@ -103,6 +103,9 @@ _confab() {
             confab__subcmd__cache,clear)
                 cmd="confab__subcmd__cache__subcmd__clear"
                 ;;
+            confab__subcmd__cache,eval)
+                cmd="confab__subcmd__cache__subcmd__eval"
+                ;;
             confab__subcmd__cache,help)
                 cmd="confab__subcmd__cache__subcmd__help"
                 ;;
@@ -111,6 +114,9 @@ _confab() {
                 ;;
             confab__subcmd__cache__subcmd__help,clear)
                 cmd="confab__subcmd__cache__subcmd__help__subcmd__clear"
+                ;;
+            confab__subcmd__cache__subcmd__help,eval)
+                cmd="confab__subcmd__cache__subcmd__help__subcmd__eval"
                 ;;
             confab__subcmd__cache__subcmd__help,help)
                 cmd="confab__subcmd__cache__subcmd__help__subcmd__help"
@@ -195,6 +201,9 @@ _confab() {
                 ;;
             confab__subcmd__help__subcmd__cache,clear)
                 cmd="confab__subcmd__help__subcmd__cache__subcmd__clear"
+                ;;
+            confab__subcmd__help__subcmd__cache,eval)
+                cmd="confab__subcmd__help__subcmd__cache__subcmd__eval"
                 ;;
             confab__subcmd__help__subcmd__cache,stats)
                 cmd="confab__subcmd__help__subcmd__cache__subcmd__stats"
@@ -640,7 +649,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__cache)
-            opts="-h --help stats clear help"
+            opts="-h --help stats clear eval help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -667,8 +676,26 @@ _confab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        confab__subcmd__cache__subcmd__eval)
+            opts="-h --threshold --errors --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         confab__subcmd__cache__subcmd__help)
-            opts="stats clear help"
+            opts="stats clear eval help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -682,6 +709,20 @@ _confab() {
             return 0
             ;;
         confab__subcmd__cache__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__cache__subcmd__help__subcmd__eval)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1172,7 +1213,7 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__cache)
-            opts="stats clear"
+            opts="stats clear eval"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1186,6 +1227,20 @@ _confab() {
             return 0
             ;;
         confab__subcmd__help__subcmd__cache__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        confab__subcmd__help__subcmd__cache__subcmd__eval)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -387,6 +387,7 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand --help 'Print help'
             cand stats 'Entries, live entries, size and hits served'
             cand clear 'Remove every cached reply'
+            cand eval 'Precision and recall of the cache on labelled prompt pairs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;cache;stats'= {
@@ -398,14 +399,24 @@ set edit:completion:arg-completer[confab] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'confab;cache;eval'= {
+            cand --threshold 'Thresholds to report (comma-separated); default 0.85, 0.88, 0.90, 0.92, 0.95 and the configured one'
+            cand --errors 'Also list the pairs judged wrong at the configured threshold'
+            cand --json 'Print JSON'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'confab;cache;help'= {
             cand stats 'Entries, live entries, size and hits served'
             cand clear 'Remove every cached reply'
+            cand eval 'Precision and recall of the cache on labelled prompt pairs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'confab;cache;help;stats'= {
         }
         &'confab;cache;help;clear'= {
+        }
+        &'confab;cache;help;eval'= {
         }
         &'confab;cache;help;help'= {
         }
@@ -609,10 +620,13 @@ set edit:completion:arg-completer[confab] = {|@words|
         &'confab;help;cache'= {
             cand stats 'Entries, live entries, size and hits served'
             cand clear 'Remove every cached reply'
+            cand eval 'Precision and recall of the cache on labelled prompt pairs'
         }
         &'confab;help;cache;stats'= {
         }
         &'confab;help;cache;clear'= {
+        }
+        &'confab;help;cache;eval'= {
         }
         &'confab;help;models'= {
             cand pull 'Install a local model: download the pinned file from Hugging Face (or take it from --from FILE), check its sha256, convert it once to a fast quantisation'

@@ -134,6 +134,21 @@ pub fn eligible(prompt: &str) -> bool {
 /// agree on what embeddings blur. `Ok` means the reply to one may serve
 /// the other.
 pub fn compatible(a: &str, b: &str) -> Result<(), Mismatch> {
+    agree_on_details(a, b)?;
+    if let Some(similarity) = substitution_similarity(&words(a), &words(b)) {
+        if similarity < MIN_SUBSTITUTE_SIMILARITY {
+            return Err(Mismatch::Substitution);
+        }
+    }
+    Ok(())
+}
+
+/// The checks of [`compatible`] but the substitution check: for prompts
+/// already known to ask the same question in the same content words
+/// ([`super::question::Question::same_as`]), where every replaced word is
+/// a listed synonym, the details must still agree: numbers, literals,
+/// technologies, names, negation, antonyms and direction.
+pub fn agree_on_details(a: &str, b: &str) -> Result<(), Mismatch> {
     if !eligible(a) || !eligible(b) {
         return Err(Mismatch::NotEligible);
     }
@@ -159,11 +174,6 @@ pub fn compatible(a: &str, b: &str) -> Result<(), Mismatch> {
     }
     if let Some((x, y)) = prefix_swap(&fa.words, &fb.words) {
         return Err(Mismatch::Antonyms(x, y));
-    }
-    if let Some(similarity) = substitution_similarity(&fa.words, &fb.words) {
-        if similarity < MIN_SUBSTITUTE_SIMILARITY {
-            return Err(Mismatch::Substitution);
-        }
     }
     let swapped = fa.directions.iter().any(|(l, r)| {
         l != r

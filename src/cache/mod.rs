@@ -45,8 +45,10 @@
 //!
 //! [`StaticEmbedder`]: crate::embed::static_embedder::StaticEmbedder
 
+pub mod eval;
 pub mod guard;
 mod key;
+pub mod question;
 mod store;
 
 use std::path::PathBuf;
@@ -139,14 +141,39 @@ pub struct CachedReply {
 pub struct CacheHit {
     /// The stored reply.
     pub reply: CachedReply,
-    /// Cosine similarity of the two prompts' embeddings; 1 for exact hits.
-    pub similarity: f32,
-    /// Whether the normalised prompts were identical.
-    pub exact: bool,
+    /// How the stored prompt matched the new one.
+    pub kind: HitKind,
     /// When the reply was stored, RFC 3339.
     pub stored_at: String,
     /// The prompt the reply was stored for (normalised).
     pub cached_prompt: String,
+}
+
+/// How a cached prompt matched the prompt looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "match", content = "similarity", rename_all = "kebab-case")]
+pub enum HitKind {
+    /// The normalised prompts are identical.
+    Exact,
+    /// The same question in other words: the same kind of question about
+    /// the same content words ([`question::Question::same_as`]), agreeing
+    /// on every detail [`guard::agree_on_details`] checks.
+    SameQuestion,
+    /// Embeddings at this cosine similarity (at least the threshold), and
+    /// [`guard::compatible`] agreed.
+    Similar(f32),
+}
+
+impl HitKind {
+    /// How the usage log's `cache_match` field records it: `exact`,
+    /// `same-question` or the similarity to three decimals.
+    pub fn label(self) -> String {
+        match self {
+            HitKind::Exact => "exact".to_string(),
+            HitKind::SameQuestion => "same-question".to_string(),
+            HitKind::Similar(similarity) => format!("{similarity:.3}"),
+        }
+    }
 }
 
 /// What is in the cache, for `confab cache stats`.

@@ -9,7 +9,10 @@ use rusqlite::{
     params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use super::{guard, CacheError, CacheHit, CacheKey, CacheSettings, CacheStats, CachedReply};
+use super::question::Question;
+use super::{
+    guard, CacheError, CacheHit, CacheKey, CacheSettings, CacheStats, CachedReply, HitKind,
+};
 use crate::embed::static_embedder::{cosine, StaticEmbedder};
 use crate::llm::Usage;
 
@@ -19,8 +22,10 @@ pub const DB_FILE: &str = "responses.sqlite3";
 /// The schema version, in the `meta` table. A file with another version is
 /// moved aside and replaced, which loses nothing that matters: it is a
 /// cache. Version 2 moved the prompt and reply text out of `entries` into
-/// `bodies`, so that a semantic lookup scans only small rows.
-pub const SCHEMA_VERSION: &str = "2";
+/// `bodies`, so that a semantic lookup scans only small rows; version 3
+/// added each prompt's content words (`concepts`), indexed, so that
+/// the same question in other words is found without a scan.
+pub const SCHEMA_VERSION: &str = "3";
 
 /// How long a write waits for another confab process to finish its own.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,6 +38,7 @@ CREATE TABLE IF NOT EXISTS entries (
     prompt_hash TEXT NOT NULL,
     embedder TEXT NOT NULL,
     embedding BLOB NOT NULL,
+    concepts TEXT NOT NULL,
     model_reported TEXT,
     finish_reason TEXT,
     input_tokens INTEGER NOT NULL,
@@ -49,6 +55,7 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_by_last_used ON entries(last_used_ms);
 CREATE INDEX IF NOT EXISTS entries_by_stored ON entries(stored_ms);
 CREATE INDEX IF NOT EXISTS entries_by_context ON entries(context, stored_ms);
+CREATE INDEX IF NOT EXISTS entries_by_question ON entries(context, concepts);
 CREATE TABLE IF NOT EXISTS bodies (
     id INTEGER PRIMARY KEY,
     prompt TEXT NOT NULL,
@@ -57,7 +64,7 @@ CREATE TABLE IF NOT EXISTS bodies (
 CREATE TRIGGER IF NOT EXISTS entries_delete_body AFTER DELETE ON entries BEGIN
     DELETE FROM bodies WHERE id = OLD.id;
 END;
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2'), ('hits_served', '0');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '3'), ('hits_served', '0');
 ";
 
 /// The tables of a cache file of this schema version.
@@ -141,6 +148,24 @@ impl SemanticCache {
         Ok((cache, warnings))
     }
 
+    /// A cache in memory, gone when dropped: for `confab cache eval`,
+    /// which measures the lookup without touching the user's cache.
+    pub fn in_memory(settings: &CacheSettings) -> Result<SemanticCache, CacheError> {
+        let path = PathBuf::from(":memory:");
+        let sql = |source| CacheError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open_in_memory().map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        Ok(SemanticCache {
+            conn,
+            path,
+            settings: settings.clone(),
+            clock: Box::new(Timestamp::now),
+        })
+    }
+
     /// Replaces the clock (by default the system's) that decides expiry,
     /// recency and `stored_at`; tests use it to move time without sleeping.
     pub fn set_clock(&mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) {
@@ -166,8 +191,10 @@ impl SemanticCache {
     }
 
     /// Looks `key` up: an exact hit if a live entry of the same context has
-    /// the same normalised prompt, else the most similar live prompt of the
-    /// same context at or above the threshold that passes
+    /// the same normalised prompt; else the newest live prompt of the same
+    /// context that asks the same [`Question`] and passes
+    /// [`guard::agree_on_details`]; else the most similar live prompt of
+    /// the same context at or above the threshold that passes
     /// [`guard::compatible`]. A hit updates the entry's last use and hit
     /// count (best effort: if that write fails, the hit is still served).
     pub fn lookup(&self, key: &CacheKey) -> Result<Option<CacheHit>, CacheError> {
@@ -182,19 +209,56 @@ impl SemanticCache {
             )
             .optional()
             .map_err(|e| self.sql(e))?;
-        let (id, similarity, exact) = match exact {
-            Some(id) => (id, 1.0, true),
-            None => match self.best_semantic(key, cutoff)? {
-                Some((id, similarity)) => (id, similarity, false),
-                None => return Ok(None),
+        let found = match exact {
+            Some(id) => Some((id, HitKind::Exact)),
+            None => match self.same_question(key, cutoff)? {
+                Some(id) => Some((id, HitKind::SameQuestion)),
+                None => self
+                    .best_semantic(key, cutoff)?
+                    .map(|(id, similarity)| (id, HitKind::Similar(similarity))),
             },
         };
-        let hit = self.read_hit(id, similarity, exact)?;
+        let Some((id, kind)) = found else {
+            return Ok(None);
+        };
+        let hit = self.read_hit(id, kind)?;
         // Bookkeeping is best effort: a reply found must not be lost
         // because another process holds the write lock for too long or
         // the file is read-only. The hit then just does not count.
         let _ = self.record_hit(id, now_ms);
         Ok(hit)
+    }
+
+    /// The id of the newest live entry whose prompt asks the same question
+    /// as `key`'s and agrees with it on every detail.
+    fn same_question(&self, key: &CacheKey, cutoff: i64) -> Result<Option<i64>, CacheError> {
+        if !guard::eligible(key.prompt()) {
+            return Ok(None);
+        }
+        let question = Question::parse(key.prompt());
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.id, b.prompt FROM entries e JOIN bodies b ON b.id = e.id
+                 WHERE e.context = ?1 AND e.concepts = ?2 AND e.stored_ms > ?3
+                 ORDER BY e.stored_ms DESC LIMIT 50",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(
+                params![key.context_digest(), question.concepts_key(), cutoff],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .map_err(|e| self.sql(e))?;
+        for row in rows {
+            let (id, prompt) = row.map_err(|e| self.sql(e))?;
+            if question.same_as(&Question::parse(&prompt))
+                && guard::agree_on_details(key.prompt(), &prompt).is_ok()
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// The id and similarity of the best compatible semantic match.
@@ -253,12 +317,7 @@ impl SemanticCache {
         Ok(None)
     }
 
-    fn read_hit(
-        &self,
-        id: i64,
-        similarity: f32,
-        exact: bool,
-    ) -> Result<Option<CacheHit>, CacheError> {
+    fn read_hit(&self, id: i64, kind: HitKind) -> Result<Option<CacheHit>, CacheError> {
         self.conn
             .query_row(
                 &format!(
@@ -284,8 +343,7 @@ impl SemanticCache {
                             },
                         },
                         stored_at: r.get(9)?,
-                        similarity,
-                        exact,
+                        kind,
                     })
                 },
             )
@@ -325,6 +383,7 @@ impl SemanticCache {
         let now_ms = now.as_millisecond();
         let embedder = StaticEmbedder::builtin();
         let vector = embedder.embed(key.prompt());
+        let concepts = Question::parse(key.prompt()).concepts_key();
         let blob: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
         let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let usage = reply.usage;
@@ -334,10 +393,11 @@ impl SemanticCache {
                 "INSERT INTO entries (context, prompt_hash, embedder, embedding,
                  model_reported, finish_reason, input_tokens, cached_input_tokens,
                  cache_write_tokens, output_tokens, reasoning_tokens, stored_at, stored_ms,
-                 last_used_ms, hits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0)
+                 last_used_ms, hits, concepts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 0, ?14)
              ON CONFLICT (context, prompt_hash) DO UPDATE SET
                  embedder = excluded.embedder, embedding = excluded.embedding,
+                 concepts = excluded.concepts,
                  model_reported = excluded.model_reported, finish_reason = excluded.finish_reason,
                  input_tokens = excluded.input_tokens,
                  cached_input_tokens = excluded.cached_input_tokens,
@@ -360,6 +420,7 @@ impl SemanticCache {
                     tokens(usage.reasoning_tokens),
                     now.to_string(),
                     now_ms,
+                    concepts,
                 ],
                 |r| r.get(0),
             )

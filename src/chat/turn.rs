@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::cache::{CacheHit, CacheKey, CachedReply};
+use crate::cache::{CacheHit, CacheKey, CachedReply, HitKind};
 use crate::conversation::{ConversationHandle, ConversationRecord, Role, RECORD_VERSION};
 use crate::exit::{ExitKind, Failure};
 use crate::llm::client::{CallEnd, CallOutcome};
@@ -307,14 +307,13 @@ impl Engine {
             },
             None => None,
         };
-        let how = if hit.exact {
-            "the same question".to_string()
-        } else {
-            format!(
-                "a similar question (cosine {:.3}): \"{}\"",
-                hit.similarity,
-                hit.cached_prompt.chars().take(80).collect::<String>()
-            )
+        let cached: String = hit.cached_prompt.chars().take(80).collect();
+        let how = match hit.kind {
+            HitKind::Exact => "the same question".to_string(),
+            HitKind::SameQuestion => format!("the same question in other words: \"{cached}\""),
+            HitKind::Similar(similarity) => {
+                format!("a similar question (cosine {similarity:.3}): \"{cached}\"")
+            }
         };
         self.info(&format!(
             "served from the response cache, stored {} for {how}; no API call was made",
@@ -348,11 +347,7 @@ impl Engine {
             "",
         );
         record.outcome = UsageOutcome::CacheHit;
-        record.cache_match = Some(if hit.exact {
-            "exact".to_string()
-        } else {
-            format!("{:.3}", hit.similarity)
-        });
+        record.cache_match = Some(hit.kind.label());
         let latency_ms = record.latency_ms;
         if let Err(err) = self.recorder.write(&record) {
             self.warn(&format!("the usage record was not written: {err}"));

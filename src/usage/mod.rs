@@ -108,7 +108,8 @@ pub struct UsageRecord {
     /// The prompt text, only when the user opted in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// For a cache hit: `exact`, or the cosine similarity of the paraphrase.
+    /// For a cache hit: `exact`, `same-question` (a paraphrase read as the
+    /// same question), or the cosine similarity of a similar prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_match: Option<String>,
     /// The API's id of the reply.
